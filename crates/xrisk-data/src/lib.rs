@@ -1,1 +1,15 @@
+//! # xrisk-data
+//!
+//! The data layer of xrisk, free of any tensor framework: readers with line-numbered
+//! errors, the in-memory [`Dataset`], LibAUC's imbalance tools, the Dual/Tri/random
+//! samplers (spec `libauc_spec.md` §4) and the registry of real data sets that
+//! `xrisk data fetch` obtains from package registries (spec `datasets.md`).
 
+pub mod dataset;
+pub mod error;
+pub mod imbalance;
+pub mod readers;
+
+pub use dataset::Dataset;
+pub use error::{DataError, Result};
+pub use imbalance::{ImbalancedDataGenerator, one_vs_rest, train_test_split};
