@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod error;
 pub mod imbalance;
 pub mod readers;
+pub mod sampler;
 
 pub use dataset::Dataset;
 pub use error::{DataError, Result};
