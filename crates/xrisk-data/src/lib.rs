@@ -8,7 +8,9 @@
 pub mod dataset;
 pub mod error;
 pub mod imbalance;
+pub mod fetch;
 pub mod readers;
+pub mod registry;
 pub mod sampler;
 
 pub use dataset::Dataset;

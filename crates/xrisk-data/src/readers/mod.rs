@@ -6,6 +6,7 @@ pub mod idx;
 pub mod keel;
 pub mod mil;
 pub mod movielens;
+pub mod parquet;
 pub mod predictions;
 pub mod svmlight;
 pub mod table;
