@@ -16,7 +16,9 @@ pub struct BenchArgs {
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
     /// Time AUROC and AP on raw score/label files (as written by bench/metrics.py).
-    #[command(after_help = "Example:\n  xrisk bench metrics --labels y.u8 --scores s.f64 --repeat 5 --json")]
+    #[command(
+        after_help = "Example:\n  xrisk bench metrics --labels y.u8 --scores s.f64 --repeat 5 --json"
+    )]
     Metrics {
         /// Labels, one byte per sample (0 or 1).
         #[arg(long, value_name = "FILE")]
@@ -54,16 +56,33 @@ fn median_seconds(repeat: usize, mut f: impl FnMut() -> Result<f64>) -> Result<(
 
 /// Runs `xrisk bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
-    let BenchCommand::Metrics { labels, scores, repeat, threads, json } = args.command;
+    let BenchCommand::Metrics {
+        labels,
+        scores,
+        repeat,
+        threads,
+        json,
+    } = args.command;
     if let Some(t) = threads {
-        rayon::ThreadPoolBuilder::new().num_threads(t).build_global().context("cannot set the thread count")?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .context("cannot set the thread count")?;
     }
     let y: Vec<f64> = read(&labels)?.into_iter().map(f64::from).collect();
     let raw = read(&scores)?;
     if raw.len() != y.len() * 8 {
-        bail!("{} holds {} bytes; expected 8 per label ({} labels)", scores.display(), raw.len(), y.len());
+        bail!(
+            "{} holds {} bytes; expected 8 per label ({} labels)",
+            scores.display(),
+            raw.len(),
+            y.len()
+        );
     }
-    let s: Vec<f64> = raw.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+    let s: Vec<f64> = raw
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
     let (t_auc, auc) = median_seconds(repeat, || Ok(xrisk_metrics::auroc(&y, &s)?))?;
     let (t_ap, ap) = median_seconds(repeat, || Ok(xrisk_metrics::average_precision(&y, &s)?))?;
     if json {
@@ -73,7 +92,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
                    "auroc_seconds": t_auc, "auprc_seconds": t_ap})
         );
     } else {
-        println!("n = {}, threads = {}", y.len(), rayon::current_num_threads());
+        println!(
+            "n = {}, threads = {}",
+            y.len(),
+            rayon::current_num_threads()
+        );
         println!("AUROC {auc:.6} in {t_auc:.4} s (median of {repeat})");
         println!("AP    {ap:.6} in {t_ap:.4} s (median of {repeat})");
     }

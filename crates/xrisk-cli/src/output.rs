@@ -32,7 +32,13 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 mod tests {
     #[test]
     fn aligns_columns() {
-        let t = super::table(&["a", "value"], &[vec!["long name".into(), "1".into()], vec!["x".into(), "22".into()]]);
+        let t = super::table(
+            &["a", "value"],
+            &[
+                vec!["long name".into(), "1".into()],
+                vec!["x".into(), "22".into()],
+            ],
+        );
         assert_eq!(t, "a          value\nlong name  1\nx          22");
     }
 }

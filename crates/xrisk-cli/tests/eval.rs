@@ -11,23 +11,48 @@ fn repo() -> PathBuf {
 }
 
 fn xrisk(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_xrisk")).args(args).output().expect("run xrisk")
+    Command::new(env!("CARGO_BIN_EXE_xrisk"))
+        .args(args)
+        .output()
+        .expect("run xrisk")
 }
 
 #[test]
 fn eval_matches_the_peer_on_generated_files() {
     let dir = repo().join("conformance/eval");
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     let cases = expected.as_object().unwrap();
     assert!(cases.len() >= 4);
     for (name, case) in cases {
         let file = dir.join(format!("{name}.csv"));
-        let mut args = vec!["eval".to_string(), "--pred".into(), file.display().to_string(), "--json".into()];
-        args.extend(case["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()));
-        let out = Command::new(env!("CARGO_BIN_EXE_xrisk")).args(&args).output().unwrap();
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let mut args = vec![
+            "eval".to_string(),
+            "--pred".into(),
+            file.display().to_string(),
+            "--json".into(),
+        ];
+        args.extend(
+            case["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string()),
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_xrisk"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let got: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let (got, want) = (got.as_object().unwrap(), case["expected"].as_object().unwrap());
+        let (got, want) = (
+            got.as_object().unwrap(),
+            case["expected"].as_object().unwrap(),
+        );
         let mut gk: Vec<_> = got.keys().collect();
         let mut wk: Vec<_> = want.keys().collect();
         gk.sort();
@@ -35,7 +60,10 @@ fn eval_matches_the_peer_on_generated_files() {
         assert_eq!(gk, wk, "{name}: keys");
         for (k, w) in want {
             let g = got[k].as_f64().unwrap();
-            assert!((g - w.as_f64().unwrap()).abs() <= 1e-9, "{name}: {k}: got {g}, peer {w}");
+            assert!(
+                (g - w.as_f64().unwrap()).abs() <= 1e-9,
+                "{name}: {k}: got {g}, peer {w}"
+            );
         }
     }
 }
@@ -45,10 +73,22 @@ fn bad_files_fail_with_line_and_column() {
     let dir = std::env::temp_dir().join(format!("xrisk-eval-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cases = [
-        ("label,score\n1,0.5\n0,n/a\n", "preds.csv:3: column \"score\": \"n/a\" is not a number"),
-        ("label,score\n1,0.5\n2,0.1\n", "preds.csv:3: column \"label\": 2 is not a valid label"),
-        ("label,score\n1,0.5\n1,0.1\n", "only one class present (2 positives, 0 negatives)"),
-        ("lbl,score\n1,0.5\n", "preds.csv:1: the header has no \"label\" column"),
+        (
+            "label,score\n1,0.5\n0,n/a\n",
+            "preds.csv:3: column \"score\": \"n/a\" is not a number",
+        ),
+        (
+            "label,score\n1,0.5\n2,0.1\n",
+            "preds.csv:3: column \"label\": 2 is not a valid label",
+        ),
+        (
+            "label,score\n1,0.5\n1,0.1\n",
+            "only one class present (2 positives, 0 negatives)",
+        ),
+        (
+            "lbl,score\n1,0.5\n",
+            "preds.csv:1: the header has no \"label\" column",
+        ),
     ];
     for (text, want) in cases {
         let f = dir.join("preds.csv");
@@ -68,6 +108,13 @@ fn table_output_lists_metrics_in_order() {
     let f = repo().join("conformance/eval/letor_graded.csv");
     let out = xrisk(&["eval", "--pred", f.to_str().unwrap(), "--k", "5,10"]);
     let text = String::from_utf8(out.stdout).unwrap();
-    let names: Vec<&str> = text.lines().skip(1).map(|l| l.split_whitespace().next().unwrap()).collect();
-    assert_eq!(names, ["n", "positives", "auroc", "auprc", "ndcg@5", "ndcg@10"]);
+    let names: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["n", "positives", "auroc", "auprc", "ndcg@5", "ndcg@10"]
+    );
 }

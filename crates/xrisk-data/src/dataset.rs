@@ -26,7 +26,9 @@ impl Dataset {
     /// Builds a data set and checks that the lengths agree.
     pub fn new(features: Vec<f32>, dim: usize, labels: Vec<f32>, n_tasks: usize) -> Result<Self> {
         if n_tasks == 0 {
-            return Err(DataError::Invalid("a data set needs at least one label per row".into()));
+            return Err(DataError::Invalid(
+                "a data set needs at least one label per row".into(),
+            ));
         }
         let n = labels.len() / n_tasks;
         if labels.len() % n_tasks != 0 || features.len() != n * dim {
@@ -36,7 +38,13 @@ impl Dataset {
                 labels.len()
             )));
         }
-        Ok(Dataset { features, dim, labels, n_tasks, groups: None })
+        Ok(Dataset {
+            features,
+            dim,
+            labels,
+            n_tasks,
+            groups: None,
+        })
     }
 
     /// Number of rows.
@@ -67,8 +75,17 @@ impl Dataset {
             features.extend_from_slice(self.row(i));
             labels.extend_from_slice(&self.labels[i * self.n_tasks..(i + 1) * self.n_tasks]);
         }
-        let groups = self.groups.as_ref().map(|g| ids.iter().map(|&i| g[i]).collect());
-        Dataset { features, dim: self.dim, labels, n_tasks: self.n_tasks, groups }
+        let groups = self
+            .groups
+            .as_ref()
+            .map(|g| ids.iter().map(|&i| g[i]).collect());
+        Dataset {
+            features,
+            dim: self.dim,
+            labels,
+            n_tasks: self.n_tasks,
+            groups,
+        }
     }
 
     /// Number of rows whose (first) label is positive (> 0).

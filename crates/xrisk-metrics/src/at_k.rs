@@ -10,14 +10,21 @@ use rayon::prelude::*;
 
 fn check_k(k: usize) -> Result<()> {
     if k == 0 {
-        return Err(MetricError::InvalidArgument { name: "k", value: "0".into(), reason: "must be at least 1" });
+        return Err(MetricError::InvalidArgument {
+            name: "k",
+            value: "0".into(),
+            reason: "must be at least 1",
+        });
     }
     Ok(())
 }
 
 fn check_scores(scores: &[f64]) -> Result<()> {
     match scores.iter().position(|s| !s.is_finite()) {
-        Some(index) => Err(MetricError::NonFiniteScore { index, value: scores[index] }),
+        Some(index) => Err(MetricError::NonFiniteScore {
+            index,
+            value: scores[index],
+        }),
         None => Ok(()),
     }
 }
@@ -43,12 +50,19 @@ pub struct PrecisionRecallAtK {
 
 /// P@k and R@k of one binary column (labels 0/1, positives = 1). No positive is an error
 /// (LibAUC divides by zero).
-pub fn precision_recall_at_k(labels: &[f64], scores: &[f64], k: usize) -> Result<PrecisionRecallAtK> {
+pub fn precision_recall_at_k(
+    labels: &[f64],
+    scores: &[f64],
+    k: usize,
+) -> Result<PrecisionRecallAtK> {
     check_k(k)?;
     crate::binary::check_binary(labels, scores)?;
     let positives = labels.iter().filter(|&&l| l == 1.0).count();
     if positives == 0 {
-        return Err(MetricError::NoRelevant { metric: "precision@k", unit: "column" });
+        return Err(MetricError::NoRelevant {
+            metric: "precision@k",
+            unit: "column",
+        });
     }
     let order = descending_order(scores);
     let hits = order.iter().take(k).filter(|&&i| labels[i] == 1.0).count() as f64;
@@ -67,12 +81,22 @@ pub fn precision_recall_at_k_columns(
     k: usize,
 ) -> Result<Vec<PrecisionRecallAtK>> {
     if n_cols == 0 || labels.len() != scores.len() || labels.len() % n_cols != 0 {
-        return Err(MetricError::LengthMismatch { what: "scores", got: scores.len(), expected: labels.len() });
+        return Err(MetricError::LengthMismatch {
+            what: "scores",
+            got: scores.len(),
+            expected: labels.len(),
+        });
     }
     (0..n_cols)
         .into_par_iter()
         .map(|c| {
-            let col = |m: &[f64]| m.iter().skip(c).step_by(n_cols).copied().collect::<Vec<_>>();
+            let col = |m: &[f64]| {
+                m.iter()
+                    .skip(c)
+                    .step_by(n_cols)
+                    .copied()
+                    .collect::<Vec<_>>()
+            };
             precision_recall_at_k(&col(labels), &col(scores), k)
         })
         .collect()
@@ -84,7 +108,10 @@ pub fn precision_recall_at_k_columns(
 pub fn ap_at_k<T: PartialEq>(actual: &[T], predicted: &[T], k: usize) -> Result<f64> {
     check_k(k)?;
     if actual.is_empty() {
-        return Err(MetricError::NoRelevant { metric: "AP@k", unit: "list" });
+        return Err(MetricError::NoRelevant {
+            metric: "AP@k",
+            unit: "list",
+        });
     }
     let top = &predicted[..predicted.len().min(k)];
     let (mut hits, mut score) = (0.0, 0.0);
@@ -98,9 +125,17 @@ pub fn ap_at_k<T: PartialEq>(actual: &[T], predicted: &[T], k: usize) -> Result<
 }
 
 /// MAP@k: the mean of [`ap_at_k`] over paired rows.
-pub fn map_at_k<T: PartialEq + Sync, A: AsRef<[T]> + Sync>(actual: &[A], predicted: &[A], k: usize) -> Result<f64> {
+pub fn map_at_k<T: PartialEq + Sync, A: AsRef<[T]> + Sync>(
+    actual: &[A],
+    predicted: &[A],
+    k: usize,
+) -> Result<f64> {
     if actual.len() != predicted.len() {
-        return Err(MetricError::LengthMismatch { what: "predicted rows", got: predicted.len(), expected: actual.len() });
+        return Err(MetricError::LengthMismatch {
+            what: "predicted rows",
+            got: predicted.len(),
+            expected: actual.len(),
+        });
     }
     if actual.is_empty() {
         return Err(MetricError::Empty);
@@ -123,7 +158,13 @@ pub fn map_at_k<T: PartialEq + Sync, A: AsRef<[T]> + Sync>(actual: &[A], predict
 ///
 /// and the result is the mean of `DCG/IDCG` over users. Users whose relevance is all zero
 /// are left out of the mean (LibAUC returns NaN); if no user is left it is an error.
-pub fn ndcg_at_k(relevance: &[f64], n_pos: usize, scores: &[f64], n_candidates: usize, k: usize) -> Result<f64> {
+pub fn ndcg_at_k(
+    relevance: &[f64],
+    n_pos: usize,
+    scores: &[f64],
+    n_candidates: usize,
+    k: usize,
+) -> Result<f64> {
     check_k(k)?;
     if n_pos == 0 || n_candidates < n_pos {
         return Err(MetricError::InvalidArgument {
@@ -140,7 +181,10 @@ pub fn ndcg_at_k(relevance: &[f64], n_pos: usize, scores: &[f64], n_candidates: 
         });
     }
     if let Some(index) = relevance.iter().position(|r| !r.is_finite() || *r < 0.0) {
-        return Err(MetricError::InvalidLabel { index, value: relevance[index] });
+        return Err(MetricError::InvalidLabel {
+            index,
+            value: relevance[index],
+        });
     }
     check_scores(scores)?;
     let per_user: Vec<Option<f64>> = relevance
@@ -149,7 +193,12 @@ pub fn ndcg_at_k(relevance: &[f64], n_pos: usize, scores: &[f64], n_candidates: 
         .map(|(rel, s)| {
             let mut sorted: Vec<f64> = rel.to_vec();
             sorted.sort_by(|a, b| b.total_cmp(a));
-            let idcg: f64 = sorted.iter().take(k).enumerate().map(|(r, &g)| gain(g) / discount(r)).sum();
+            let idcg: f64 = sorted
+                .iter()
+                .take(k)
+                .enumerate()
+                .map(|(r, &g)| gain(g) / discount(r))
+                .sum();
             if idcg == 0.0 {
                 return None;
             }
@@ -166,7 +215,10 @@ pub fn ndcg_at_k(relevance: &[f64], n_pos: usize, scores: &[f64], n_candidates: 
         .collect();
     let used: Vec<f64> = per_user.into_iter().flatten().collect();
     if used.is_empty() {
-        return Err(MetricError::NoRelevant { metric: "NDCG@k", unit: "user" });
+        return Err(MetricError::NoRelevant {
+            metric: "NDCG@k",
+            unit: "user",
+        });
     }
     Ok(used.iter().sum::<f64>() / used.len() as f64)
 }
@@ -212,7 +264,10 @@ mod tests {
 
     #[test]
     fn ap_at_k_counts_first_hits_only() {
-        assert_eq!(ap_at_k(&[1, 2, 3], &[1, 1, 2], 3).unwrap(), (1.0 + 2.0 / 3.0) / 3.0);
+        assert_eq!(
+            ap_at_k(&[1, 2, 3], &[1, 1, 2], 3).unwrap(),
+            (1.0 + 2.0 / 3.0) / 3.0
+        );
         assert!(ap_at_k::<i64>(&[], &[1], 3).is_err());
         let m = map_at_k(&[vec![1, 2], vec![3, 4]], &[vec![1, 9], vec![9, 9]], 2).unwrap();
         assert_eq!(m, 0.25);

@@ -17,13 +17,21 @@ const PARALLEL_SORT_MIN: usize = 1 << 15;
 pub(crate) fn score_key(x: f64) -> u64 {
     let x = if x == 0.0 { 0.0 } else { x };
     let bits = x.to_bits();
-    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
 }
 
 /// Inverse of [`score_key`].
 #[inline]
 pub(crate) fn key_score(k: u64) -> f64 {
-    if k >> 63 == 1 { f64::from_bits(k & !(1 << 63)) } else { f64::from_bits(!k) }
+    if k >> 63 == 1 {
+        f64::from_bits(k & !(1 << 63))
+    } else {
+        f64::from_bits(!k)
+    }
 }
 
 /// Checks that `labels` and `scores` have the same, non-zero length, that every score is
@@ -42,7 +50,11 @@ pub(crate) fn check_binary(labels: &[f64], scores: &[f64]) -> Result<()> {
     if let Some((index, &value)) = scores.iter().enumerate().find(|(_, s)| !s.is_finite()) {
         return Err(MetricError::NonFiniteScore { index, value });
     }
-    if let Some((index, &value)) = labels.iter().enumerate().find(|(_, l)| **l != 0.0 && **l != 1.0) {
+    if let Some((index, &value)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, l)| **l != 0.0 && **l != 1.0)
+    {
         return Err(MetricError::InvalidLabel { index, value });
     }
     Ok(())
@@ -71,7 +83,11 @@ impl SortedSplit {
         let mut pos = Vec::with_capacity(n_pos);
         let mut neg = Vec::with_capacity(labels.len() - n_pos);
         for (&l, &s) in labels.iter().zip(scores) {
-            if l == 1.0 { pos.push(score_key(s)) } else { neg.push(score_key(s)) }
+            if l == 1.0 {
+                pos.push(score_key(s))
+            } else {
+                neg.push(score_key(s))
+            }
         }
         rayon::join(|| sort_keys(&mut pos), || sort_keys(&mut neg));
         Ok(SortedSplit { pos, neg })
@@ -160,7 +176,10 @@ mod tests {
             check_binary(&[0.0, 2.0], &[0.1, 0.2]),
             Err(MetricError::InvalidLabel { index: 1, .. })
         ));
-        assert!(matches!(check_binary(&[0.0], &[0.1, 0.2]), Err(MetricError::LengthMismatch { .. })));
+        assert!(matches!(
+            check_binary(&[0.0], &[0.1, 0.2]),
+            Err(MetricError::LengthMismatch { .. })
+        ));
         assert!(matches!(check_binary(&[], &[]), Err(MetricError::Empty)));
     }
 }

@@ -36,7 +36,9 @@ pub enum MetricError {
         value: f64,
     },
     /// Only one class is present, so the metric is undefined.
-    #[error("only one class present ({positives} positives, {negatives} negatives): {metric} is undefined")]
+    #[error(
+        "only one class present ({positives} positives, {negatives} negatives): {metric} is undefined"
+    )]
     SingleClass {
         /// Metric name.
         metric: &'static str,

@@ -37,7 +37,10 @@ mod ndcg;
 mod pr;
 mod roc;
 
-pub use at_k::{PrecisionRecallAtK, ap_at_k, map_at_k, ndcg_at_k, precision_recall_at_k, precision_recall_at_k_columns};
+pub use at_k::{
+    PrecisionRecallAtK, ap_at_k, map_at_k, ndcg_at_k, precision_recall_at_k,
+    precision_recall_at_k_columns,
+};
 pub use error::{MetricError, Result};
 pub use multilabel::{PerTask, auroc_multilabel, average_precision_multilabel};
 pub use ndcg::ndcg_by_query;

@@ -31,7 +31,11 @@ fn check_matrix(labels: &[f64], scores: &[f64], n_tasks: usize) -> Result<()> {
         });
     }
     if labels.len() != scores.len() {
-        return Err(MetricError::LengthMismatch { what: "scores", got: scores.len(), expected: labels.len() });
+        return Err(MetricError::LengthMismatch {
+            what: "scores",
+            got: scores.len(),
+            expected: labels.len(),
+        });
     }
     if labels.len() % n_tasks != 0 {
         return Err(MetricError::LengthMismatch {
@@ -69,8 +73,14 @@ fn per_task(
 /// Maps a position inside column `t` back to the flat row-major position.
 fn relocate(e: MetricError, n_tasks: usize, t: usize) -> MetricError {
     match e {
-        MetricError::NonFiniteScore { index, value } => MetricError::NonFiniteScore { index: index * n_tasks + t, value },
-        MetricError::InvalidLabel { index, value } => MetricError::InvalidLabel { index: index * n_tasks + t, value },
+        MetricError::NonFiniteScore { index, value } => MetricError::NonFiniteScore {
+            index: index * n_tasks + t,
+            value,
+        },
+        MetricError::InvalidLabel { index, value } => MetricError::InvalidLabel {
+            index: index * n_tasks + t,
+            value,
+        },
         other => other,
     }
 }
@@ -79,14 +89,21 @@ fn relocate(e: MetricError, n_tasks: usize, t: usize) -> MetricError {
 /// `None` and left out of the mean (LibAUC `auc_roc_score(reduction='mean')`).
 pub fn auroc_multilabel(labels: &[f64], scores: &[f64], n_tasks: usize) -> Result<PerTask> {
     per_task(labels, scores, n_tasks, |s| {
-        (!s.pos.is_empty() && !s.neg.is_empty()).then(|| crate::binary::auc_of_sorted(&s.pos, &s.neg))
+        (!s.pos.is_empty() && !s.neg.is_empty())
+            .then(|| crate::binary::auc_of_sorted(&s.pos, &s.neg))
     })
 }
 
 /// Average precision of each column; a column without positives scores 0 and is averaged
 /// in (LibAUC `auc_prc_score(reduction='mean')` on scikit-learn ≥ 1.x).
-pub fn average_precision_multilabel(labels: &[f64], scores: &[f64], n_tasks: usize) -> Result<PerTask> {
-    per_task(labels, scores, n_tasks, |s| Some(ap_of_sorted(&s.pos, &s.neg)))
+pub fn average_precision_multilabel(
+    labels: &[f64],
+    scores: &[f64],
+    n_tasks: usize,
+) -> Result<PerTask> {
+    per_task(labels, scores, n_tasks, |s| {
+        Some(ap_of_sorted(&s.pos, &s.neg))
+    })
 }
 
 #[cfg(test)]
@@ -116,7 +133,13 @@ mod tests {
     fn errors_point_at_the_flat_position() {
         let y = [1.0, 0.0, 0.0, 3.0];
         let s = [0.9, 0.1, 0.2, 0.5];
-        assert!(matches!(auroc_multilabel(&y, &s, 2), Err(MetricError::InvalidLabel { index: 3, .. })));
-        assert!(matches!(auroc_multilabel(&y[..3], &s[..3], 2), Err(MetricError::LengthMismatch { .. })));
+        assert!(matches!(
+            auroc_multilabel(&y, &s, 2),
+            Err(MetricError::InvalidLabel { index: 3, .. })
+        ));
+        assert!(matches!(
+            auroc_multilabel(&y[..3], &s[..3], 2),
+            Err(MetricError::LengthMismatch { .. })
+        ));
     }
 }

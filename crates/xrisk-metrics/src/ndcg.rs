@@ -21,24 +21,47 @@ use rayon::prelude::*;
 /// assert_eq!(v[0], 0.0);
 /// assert!((v[1] - 1.0 / 3f64.log2()).abs() < 1e-12);
 /// ```
-pub fn ndcg_by_query<Q: Ord + Sync>(queries: &[Q], labels: &[f64], scores: &[f64], ks: &[usize]) -> Result<Vec<f64>> {
+pub fn ndcg_by_query<Q: Ord + Sync>(
+    queries: &[Q],
+    labels: &[f64],
+    scores: &[f64],
+    ks: &[usize],
+) -> Result<Vec<f64>> {
     if labels.len() != queries.len() {
-        return Err(MetricError::LengthMismatch { what: "labels", got: labels.len(), expected: queries.len() });
+        return Err(MetricError::LengthMismatch {
+            what: "labels",
+            got: labels.len(),
+            expected: queries.len(),
+        });
     }
     if scores.len() != queries.len() {
-        return Err(MetricError::LengthMismatch { what: "scores", got: scores.len(), expected: queries.len() });
+        return Err(MetricError::LengthMismatch {
+            what: "scores",
+            got: scores.len(),
+            expected: queries.len(),
+        });
     }
     if queries.is_empty() {
         return Err(MetricError::Empty);
     }
     if let Some(&k) = ks.iter().find(|&&k| k == 0) {
-        return Err(MetricError::InvalidArgument { name: "k", value: k.to_string(), reason: "must be at least 1" });
+        return Err(MetricError::InvalidArgument {
+            name: "k",
+            value: k.to_string(),
+            reason: "must be at least 1",
+        });
     }
     if let Some(index) = labels.iter().position(|r| !r.is_finite() || *r < 0.0) {
-        return Err(MetricError::InvalidLabel { index, value: labels[index] });
+        return Err(MetricError::InvalidLabel {
+            index,
+            value: labels[index],
+        });
     }
     if let Some(index) = scores.iter().position(|s| !s.is_finite()) {
-        return Err(MetricError::NonFiniteScore { index, value: scores[index] });
+        return Err(MetricError::NonFiniteScore {
+            index,
+            value: scores[index],
+        });
     }
     let mut order: Vec<usize> = (0..queries.len()).collect();
     order.par_sort_by(|&a, &b| queries[a].cmp(&queries[b]));
@@ -52,10 +75,15 @@ pub fn ndcg_by_query<Q: Ord + Sync>(queries: &[Q], labels: &[f64], scores: &[f64
         })
         .collect();
     if per_query.is_empty() {
-        return Err(MetricError::NoRelevant { metric: "NDCG@k", unit: "query" });
+        return Err(MetricError::NoRelevant {
+            metric: "NDCG@k",
+            unit: "query",
+        });
     }
     let n = per_query.len() as f64;
-    Ok((0..ks.len()).map(|j| per_query.iter().map(|v| v[j]).sum::<f64>() / n).collect())
+    Ok((0..ks.len())
+        .map(|j| per_query.iter().map(|v| v[j]).sum::<f64>() / n)
+        .collect())
 }
 
 /// NDCG@k of one query for every k, or `None` when no item is relevant.
@@ -81,11 +109,18 @@ fn query_ndcg(rel: &[f64], scores: &[f64], ks: &[usize]) -> Option<Vec<f64>> {
     Some(
         ks.iter()
             .map(|&k| {
-                let idcg: f64 = ideal.iter().take(k).enumerate().map(|(r, g)| g / discount(r)).sum();
+                let idcg: f64 = ideal
+                    .iter()
+                    .take(k)
+                    .enumerate()
+                    .map(|(r, g)| g / discount(r))
+                    .sum();
                 let dcg: f64 = blocks
                     .iter()
                     .take_while(|(start, _, _)| *start < k)
-                    .map(|&(start, end, mean)| mean * (start..end.min(k)).map(|r| 1.0 / discount(r)).sum::<f64>())
+                    .map(|&(start, end, mean)| {
+                        mean * (start..end.min(k)).map(|r| 1.0 / discount(r)).sum::<f64>()
+                    })
                     .sum();
                 dcg / idcg
             })
@@ -110,7 +145,10 @@ mod tests {
         let y = [2.0, 0.0, 0.0, 0.0];
         let s = [0.9, 0.1, 0.3, 0.4];
         assert_eq!(ndcg_by_query(&q, &y, &s, &[1, 2]).unwrap(), vec![1.0, 1.0]);
-        assert!(matches!(ndcg_by_query(&[1], &[0.0], &[0.3], &[1]), Err(MetricError::NoRelevant { .. })));
+        assert!(matches!(
+            ndcg_by_query(&[1], &[0.0], &[0.3], &[1]),
+            Err(MetricError::NoRelevant { .. })
+        ));
     }
 
     #[test]

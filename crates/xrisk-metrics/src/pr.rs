@@ -87,7 +87,10 @@ mod tests {
 
     #[test]
     fn perfect_ranking_scores_one() {
-        assert_eq!(average_precision(&[1.0, 1.0, 0.0], &[3.0, 2.0, 1.0]).unwrap(), 1.0);
+        assert_eq!(
+            average_precision(&[1.0, 1.0, 0.0], &[3.0, 2.0, 1.0]).unwrap(),
+            1.0
+        );
     }
 
     #[test]

@@ -93,7 +93,8 @@ pub fn pauc_two_way(labels: &[f64], scores: &[f64], max_fpr: f64, min_tpr: f64) 
     }
     let split = SortedSplit::new(labels, scores)?;
     split.require_both("two-way partial AUROC")?;
-    let count = |len: usize, frac: f64| ((len as f64 * frac).round_ties_even() as usize).clamp(1, len);
+    let count =
+        |len: usize, frac: f64| ((len as f64 * frac).round_ties_even() as usize).clamp(1, len);
     let num_pos = count(split.pos.len(), 1.0 - min_tpr);
     let num_neg = count(split.neg.len(), max_fpr);
     let pos = &split.pos[..num_pos];
@@ -118,12 +119,20 @@ pub fn roc_curve(labels: &[f64], scores: &[f64]) -> Result<Vec<RocPoint>> {
     let split = SortedSplit::new(labels, scores)?;
     split.require_both("ROC curve")?;
     let (p, n) = (split.pos.len() as f64, split.neg.len() as f64);
-    let mut out = vec![RocPoint { fpr: 0.0, tpr: 0.0, threshold: f64::INFINITY }];
+    let mut out = vec![RocPoint {
+        fpr: 0.0,
+        tpr: 0.0,
+        threshold: f64::INFINITY,
+    }];
     let (mut tp, mut fp) = (0u64, 0u64);
     walk_thresholds(&split.pos, &split.neg, |k, dtp, dfp| {
         tp += dtp;
         fp += dfp;
-        out.push(RocPoint { fpr: fp as f64 / n, tpr: tp as f64 / p, threshold: key_score(k) });
+        out.push(RocPoint {
+            fpr: fp as f64 / n,
+            tpr: tp as f64 / p,
+            threshold: key_score(k),
+        });
     });
     Ok(out)
 }
@@ -147,7 +156,13 @@ mod tests {
             }
             for j in 0..y.len() {
                 if y[i] == 1.0 && y[j] == 0.0 {
-                    num += if s[i] > s[j] { 1.0 } else if s[i] == s[j] { 0.5 } else { 0.0 };
+                    num += if s[i] > s[j] {
+                        1.0
+                    } else if s[i] == s[j] {
+                        0.5
+                    } else {
+                        0.0
+                    };
                 }
             }
         }
@@ -182,9 +197,18 @@ mod tests {
 
     #[test]
     fn single_class_and_bad_arguments_are_errors() {
-        assert!(matches!(auroc(&[1.0, 1.0], &[0.1, 0.2]), Err(MetricError::SingleClass { .. })));
-        assert!(matches!(pauc_one_way(&Y, &S, 0.0), Err(MetricError::InvalidArgument { .. })));
-        assert!(matches!(pauc_two_way(&Y, &S, 0.3, 1.0), Err(MetricError::InvalidArgument { .. })));
+        assert!(matches!(
+            auroc(&[1.0, 1.0], &[0.1, 0.2]),
+            Err(MetricError::SingleClass { .. })
+        ));
+        assert!(matches!(
+            pauc_one_way(&Y, &S, 0.0),
+            Err(MetricError::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            pauc_two_way(&Y, &S, 0.3, 1.0),
+            Err(MetricError::InvalidArgument { .. })
+        ));
     }
 
     #[test]

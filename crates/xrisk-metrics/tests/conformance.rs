@@ -9,18 +9,30 @@ use xrisk_metrics as m;
 const TOL: f64 = 1e-9;
 
 fn load() -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../conformance/vectors/metrics.json");
-    let text = std::fs::read_to_string(path).expect("conformance/vectors/metrics.json is committed");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../conformance/vectors/metrics.json"
+    );
+    let text =
+        std::fs::read_to_string(path).expect("conformance/vectors/metrics.json is committed");
     let doc: Value = serde_json::from_str(&text).expect("valid JSON");
     doc["cases"].as_array().expect("cases array").clone()
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
 
 fn ints(v: &Value) -> Vec<i64> {
-    v.as_array().expect("array").iter().map(|x| x.as_i64().expect("integer")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_i64().expect("integer"))
+        .collect()
 }
 
 fn opt(v: &Value) -> Option<f64> {
@@ -40,7 +52,11 @@ fn usize_of(v: &Value) -> usize {
 #[test]
 fn every_peer_case_is_reproduced() {
     let cases = load();
-    assert!(cases.len() >= 30, "expected at least 30 cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 30,
+        "expected at least 30 cases, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     let mut checked = 0usize;
     for c in &cases {
@@ -48,55 +64,141 @@ fn every_peer_case_is_reproduced() {
         match c["kind"].as_str().expect("kind") {
             "binary" => {
                 let (y, s) = (floats(&c["labels"]), floats(&c["scores"]));
-                close(name, "auroc", m::auroc(&y, &s).unwrap(), c["auroc"].as_f64().unwrap(), &mut failures);
-                close(name, "auprc", m::average_precision(&y, &s).unwrap(), c["auprc"].as_f64().unwrap(), &mut failures);
+                close(
+                    name,
+                    "auroc",
+                    m::auroc(&y, &s).unwrap(),
+                    c["auroc"].as_f64().unwrap(),
+                    &mut failures,
+                );
+                close(
+                    name,
+                    "auprc",
+                    m::average_precision(&y, &s).unwrap(),
+                    c["auprc"].as_f64().unwrap(),
+                    &mut failures,
+                );
                 for e in c["pauc_one_way"].as_array().unwrap() {
                     let b = e["max_fpr"].as_f64().unwrap();
                     let got = m::pauc_one_way(&y, &s, b).unwrap();
-                    close(name, &format!("pauc max_fpr={b}"), got, e["value"].as_f64().unwrap(), &mut failures);
+                    close(
+                        name,
+                        &format!("pauc max_fpr={b}"),
+                        got,
+                        e["value"].as_f64().unwrap(),
+                        &mut failures,
+                    );
                 }
                 for e in c["pauc_two_way"].as_array().unwrap() {
-                    let (a, b) = (e["max_fpr"].as_f64().unwrap(), e["min_tpr"].as_f64().unwrap());
+                    let (a, b) = (
+                        e["max_fpr"].as_f64().unwrap(),
+                        e["min_tpr"].as_f64().unwrap(),
+                    );
                     let got = m::pauc_two_way(&y, &s, a, b).unwrap();
-                    close(name, &format!("two-way pauc ({a},{b})"), got, e["value"].as_f64().unwrap(), &mut failures);
+                    close(
+                        name,
+                        &format!("two-way pauc ({a},{b})"),
+                        got,
+                        e["value"].as_f64().unwrap(),
+                        &mut failures,
+                    );
                 }
             }
             "multilabel" => {
-                let (y, s, t) = (floats(&c["labels"]), floats(&c["scores"]), usize_of(&c["n_tasks"]));
+                let (y, s, t) = (
+                    floats(&c["labels"]),
+                    floats(&c["scores"]),
+                    usize_of(&c["n_tasks"]),
+                );
                 for (metric, r) in [
                     ("auroc", m::auroc_multilabel(&y, &s, t).unwrap()),
                     ("auprc", m::average_precision_multilabel(&y, &s, t).unwrap()),
                 ] {
-                    let want: Vec<Option<f64>> =
-                        c[format!("{metric}_per_task")].as_array().unwrap().iter().map(opt).collect();
+                    let want: Vec<Option<f64>> = c[format!("{metric}_per_task")]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(opt)
+                        .collect();
                     for (i, (g, w)) in r.per_task.iter().zip(&want).enumerate() {
                         match (g, w) {
-                            (Some(g), Some(w)) => close(name, &format!("{metric} task {i}"), *g, *w, &mut failures),
+                            (Some(g), Some(w)) => {
+                                close(name, &format!("{metric} task {i}"), *g, *w, &mut failures)
+                            }
                             (None, None) => {}
-                            _ => failures.push(format!("{name}: {metric} task {i}: got {g:?}, peer {w:?}")),
+                            _ => failures
+                                .push(format!("{name}: {metric} task {i}: got {g:?}, peer {w:?}")),
                         }
                     }
                     match (r.mean, opt(&c[format!("{metric}_mean")])) {
-                        (Some(g), Some(w)) => close(name, &format!("{metric} mean"), g, w, &mut failures),
-                        (g, w) => failures.push(format!("{name}: {metric} mean: got {g:?}, peer {w:?}")),
+                        (Some(g), Some(w)) => {
+                            close(name, &format!("{metric} mean"), g, w, &mut failures)
+                        }
+                        (g, w) => {
+                            failures.push(format!("{name}: {metric} mean: got {g:?}, peer {w:?}"))
+                        }
                     }
                 }
             }
             "precision_recall_at_k" => {
-                let (y, s, k) = (floats(&c["labels"]), floats(&c["scores"]), usize_of(&c["k"]));
+                let (y, s, k) = (
+                    floats(&c["labels"]),
+                    floats(&c["scores"]),
+                    usize_of(&c["k"]),
+                );
                 let r = m::precision_recall_at_k(&y, &s, k).unwrap();
-                close(name, "capped precision", r.capped_precision, c["capped_precision"].as_f64().unwrap(), &mut failures);
-                close(name, "precision", r.precision, c["precision"].as_f64().unwrap(), &mut failures);
-                close(name, "recall", r.recall, c["recall"].as_f64().unwrap(), &mut failures);
+                close(
+                    name,
+                    "capped precision",
+                    r.capped_precision,
+                    c["capped_precision"].as_f64().unwrap(),
+                    &mut failures,
+                );
+                close(
+                    name,
+                    "precision",
+                    r.precision,
+                    c["precision"].as_f64().unwrap(),
+                    &mut failures,
+                );
+                close(
+                    name,
+                    "recall",
+                    r.recall,
+                    c["recall"].as_f64().unwrap(),
+                    &mut failures,
+                );
             }
             "ap_at_k" => {
-                let got = m::ap_at_k(&ints(&c["actual"]), &ints(&c["predicted"]), usize_of(&c["k"])).unwrap();
-                close(name, "ap@k", got, c["value"].as_f64().unwrap(), &mut failures);
+                let got = m::ap_at_k(
+                    &ints(&c["actual"]),
+                    &ints(&c["predicted"]),
+                    usize_of(&c["k"]),
+                )
+                .unwrap();
+                close(
+                    name,
+                    "ap@k",
+                    got,
+                    c["value"].as_f64().unwrap(),
+                    &mut failures,
+                );
             }
             "map_at_k" => {
                 let rows = |v: &Value| v.as_array().unwrap().iter().map(ints).collect::<Vec<_>>();
-                let got = m::map_at_k(&rows(&c["actual"]), &rows(&c["predicted"]), usize_of(&c["k"])).unwrap();
-                close(name, "map@k", got, c["value"].as_f64().unwrap(), &mut failures);
+                let got = m::map_at_k(
+                    &rows(&c["actual"]),
+                    &rows(&c["predicted"]),
+                    usize_of(&c["k"]),
+                )
+                .unwrap();
+                close(
+                    name,
+                    "map@k",
+                    got,
+                    c["value"].as_f64().unwrap(),
+                    &mut failures,
+                );
             }
             "ndcg_matrix" => {
                 let (rel, s) = (floats(&c["relevance"]), floats(&c["scores"]));
@@ -104,13 +206,20 @@ fn every_peer_case_is_reproduced() {
                 for e in c["values"].as_array().unwrap() {
                     let k = usize_of(&e["k"]);
                     let got = m::ndcg_at_k(&rel, p, &s, cands, k).unwrap();
-                    close(name, &format!("ndcg@{k}"), got, e["value"].as_f64().unwrap(), &mut failures);
+                    close(
+                        name,
+                        &format!("ndcg@{k}"),
+                        got,
+                        e["value"].as_f64().unwrap(),
+                        &mut failures,
+                    );
                 }
             }
             "ndcg_query" => {
                 let q = ints(&c["queries"]);
                 let ks: Vec<usize> = c["ks"].as_array().unwrap().iter().map(usize_of).collect();
-                let got = m::ndcg_by_query(&q, &floats(&c["labels"]), &floats(&c["scores"]), &ks).unwrap();
+                let got = m::ndcg_by_query(&q, &floats(&c["labels"]), &floats(&c["scores"]), &ks)
+                    .unwrap();
                 for ((k, g), w) in ks.iter().zip(got).zip(floats(&c["values"])) {
                     close(name, &format!("ndcg@{k}"), g, w, &mut failures);
                 }
@@ -119,6 +228,11 @@ fn every_peer_case_is_reproduced() {
         }
         checked += 1;
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(checked, cases.len());
 }

@@ -20,9 +20,13 @@ pub struct IdxArray {
 pub fn parse_idx<R: Read>(mut reader: R, origin: &str) -> Result<IdxArray> {
     let header_err = |m: String| DataError::parse(origin, 0, m);
     let mut magic = [0u8; 4];
-    reader.read_exact(&mut magic).map_err(|_| header_err("file is shorter than the 4-byte IDX magic".into()))?;
+    reader
+        .read_exact(&mut magic)
+        .map_err(|_| header_err("file is shorter than the 4-byte IDX magic".into()))?;
     if magic[0] != 0 || magic[1] != 0 {
-        return Err(header_err(format!("not an IDX file (magic {magic:02x?}, expected 00 00 08 NN)")));
+        return Err(header_err(format!(
+            "not an IDX file (magic {magic:02x?}, expected 00 00 08 NN)"
+        )));
     }
     if magic[2] != 0x08 {
         return Err(header_err(format!(
@@ -37,20 +41,30 @@ pub fn parse_idx<R: Read>(mut reader: R, origin: &str) -> Result<IdxArray> {
     let mut dims = Vec::with_capacity(nd);
     for d in 0..nd {
         let mut b = [0u8; 4];
-        reader.read_exact(&mut b).map_err(|_| header_err(format!("file ends inside dimension {d} of {nd}")))?;
+        reader
+            .read_exact(&mut b)
+            .map_err(|_| header_err(format!("file ends inside dimension {d} of {nd}")))?;
         dims.push(u32::from_be_bytes(b) as usize);
     }
-    let len = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| header_err(format!("dimensions {dims:?} overflow")))?;
+    let len = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| header_err(format!("dimensions {dims:?} overflow")))?;
     let mut data = Vec::new();
     reader
         .take(len as u64 + 1)
         .read_to_end(&mut data)
         .map_err(|e| header_err(format!("cannot read the data: {e}")))?;
     if data.len() < len {
-        return Err(header_err(format!("dimensions {dims:?} need {len} bytes of data but the file holds {}", data.len())));
+        return Err(header_err(format!(
+            "dimensions {dims:?} need {len} bytes of data but the file holds {}",
+            data.len()
+        )));
     }
     if data.len() > len {
-        return Err(header_err(format!("dimensions {dims:?} need {len} bytes of data but the file holds more")));
+        return Err(header_err(format!(
+            "dimensions {dims:?} need {len} bytes of data but the file holds more"
+        )));
     }
     Ok(IdxArray { dims, data })
 }
@@ -98,11 +112,26 @@ mod tests {
         let a = parse_idx(&idx_bytes(&[2, 3], &[1, 2, 3, 4, 5, 6])[..], "t").unwrap();
         assert_eq!(a.dims, vec![2, 3]);
         assert_eq!(a.data, vec![1, 2, 3, 4, 5, 6]);
-        let e = parse_idx(&idx_bytes(&[2, 3], &[1, 2])[..], "t.idx").unwrap_err().to_string();
-        assert!(e.starts_with("t.idx:0: dimensions [2, 3] need 6 bytes"), "{e}");
+        let e = parse_idx(&idx_bytes(&[2, 3], &[1, 2])[..], "t.idx")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.idx:0: dimensions [2, 3] need 6 bytes"),
+            "{e}"
+        );
         assert!(parse_idx(&idx_bytes(&[1], &[1, 2])[..], "t").is_err());
-        assert!(parse_idx(&[0u8, 0, 0x0d, 1][..], "t").unwrap_err().to_string().contains("not supported"));
-        assert!(parse_idx(&b"PK\x03\x04"[..], "t").unwrap_err().to_string().contains("not an IDX file"));
+        assert!(
+            parse_idx(&[0u8, 0, 0x0d, 1][..], "t")
+                .unwrap_err()
+                .to_string()
+                .contains("not supported")
+        );
+        assert!(
+            parse_idx(&b"PK\x03\x04"[..], "t")
+                .unwrap_err()
+                .to_string()
+                .contains("not an IDX file")
+        );
     }
 
     #[test]
@@ -112,13 +141,18 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let write_gz = |name: &str, bytes: &[u8]| {
             let p = dir.join(name);
-            let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&p).unwrap(), flate2::Compression::fast());
+            let mut enc = flate2::write::GzEncoder::new(
+                std::fs::File::create(&p).unwrap(),
+                flate2::Compression::fast(),
+            );
             enc.write_all(bytes).unwrap();
             enc.finish().unwrap();
             p
         };
         let img = write_gz("img.gz", &idx_bytes(&[2, 2, 1], &[0, 255, 51, 102]));
-        let lab = std::fs::write(dir.join("lab"), idx_bytes(&[2], &[7, 3])).map(|_| dir.join("lab")).unwrap();
+        let lab = std::fs::write(dir.join("lab"), idx_bytes(&[2], &[7, 3]))
+            .map(|_| dir.join("lab"))
+            .unwrap();
         let d = read_idx_images(&img, &lab).unwrap();
         assert_eq!((d.len(), d.dim), (2, 2));
         assert_eq!(d.features, vec![0.0, 1.0, 0.2, 0.4]);

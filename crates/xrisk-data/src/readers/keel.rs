@@ -20,7 +20,9 @@ struct Attribute {
 fn parse_attribute(rest: &str, origin: &str, line: u64) -> Result<Attribute> {
     let rest = rest.trim();
     let (name, kind) = if let Some(stripped) = rest.strip_prefix('\'') {
-        let end = stripped.find('\'').ok_or_else(|| DataError::parse(origin, line, "unterminated quoted attribute name"))?;
+        let end = stripped
+            .find('\'')
+            .ok_or_else(|| DataError::parse(origin, line, "unterminated quoted attribute name"))?;
         (stripped[..end].to_string(), stripped[end + 1..].trim())
     } else {
         let mut it = rest.splitn(2, |c: char| c.is_whitespace() || c == '{');
@@ -32,7 +34,13 @@ fn parse_attribute(rest: &str, origin: &str, line: u64) -> Result<Attribute> {
         return Err(DataError::parse(origin, line, "@attribute without a name"));
     }
     let levels = if let Some(body) = kind.strip_prefix('{') {
-        let body = body.strip_suffix('}').ok_or_else(|| DataError::parse(origin, line, format!("attribute \"{name}\": missing closing brace")))?;
+        let body = body.strip_suffix('}').ok_or_else(|| {
+            DataError::parse(
+                origin,
+                line,
+                format!("attribute \"{name}\": missing closing brace"),
+            )
+        })?;
         Some(body.split(',').map(|v| v.trim().to_string()).collect())
     } else {
         None
@@ -58,15 +66,26 @@ pub fn parse_keel<R: BufRead>(reader: R, origin: &str) -> Result<Dataset> {
             let lower = t.to_ascii_lowercase();
             if let Some(rest) = lower.strip_prefix("@attribute") {
                 attrs.push(parse_attribute(&t[t.len() - rest.len()..], origin, line)?);
-            } else if let Some(rest) = lower.strip_prefix("@outputs").or_else(|| lower.strip_prefix("@output")) {
+            } else if let Some(rest) = lower
+                .strip_prefix("@outputs")
+                .or_else(|| lower.strip_prefix("@output"))
+            {
                 output_name = Some(t[t.len() - rest.len()..].trim().to_string());
             } else if lower.starts_with("@data") {
                 if attrs.len() < 2 {
-                    return Err(DataError::parse(origin, line, "@data before at least two @attribute lines"));
+                    return Err(DataError::parse(
+                        origin,
+                        line,
+                        "@data before at least two @attribute lines",
+                    ));
                 }
                 out_col = match &output_name {
                     Some(n) => attrs.iter().position(|a| &a.name == n).ok_or_else(|| {
-                        DataError::parse(origin, line, format!("@outputs names \"{n}\", which is not an attribute"))
+                        DataError::parse(
+                            origin,
+                            line,
+                            format!("@outputs names \"{n}\", which is not an attribute"),
+                        )
                     })?,
                     None => attrs.len() - 1,
                 };
@@ -78,24 +97,54 @@ pub fn parse_keel<R: BufRead>(reader: R, origin: &str) -> Result<Dataset> {
         }
         let fields: Vec<&str> = t.split(',').map(str::trim).collect();
         if fields.len() != attrs.len() {
-            return Err(DataError::parse(origin, line, format!("{} fields, but {} attributes are declared", fields.len(), attrs.len())));
+            return Err(DataError::parse(
+                origin,
+                line,
+                format!(
+                    "{} fields, but {} attributes are declared",
+                    fields.len(),
+                    attrs.len()
+                ),
+            ));
         }
         for (j, (f, a)) in fields.iter().zip(&attrs).enumerate() {
             if j == out_col {
-                labels.push(if f.eq_ignore_ascii_case("positive") { 1.0 } else { 0.0 });
+                labels.push(if f.eq_ignore_ascii_case("positive") {
+                    1.0
+                } else {
+                    0.0
+                });
                 if let Some(levels) = &a.levels
                     && !levels.iter().any(|l| l == f)
                 {
-                    return Err(DataError::parse(origin, line, format!("class \"{f}\" is not among {levels:?}")));
+                    return Err(DataError::parse(
+                        origin,
+                        line,
+                        format!("class \"{f}\" is not among {levels:?}"),
+                    ));
                 }
                 continue;
             }
             if *f == "?" {
-                return Err(DataError::parse(origin, line, format!("attribute \"{}\": missing value \"?\"; impute or drop the row first", a.name)));
+                return Err(DataError::parse(
+                    origin,
+                    line,
+                    format!(
+                        "attribute \"{}\": missing value \"?\"; impute or drop the row first",
+                        a.name
+                    ),
+                ));
             }
             let v = match &a.levels {
                 Some(levels) => levels.iter().position(|l| l == f).ok_or_else(|| {
-                    DataError::parse(origin, line, format!("attribute \"{}\": \"{f}\" is not one of its levels {levels:?}", a.name))
+                    DataError::parse(
+                        origin,
+                        line,
+                        format!(
+                            "attribute \"{}\": \"{f}\" is not one of its levels {levels:?}",
+                            a.name
+                        ),
+                    )
                 })? as f64,
                 None => number(f, origin, line, &format!("attribute \"{}\"", a.name))?,
             };
@@ -131,8 +180,14 @@ mod tests {
     fn errors_name_line_and_attribute() {
         let bad = TEXT.replace("I, 0.25", "X, 0.25");
         let e = parse_keel(bad.as_bytes(), "k.dat").unwrap_err().to_string();
-        assert!(e.starts_with("k.dat:9: attribute \"Sex\": \"X\" is not one of its levels"), "{e}");
+        assert!(
+            e.starts_with("k.dat:9: attribute \"Sex\": \"X\" is not one of its levels"),
+            "{e}"
+        );
         let bad = TEXT.replace("M, 0.5, negative", "M, 0.5");
-        assert_eq!(parse_keel(bad.as_bytes(), "k.dat").unwrap_err().to_string(), "k.dat:8: 2 fields, but 3 attributes are declared");
+        assert_eq!(
+            parse_keel(bad.as_bytes(), "k.dat").unwrap_err().to_string(),
+            "k.dat:8: 2 fields, but 3 attributes are declared"
+        );
     }
 }

@@ -38,7 +38,11 @@ impl MilDataset {
 
 /// Parses MIL CSV text.
 pub fn parse_mil<R: BufRead>(reader: R, origin: &str) -> Result<MilDataset> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
     let mut bags: Vec<Bag> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut dim: Option<usize> = None;
@@ -49,30 +53,61 @@ pub fn parse_mil<R: BufRead>(reader: R, origin: &str) -> Result<MilDataset> {
             continue;
         }
         if rec.len() < 3 {
-            return Err(DataError::parse(origin, line, format!("{} fields; expected bag label, bag id and at least one feature", rec.len())));
+            return Err(DataError::parse(
+                origin,
+                line,
+                format!(
+                    "{} fields; expected bag label, bag id and at least one feature",
+                    rec.len()
+                ),
+            ));
         }
         let d = rec.len() - 2;
         match dim {
             None => dim = Some(d),
             Some(expected) if expected != d => {
-                return Err(DataError::parse(origin, line, format!("{d} features, but earlier instances have {expected}")));
+                return Err(DataError::parse(
+                    origin,
+                    line,
+                    format!("{d} features, but earlier instances have {expected}"),
+                ));
             }
             _ => {}
         }
         let label = number(&rec[0], origin, line, "bag label (column 1)")?;
         if label != 0.0 && label != 1.0 {
-            return Err(DataError::parse(origin, line, format!("bag label (column 1): {label} is not 0 or 1")));
+            return Err(DataError::parse(
+                origin,
+                line,
+                format!("bag label (column 1): {label} is not 0 or 1"),
+            ));
         }
         let id = rec[1].to_string();
         let b = *index.entry(id.clone()).or_insert_with(|| {
-            bags.push(Bag { id: id.clone(), label: label as f32, instances: Vec::new() });
+            bags.push(Bag {
+                id: id.clone(),
+                label: label as f32,
+                instances: Vec::new(),
+            });
             bags.len() - 1
         });
         if bags[b].label != label as f32 {
-            return Err(DataError::parse(origin, line, format!("bag \"{id}\" has label {label} here but {} on an earlier line", bags[b].label)));
+            return Err(DataError::parse(
+                origin,
+                line,
+                format!(
+                    "bag \"{id}\" has label {label} here but {} on an earlier line",
+                    bags[b].label
+                ),
+            ));
         }
         for (j, f) in rec.iter().skip(2).enumerate() {
-            let v = number(f, origin, line, &format!("feature {} (column {})", j + 1, j + 3))?;
+            let v = number(
+                f,
+                origin,
+                line,
+                &format!("feature {} (column {})", j + 1, j + 3),
+            )?;
             bags[b].instances.push(v as f32);
         }
     }
@@ -101,10 +136,19 @@ mod tests {
     #[test]
     fn errors_name_line_and_field() {
         let e = parse_mil("1,b1,0.5\n0,b1,2\n".as_bytes(), "m.csv").unwrap_err();
-        assert_eq!(e.to_string(), "m.csv:2: bag \"b1\" has label 0 here but 1 on an earlier line");
+        assert_eq!(
+            e.to_string(),
+            "m.csv:2: bag \"b1\" has label 0 here but 1 on an earlier line"
+        );
         let e = parse_mil("1,b1,0.5,1\n1,b1,x,1\n".as_bytes(), "m.csv").unwrap_err();
-        assert_eq!(e.to_string(), "m.csv:2: feature 1 (column 3): \"x\" is not a number");
+        assert_eq!(
+            e.to_string(),
+            "m.csv:2: feature 1 (column 3): \"x\" is not a number"
+        );
         let e = parse_mil("2,b1,0.5\n".as_bytes(), "m.csv").unwrap_err();
-        assert_eq!(e.to_string(), "m.csv:1: bag label (column 1): 2 is not 0 or 1");
+        assert_eq!(
+            e.to_string(),
+            "m.csv:1: bag label (column 1): 2 is not 0 or 1"
+        );
     }
 }

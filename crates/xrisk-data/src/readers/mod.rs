@@ -23,7 +23,9 @@ pub fn open(path: &Path) -> Result<Box<dyn BufRead>> {
     let n = file.read(&mut magic).map_err(|e| DataError::io(path, e))?;
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     if n == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file))))
+        Ok(Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(
+            file,
+        ))))
     } else {
         Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
     }
@@ -36,7 +38,10 @@ pub(crate) fn origin(path: &Path) -> String {
 
 /// Iterates over the lines of `reader` as `(1-based line number, line without the end of
 /// line)`, turning read errors (including invalid UTF-8) into parse errors at that line.
-pub(crate) fn lines<'a, R: BufRead + 'a>(reader: R, origin: &'a str) -> impl Iterator<Item = Result<(u64, String)>> + 'a {
+pub(crate) fn lines<'a, R: BufRead + 'a>(
+    reader: R,
+    origin: &'a str,
+) -> impl Iterator<Item = Result<(u64, String)>> + 'a {
     reader.lines().enumerate().map(move |(i, l)| {
         let line = i as u64 + 1;
         l.map(|s| (line, s.trim_end_matches('\r').to_string()))
@@ -50,8 +55,20 @@ pub(crate) fn number(text: &str, origin: &str, line: u64, what: &str) -> Result<
     let t = text.trim();
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        Ok(v) => Err(DataError::parse(origin, line, format!("{what}: {v} is not a finite number"))),
-        Err(_) if t.is_empty() => Err(DataError::parse(origin, line, format!("{what}: empty field, expected a number"))),
-        Err(_) => Err(DataError::parse(origin, line, format!("{what}: \"{t}\" is not a number"))),
+        Ok(v) => Err(DataError::parse(
+            origin,
+            line,
+            format!("{what}: {v} is not a finite number"),
+        )),
+        Err(_) if t.is_empty() => Err(DataError::parse(
+            origin,
+            line,
+            format!("{what}: empty field, expected a number"),
+        )),
+        Err(_) => Err(DataError::parse(
+            origin,
+            line,
+            format!("{what}: \"{t}\" is not a number"),
+        )),
     }
 }

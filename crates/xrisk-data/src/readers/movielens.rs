@@ -63,10 +63,23 @@ pub fn parse_interactions<R: BufRead>(reader: R, origin: &str) -> Result<Interac
         let cols = match layout {
             Some(c) => c,
             None if fields.iter().any(|f| f.contains(':')) => {
-                let find = |name: &str| fields.iter().position(|f| f.split(':').next() == Some(name));
-                let c = [find("user_id"), find("item_id"), find("rating"), find("timestamp")];
+                let find = |name: &str| {
+                    fields
+                        .iter()
+                        .position(|f| f.split(':').next() == Some(name))
+                };
+                let c = [
+                    find("user_id"),
+                    find("item_id"),
+                    find("rating"),
+                    find("timestamp"),
+                ];
                 if c[0].is_none() || c[1].is_none() {
-                    return Err(DataError::parse(origin, line, "the header needs user_id and item_id columns (RecBole .inter format)"));
+                    return Err(DataError::parse(
+                        origin,
+                        line,
+                        "the header needs user_id and item_id columns (RecBole .inter format)",
+                    ));
                 }
                 layout = Some(c);
                 continue;
@@ -80,11 +93,13 @@ pub fn parse_interactions<R: BufRead>(reader: R, origin: &str) -> Result<Interac
         let get = |i: Option<usize>, name: &str| -> Result<Option<&str>> {
             match i {
                 None => Ok(None),
-                Some(i) => fields
-                    .get(i)
-                    .copied()
-                    .map(Some)
-                    .ok_or_else(|| DataError::parse(origin, line, format!("{} fields, no {name} column", fields.len()))),
+                Some(i) => fields.get(i).copied().map(Some).ok_or_else(|| {
+                    DataError::parse(
+                        origin,
+                        line,
+                        format!("{} fields, no {name} column", fields.len()),
+                    )
+                }),
             }
         };
         let user = get(cols[0], "user")?.unwrap_or_default();
@@ -119,16 +134,24 @@ mod tests {
 
     #[test]
     fn reads_both_layouts() {
-        let a = parse_interactions("196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t1\t5\n".as_bytes(), "u.data").unwrap();
+        let a = parse_interactions(
+            "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t1\t5\n".as_bytes(),
+            "u.data",
+        )
+        .unwrap();
         assert_eq!(a.users, vec![0, 1, 0]);
         assert_eq!(a.items, vec![0, 1, 1]);
         assert_eq!(a.user_ids, vec!["196", "186"]);
         let b = parse_interactions(
-            "user_id:token\titem_id:token\trating:float\ttimestamp:float\n196\t242\t3\t881250949\n".as_bytes(),
+            "user_id:token\titem_id:token\trating:float\ttimestamp:float\n196\t242\t3\t881250949\n"
+                .as_bytes(),
             "x.inter",
         )
         .unwrap();
-        assert_eq!((b.len(), b.ratings[0], b.timestamps[0]), (1, 3.0, 881250949));
+        assert_eq!(
+            (b.len(), b.ratings[0], b.timestamps[0]),
+            (1, 3.0, 881250949)
+        );
     }
 
     #[test]

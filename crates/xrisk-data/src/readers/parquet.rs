@@ -32,23 +32,41 @@ fn field_value(f: &Field) -> Option<f64> {
 /// null becomes NaN). A value that is not a number is an error naming its row and column.
 pub fn read_parquet(path: &Path) -> Result<NumericTable> {
     let origin = path.display().to_string();
-    let pq_err = |e: parquet::errors::ParquetError| DataError::parse(&origin, 0, format!("not a readable parquet file: {e}"));
+    let pq_err = |e: parquet::errors::ParquetError| {
+        DataError::parse(&origin, 0, format!("not a readable parquet file: {e}"))
+    };
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     let reader = SerializedFileReader::new(file).map_err(pq_err)?;
-    let columns: Vec<String> =
-        reader.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.name().to_string()).collect();
-    let mut values = Vec::with_capacity(reader.metadata().file_metadata().num_rows().max(0) as usize * columns.len());
+    let columns: Vec<String> = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    let mut values = Vec::with_capacity(
+        reader.metadata().file_metadata().num_rows().max(0) as usize * columns.len(),
+    );
     for (r, row) in reader.get_row_iter(None).map_err(pq_err)?.enumerate() {
         let row = row.map_err(pq_err)?;
         let before = values.len();
         for (name, field) in row.get_column_iter() {
             let v = field_value(field).ok_or_else(|| {
-                DataError::parse(&origin, r as u64 + 1, format!("row {}: column \"{name}\": {field} is not a number", r + 1))
+                DataError::parse(
+                    &origin,
+                    r as u64 + 1,
+                    format!("row {}: column \"{name}\": {field} is not a number", r + 1),
+                )
             })?;
             values.push(v);
         }
         if values.len() - before != columns.len() {
-            return Err(DataError::parse(&origin, r as u64 + 1, "nested parquet columns are not supported"));
+            return Err(DataError::parse(
+                &origin,
+                r as u64 + 1,
+                "nested parquet columns are not supported",
+            ));
         }
     }
     Ok(NumericTable { columns, values })

@@ -17,7 +17,11 @@ pub struct SvmlightOptions {
 }
 
 /// Parses svmlight text from `reader`; `origin` names it in errors.
-pub fn parse_svmlight<R: BufRead>(reader: R, origin: &str, opts: SvmlightOptions) -> Result<Dataset> {
+pub fn parse_svmlight<R: BufRead>(
+    reader: R,
+    origin: &str,
+    opts: SvmlightOptions,
+) -> Result<Dataset> {
     let mut labels = Vec::new();
     let mut qids: Vec<u64> = Vec::new();
     let mut has_qid: Option<bool> = None;
@@ -37,36 +41,68 @@ pub fn parse_svmlight<R: BufRead>(reader: R, origin: &str, opts: SvmlightOptions
         let mut row_qid = None;
         for (pos, tok) in tokens.enumerate() {
             let Some((key, value)) = tok.split_once(':') else {
-                return Err(DataError::parse(origin, line, format!("token \"{tok}\" is not index:value")));
+                return Err(DataError::parse(
+                    origin,
+                    line,
+                    format!("token \"{tok}\" is not index:value"),
+                ));
             };
             if key == "qid" {
                 if pos != 0 {
-                    return Err(DataError::parse(origin, line, "qid must come right after the label"));
+                    return Err(DataError::parse(
+                        origin,
+                        line,
+                        "qid must come right after the label",
+                    ));
                 }
-                let q = value
-                    .parse::<u64>()
-                    .map_err(|_| DataError::parse(origin, line, format!("qid: \"{value}\" is not a non-negative integer")))?;
+                let q = value.parse::<u64>().map_err(|_| {
+                    DataError::parse(
+                        origin,
+                        line,
+                        format!("qid: \"{value}\" is not a non-negative integer"),
+                    )
+                })?;
                 row_qid = Some(q);
                 continue;
             }
-            let index: usize = key
-                .parse()
-                .map_err(|_| DataError::parse(origin, line, format!("feature index \"{key}\" is not an integer")))?;
+            let index: usize = key.parse().map_err(|_| {
+                DataError::parse(
+                    origin,
+                    line,
+                    format!("feature index \"{key}\" is not an integer"),
+                )
+            })?;
             if index == 0 {
-                return Err(DataError::parse(origin, line, "feature index 0: indices are 1-based"));
+                return Err(DataError::parse(
+                    origin,
+                    line,
+                    "feature index 0: indices are 1-based",
+                ));
             }
             if let Some(n) = opts.n_features
                 && index > n
             {
-                return Err(DataError::parse(origin, line, format!("feature index {index} exceeds the {n} features expected")));
+                return Err(DataError::parse(
+                    origin,
+                    line,
+                    format!("feature index {index} exceeds the {n} features expected"),
+                ));
             }
             if index > u32::MAX as usize {
-                return Err(DataError::parse(origin, line, format!("feature index {index} is too large")));
+                return Err(DataError::parse(
+                    origin,
+                    line,
+                    format!("feature index {index} is too large"),
+                ));
             }
             let v = number(value, origin, line, &format!("feature {index}"))?;
             let col = (index - 1) as u32;
             if seen.contains(&col) {
-                return Err(DataError::parse(origin, line, format!("feature index {index} appears twice")));
+                return Err(DataError::parse(
+                    origin,
+                    line,
+                    format!("feature index {index} appears twice"),
+                ));
             }
             seen.push(col);
             max_index = max_index.max(index);
@@ -74,8 +110,20 @@ pub fn parse_svmlight<R: BufRead>(reader: R, origin: &str, opts: SvmlightOptions
         }
         match (has_qid, row_qid) {
             (None, q) => has_qid = Some(q.is_some()),
-            (Some(true), None) => return Err(DataError::parse(origin, line, "missing qid: earlier lines have one")),
-            (Some(false), Some(_)) => return Err(DataError::parse(origin, line, "qid here but not on earlier lines")),
+            (Some(true), None) => {
+                return Err(DataError::parse(
+                    origin,
+                    line,
+                    "missing qid: earlier lines have one",
+                ));
+            }
+            (Some(false), Some(_)) => {
+                return Err(DataError::parse(
+                    origin,
+                    line,
+                    "qid here but not on earlier lines",
+                ));
+            }
             _ => {}
         }
         if let Some(q) = row_qid {
@@ -84,9 +132,14 @@ pub fn parse_svmlight<R: BufRead>(reader: R, origin: &str, opts: SvmlightOptions
     }
     let dim = opts.n_features.unwrap_or(max_index);
     let n = labels.len();
-    let cells = n.checked_mul(dim).filter(|&c| c <= 1 << 34).ok_or_else(|| {
-        DataError::Invalid(format!("{origin}: {n} rows x {dim} features is too large to hold densely"))
-    })?;
+    let cells = n
+        .checked_mul(dim)
+        .filter(|&c| c <= 1 << 31)
+        .ok_or_else(|| {
+            DataError::Invalid(format!(
+                "{origin}: {n} rows x {dim} features is too large to hold densely"
+            ))
+        })?;
     let mut features = vec![0.0f32; cells];
     for (r, c, v) in entries {
         features[r as usize * dim + c as usize] = v;
@@ -122,26 +175,51 @@ mod tests {
     fn errors_name_line_and_field() {
         let cases = [
             ("1 1:0.5\nx 2:1\n", "t:2: label: \"x\" is not a number"),
-            ("1 1:0.5\n1 0:1\n", "t:2: feature index 0: indices are 1-based"),
+            (
+                "1 1:0.5\n1 0:1\n",
+                "t:2: feature index 0: indices are 1-based",
+            ),
             ("1 1:0.5 1:2\n", "t:1: feature index 1 appears twice"),
             ("1 2:abc\n", "t:1: feature 2: \"abc\" is not a number"),
-            ("1 qid:1 1:1\n1 1:1\n", "t:2: missing qid: earlier lines have one"),
+            (
+                "1 qid:1 1:1\n1 1:1\n",
+                "t:2: missing qid: earlier lines have one",
+            ),
             ("1 5\n", "t:1: token \"5\" is not index:value"),
             ("1 1:nan\n", "t:1: feature 1: NaN is not a finite number"),
         ];
         for (text, want) in cases {
-            let got = parse_svmlight(text.as_bytes(), "t", SvmlightOptions::default()).unwrap_err().to_string();
+            let got = parse_svmlight(text.as_bytes(), "t", SvmlightOptions::default())
+                .unwrap_err()
+                .to_string();
             assert_eq!(got, want);
         }
-        let e = parse_svmlight("1 4:1\n".as_bytes(), "t", SvmlightOptions { n_features: Some(3) }).unwrap_err();
-        assert_eq!(e.to_string(), "t:1: feature index 4 exceeds the 3 features expected");
+        let e = parse_svmlight(
+            "1 4:1\n".as_bytes(),
+            "t",
+            SvmlightOptions {
+                n_features: Some(3),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t:1: feature index 4 exceeds the 3 features expected"
+        );
     }
 
     #[test]
     fn reads_the_shared_a8a_file() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/a8a/a8a.test.svm");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/a8a/a8a.test.svm");
         // shared/ lies beside the checkout, here and in CI.
-        let d = read_svmlight(&path, SvmlightOptions { n_features: Some(123) }).unwrap();
+        let d = read_svmlight(
+            &path,
+            SvmlightOptions {
+                n_features: Some(123),
+            },
+        )
+        .unwrap();
         assert_eq!((d.len(), d.dim), (9865, 123));
         assert!(d.labels.iter().all(|&l| l == 1.0 || l == -1.0));
     }

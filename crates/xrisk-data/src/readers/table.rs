@@ -20,13 +20,19 @@ pub struct NumericTable {
 impl NumericTable {
     /// Number of rows.
     pub fn n_rows(&self) -> usize {
-        self.values.len().checked_div(self.columns.len()).unwrap_or(0)
+        self.values
+            .len()
+            .checked_div(self.columns.len())
+            .unwrap_or(0)
     }
 
     /// Index of the column called `name`, or an error listing the columns.
     pub fn column_index(&self, name: &str) -> Result<usize> {
         self.columns.iter().position(|c| c == name).ok_or_else(|| {
-            DataError::Invalid(format!("no column \"{name}\"; the columns are: {}", self.columns.join(", ")))
+            DataError::Invalid(format!(
+                "no column \"{name}\"; the columns are: {}",
+                self.columns.join(", ")
+            ))
         })
     }
 
@@ -35,7 +41,9 @@ impl NumericTable {
     pub fn into_dataset(self, label_columns: &[usize]) -> Result<Dataset> {
         let w = self.columns.len();
         if label_columns.is_empty() || label_columns.iter().any(|&c| c >= w) {
-            return Err(DataError::Invalid(format!("label columns {label_columns:?} are not all among the {w} columns")));
+            return Err(DataError::Invalid(format!(
+                "label columns {label_columns:?} are not all among the {w} columns"
+            )));
         }
         let feature_cols: Vec<usize> = (0..w).filter(|c| !label_columns.contains(c)).collect();
         let mut features = Vec::with_capacity(self.n_rows() * feature_cols.len());
@@ -49,7 +57,12 @@ impl NumericTable {
 }
 
 /// Parses a delimited numeric table.
-pub fn parse_table<R: BufRead>(reader: R, origin: &str, delimiter: u8, has_header: bool) -> Result<NumericTable> {
+pub fn parse_table<R: BufRead>(
+    reader: R,
+    origin: &str,
+    delimiter: u8,
+    has_header: bool,
+) -> Result<NumericTable> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -74,7 +87,11 @@ pub fn parse_table<R: BufRead>(reader: R, origin: &str, delimiter: u8, has_heade
         }
         let cols = columns.as_ref().map(Vec::len).unwrap_or(0);
         if rec.len() != cols {
-            return Err(DataError::parse(origin, line, format!("{} fields, but the table has {cols} columns", rec.len())));
+            return Err(DataError::parse(
+                origin,
+                line,
+                format!("{} fields, but the table has {cols} columns", rec.len()),
+            ));
         }
         let names = columns.as_deref().unwrap_or(&[]);
         for (field, name) in rec.iter().zip(names) {
@@ -118,10 +135,21 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         let e = parse_table("a\tb\n1\tx\n".as_bytes(), "t.tsv", b'\t', true).unwrap_err();
-        assert_eq!(e.to_string(), "t.tsv:2: column \"b\": \"x\" is not a number");
+        assert_eq!(
+            e.to_string(),
+            "t.tsv:2: column \"b\": \"x\" is not a number"
+        );
         let e = parse_table("1,2\n3\n".as_bytes(), "t.csv", b',', false).unwrap_err();
-        assert_eq!(e.to_string(), "t.csv:2: 1 fields, but the table has 2 columns");
+        assert_eq!(
+            e.to_string(),
+            "t.csv:2: 1 fields, but the table has 2 columns"
+        );
         let t = parse_table("a,b\n1,2\n".as_bytes(), "t.csv", b',', true).unwrap();
-        assert!(t.column_index("z").unwrap_err().to_string().contains("the columns are: a, b"));
+        assert!(
+            t.column_index("z")
+                .unwrap_err()
+                .to_string()
+                .contains("the columns are: a, b")
+        );
     }
 }

@@ -36,12 +36,27 @@ pub struct DualSampler {
 impl DualSampler {
     /// A sampler with `int(sampling_rate · batch_size)` positives per batch (at least 1).
     pub fn new(labels: &[f32], batch_size: usize, sampling_rate: f64, seed: u64) -> Result<Self> {
-        Self::build(labels, batch_size, positives_per_batch(batch_size, Some(sampling_rate), None)?, seed)
+        Self::build(
+            labels,
+            batch_size,
+            positives_per_batch(batch_size, Some(sampling_rate), None)?,
+            seed,
+        )
     }
 
     /// A sampler with exactly `num_pos` positives per batch.
-    pub fn with_num_pos(labels: &[f32], batch_size: usize, num_pos: usize, seed: u64) -> Result<Self> {
-        Self::build(labels, batch_size, positives_per_batch(batch_size, None, Some(num_pos))?, seed)
+    pub fn with_num_pos(
+        labels: &[f32],
+        batch_size: usize,
+        num_pos: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        Self::build(
+            labels,
+            batch_size,
+            positives_per_batch(batch_size, None, Some(num_pos))?,
+            seed,
+        )
     }
 
     fn build(labels: &[f32], batch_size: usize, num_pos: usize, seed: u64) -> Result<Self> {
@@ -67,7 +82,14 @@ impl DualSampler {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let pos = Stream::new(pos, &mut rng);
         let neg = Stream::new(neg, &mut rng);
-        Ok(DualSampler { batch_size, num_pos, num_batches, pos, neg, rng })
+        Ok(DualSampler {
+            batch_size,
+            num_pos,
+            num_batches,
+            pos,
+            neg,
+            rng,
+        })
     }
 
     /// Positives per batch.
@@ -88,8 +110,14 @@ impl DualSampler {
     /// The next batch: `num_pos` positive ids, then the negative ids.
     pub fn next_batch(&mut self) -> Vec<usize> {
         let mut batch = Vec::with_capacity(self.batch_size);
-        self.pos.take(self.num_pos, &mut self.rng, false, &mut batch);
-        self.neg.take(self.batch_size - self.num_pos, &mut self.rng, false, &mut batch);
+        self.pos
+            .take(self.num_pos, &mut self.rng, false, &mut batch);
+        self.neg.take(
+            self.batch_size - self.num_pos,
+            &mut self.rng,
+            false,
+            &mut batch,
+        );
         batch
     }
 
@@ -105,7 +133,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn labels(n_pos: usize, n_neg: usize) -> Vec<f32> {
-        (0..n_pos + n_neg).map(|i| if i < n_pos { 1.0 } else { 0.0 }).collect()
+        (0..n_pos + n_neg)
+            .map(|i| if i < n_pos { 1.0 } else { 0.0 })
+            .collect()
     }
 
     #[test]
@@ -125,10 +155,20 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         assert!(DualSampler::new(&labels(0, 10), 4, 0.5, 0).is_err());
-        assert!(DualSampler::new(&[1.0, -1.0, 0.0], 2, 0.5, 0).unwrap_err().to_string().contains("-1/+1"));
+        assert!(
+            DualSampler::new(&[1.0, -1.0, 0.0], 2, 0.5, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("-1/+1")
+        );
         assert!(DualSampler::new(&[1.0, f32::NAN], 2, 0.5, 0).is_err());
         assert!(DualSampler::new(&labels(3, 3), 4, 1.0, 0).is_err());
-        assert!(DualSampler::new(&labels(1, 2), 100, 0.5, 0).unwrap_err().to_string().contains("lower batch_size"));
+        assert!(
+            DualSampler::new(&labels(1, 2), 100, 0.5, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("lower batch_size")
+        );
     }
 
     proptest! {

@@ -20,12 +20,22 @@ use crate::error::{DataError, Result};
 
 /// Positives per batch from LibAUC's two ways of asking: `num_pos` directly, or
 /// `int(sampling_rate · batch_size)` forced to at least 1.
-pub(crate) fn positives_per_batch(batch_size: usize, sampling_rate: Option<f64>, num_pos: Option<usize>) -> Result<usize> {
+pub(crate) fn positives_per_batch(
+    batch_size: usize,
+    sampling_rate: Option<f64>,
+    num_pos: Option<usize>,
+) -> Result<usize> {
     let num_pos = match (sampling_rate, num_pos) {
-        (Some(_), Some(_)) => return Err(DataError::Invalid("give either sampling_rate or num_pos, not both".into())),
+        (Some(_), Some(_)) => {
+            return Err(DataError::Invalid(
+                "give either sampling_rate or num_pos, not both".into(),
+            ));
+        }
         (Some(r), None) => {
             if !(r > 0.0 && r < 1.0) {
-                return Err(DataError::Invalid(format!("sampling_rate = {r} must be in (0, 1)")));
+                return Err(DataError::Invalid(format!(
+                    "sampling_rate = {r} must be in (0, 1)"
+                )));
             }
             ((r * batch_size as f64) as usize).max(1)
         }

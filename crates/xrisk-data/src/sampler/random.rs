@@ -22,14 +22,25 @@ impl RandomSampler {
             return Err(DataError::Invalid("batch_size must be at least 1".into()));
         }
         if n == 0 || (drop_last && n < batch_size) {
-            return Err(DataError::Invalid(format!("{n} samples make no full batch of {batch_size}")));
+            return Err(DataError::Invalid(format!(
+                "{n} samples make no full batch of {batch_size}"
+            )));
         }
-        Ok(RandomSampler { n, batch_size, drop_last, rng: ChaCha8Rng::seed_from_u64(seed) })
+        Ok(RandomSampler {
+            n,
+            batch_size,
+            drop_last,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        })
     }
 
     /// Batches per epoch.
     pub fn num_batches(&self) -> usize {
-        if self.drop_last { self.n / self.batch_size } else { self.n.div_ceil(self.batch_size) }
+        if self.drop_last {
+            self.n / self.batch_size
+        } else {
+            self.n.div_ceil(self.batch_size)
+        }
     }
 
     /// The batches of the next epoch.

@@ -22,7 +22,13 @@ impl Stream {
     /// Appends the next `count` ids to `out`. `wrap_at_end` reshuffles when the request
     /// reaches the end exactly (TriSampler's `>=`) rather than only when it passes it
     /// (DualSampler's `>`).
-    pub fn take(&mut self, count: usize, rng: &mut ChaCha8Rng, wrap_at_end: bool, out: &mut Vec<usize>) {
+    pub fn take(
+        &mut self,
+        count: usize,
+        rng: &mut ChaCha8Rng,
+        wrap_at_end: bool,
+        out: &mut Vec<usize>,
+    ) {
         let n = self.ids.len();
         let end = self.ptr + count;
         if end < n || (end == n && !wrap_at_end) {

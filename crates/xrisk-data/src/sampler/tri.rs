@@ -25,7 +25,13 @@ pub struct TriSamplerConfig {
 
 impl Default for TriSamplerConfig {
     fn default() -> Self {
-        TriSamplerConfig { batch_size_per_task: 32, num_sampled_tasks: None, sampling_rate: Some(0.5), num_pos: None, seed: 2023 }
+        TriSamplerConfig {
+            batch_size_per_task: 32,
+            num_sampled_tasks: None,
+            sampling_rate: Some(0.5),
+            num_pos: None,
+            seed: 2023,
+        }
     }
 }
 
@@ -44,7 +50,10 @@ enum Negatives {
     Streams(Vec<Stream>),
     /// Ranking: the sorted relevant items per query; negatives are drawn uniformly from the
     /// other items of the catalogue, without replacement within a row.
-    Complement { n_items: usize, relevant: Vec<Vec<usize>> },
+    Complement {
+        n_items: usize,
+        relevant: Vec<Vec<usize>>,
+    },
 }
 
 /// Multi-label (`classification`) or learning-to-rank (`ranking`) controlled sampler.
@@ -87,7 +96,10 @@ impl TriSampler {
     pub fn classification(labels: &[f32], n_tasks: usize, cfg: TriSamplerConfig) -> Result<Self> {
         check_labels(labels)?;
         if n_tasks == 0 || labels.len() % n_tasks != 0 {
-            return Err(DataError::Invalid(format!("{} labels do not form rows of {n_tasks} tasks", labels.len())));
+            return Err(DataError::Invalid(format!(
+                "{} labels do not form rows of {n_tasks} tasks",
+                labels.len()
+            )));
         }
         let n = labels.len() / n_tasks;
         let num_pos = positives_per_batch(cfg.batch_size_per_task, cfg.sampling_rate, cfg.num_pos)?;
@@ -109,11 +121,24 @@ impl TriSampler {
             neg.push(Stream::new(q, &mut rng));
         }
         let num_batches = n / (cfg.batch_size_per_task * sampled);
-        Self::finish(cfg, num_pos, sampled, num_batches, n_tasks, pos, Negatives::Streams(neg), rng)
+        Self::finish(
+            cfg,
+            num_pos,
+            sampled,
+            num_batches,
+            n_tasks,
+            pos,
+            Negatives::Streams(neg),
+            rng,
+        )
     }
 
     /// Ranking: `relevant[q]` lists the relevant item ids of query `q` among `n_items`.
-    pub fn ranking(n_items: usize, relevant: Vec<Vec<usize>>, cfg: TriSamplerConfig) -> Result<Self> {
+    pub fn ranking(
+        n_items: usize,
+        relevant: Vec<Vec<usize>>,
+        cfg: TriSamplerConfig,
+    ) -> Result<Self> {
         let num_pos = positives_per_batch(cfg.batch_size_per_task, cfg.sampling_rate, cfg.num_pos)?;
         let num_neg = cfg.batch_size_per_task - num_pos;
         let n_queries = relevant.len();
@@ -126,10 +151,14 @@ impl TriSampler {
             s.sort_unstable();
             s.dedup();
             if s.is_empty() {
-                return Err(DataError::Invalid(format!("query {q} has no relevant item; drop it before sampling")));
+                return Err(DataError::Invalid(format!(
+                    "query {q} has no relevant item; drop it before sampling"
+                )));
             }
             if let Some(&bad) = s.iter().find(|&&i| i >= n_items) {
-                return Err(DataError::Invalid(format!("query {q}: item {bad} is outside the {n_items} items")));
+                return Err(DataError::Invalid(format!(
+                    "query {q}: item {bad} is outside the {n_items} items"
+                )));
             }
             if n_items - s.len() < num_neg {
                 return Err(DataError::Invalid(format!(
@@ -141,7 +170,19 @@ impl TriSampler {
             sorted.push(s);
         }
         let num_batches = n_queries / sampled;
-        Self::finish(cfg, num_pos, sampled, num_batches, n_queries, pos, Negatives::Complement { n_items, relevant: sorted }, rng)
+        Self::finish(
+            cfg,
+            num_pos,
+            sampled,
+            num_batches,
+            n_queries,
+            pos,
+            Negatives::Complement {
+                n_items,
+                relevant: sorted,
+            },
+            rng,
+        )
     }
 
     fn sampled_tasks(cfg: TriSamplerConfig, n_tasks: usize) -> Result<usize> {
@@ -149,9 +190,9 @@ impl TriSampler {
             return Err(DataError::Invalid("no task (query) to sample".into()));
         }
         match cfg.num_sampled_tasks {
-            Some(k) if k == 0 || k > n_tasks => {
-                Err(DataError::Invalid(format!("num_sampled_tasks = {k} must be in 1..={n_tasks}")))
-            }
+            Some(k) if k == 0 || k > n_tasks => Err(DataError::Invalid(format!(
+                "num_sampled_tasks = {k} must be in 1..={n_tasks}"
+            ))),
             Some(k) => Ok(k),
             None => Ok(n_tasks),
         }
@@ -200,7 +241,8 @@ impl TriSampler {
     fn next_tasks(&mut self) -> Vec<usize> {
         if self.num_sampled_tasks < self.tasks.ids.len() {
             let mut out = Vec::with_capacity(self.num_sampled_tasks);
-            self.tasks.take(self.num_sampled_tasks, &mut self.rng, true, &mut out);
+            self.tasks
+                .take(self.num_sampled_tasks, &mut self.rng, true, &mut out);
             out
         } else {
             self.tasks.ids.shuffle(&mut self.rng);
@@ -245,7 +287,13 @@ impl TriSampler {
 
 /// Appends `count` distinct items drawn uniformly from `0..n_items` minus `relevant`
 /// (sorted): rejection sampling when the complement is large, a partial shuffle otherwise.
-fn draw_negatives(n_items: usize, relevant: &[usize], count: usize, rng: &mut ChaCha8Rng, out: &mut Vec<usize>) {
+fn draw_negatives(
+    n_items: usize,
+    relevant: &[usize],
+    count: usize,
+    rng: &mut ChaCha8Rng,
+    out: &mut Vec<usize>,
+) {
     let free = n_items - relevant.len();
     let start = out.len();
     if count * 4 <= free {
@@ -256,7 +304,9 @@ fn draw_negatives(n_items: usize, relevant: &[usize], count: usize, rng: &mut Ch
             }
         }
     } else {
-        let mut pool: Vec<usize> = (0..n_items).filter(|i| relevant.binary_search(i).is_err()).collect();
+        let mut pool: Vec<usize> = (0..n_items)
+            .filter(|i| relevant.binary_search(i).is_err())
+            .collect();
         let (picked, _) = pool.partial_shuffle(rng, count);
         out.extend_from_slice(picked);
     }
@@ -270,12 +320,21 @@ mod tests {
     #[test]
     fn classification_groups_per_task() {
         // 60 rows, 4 tasks; task t positive for rows with i % 4 == t.
-        let labels: Vec<f32> = (0..60 * 4).map(|k| if (k / 4) % 4 == k % 4 { 1.0 } else { 0.0 }).collect();
-        let cfg = TriSamplerConfig { batch_size_per_task: 5, num_sampled_tasks: Some(2), sampling_rate: Some(0.4), ..Default::default() };
+        let labels: Vec<f32> = (0..60 * 4)
+            .map(|k| if (k / 4) % 4 == k % 4 { 1.0 } else { 0.0 })
+            .collect();
+        let cfg = TriSamplerConfig {
+            batch_size_per_task: 5,
+            num_sampled_tasks: Some(2),
+            sampling_rate: Some(0.4),
+            ..Default::default()
+        };
         let mut s = TriSampler::classification(&labels, 4, cfg).unwrap();
         assert_eq!((s.num_pos(), s.num_batches()), (2, 6));
         for b in s.next_epoch() {
-            let TriBatch::Classification(pairs) = b else { panic!("classification mode") };
+            let TriBatch::Classification(pairs) = b else {
+                panic!("classification mode")
+            };
             assert_eq!(pairs.len(), 10);
             for chunk in pairs.chunks(5) {
                 let t = chunk[0].1;
@@ -291,18 +350,29 @@ mod tests {
     #[test]
     fn ranking_rows_have_positives_then_unseen_negatives() {
         let relevant = vec![vec![1, 3], vec![0], vec![5, 6, 7], vec![2, 9]];
-        let cfg = TriSamplerConfig { batch_size_per_task: 6, num_sampled_tasks: Some(2), sampling_rate: None, num_pos: Some(2), seed: 5 };
+        let cfg = TriSamplerConfig {
+            batch_size_per_task: 6,
+            num_sampled_tasks: Some(2),
+            sampling_rate: None,
+            num_pos: Some(2),
+            seed: 5,
+        };
         let mut s = TriSampler::ranking(10, relevant.clone(), cfg).unwrap();
         assert_eq!(s.num_batches(), 2);
         let mut queries = Vec::new();
         for b in s.next_epoch() {
-            let TriBatch::Ranking(rows) = b else { panic!("ranking mode") };
+            let TriBatch::Ranking(rows) = b else {
+                panic!("ranking mode")
+            };
             for r in rows {
                 queries.push(r.query);
                 assert!(r.items[..2].iter().all(|i| relevant[r.query].contains(i)));
                 let neg = &r.items[2..];
                 assert_eq!(neg.len(), 4);
-                assert!(neg.iter().all(|i| !relevant[r.query].contains(i) && *i < 10));
+                assert!(
+                    neg.iter()
+                        .all(|i| !relevant[r.query].contains(i) && *i < 10)
+                );
                 let mut d = neg.to_vec();
                 d.sort();
                 d.dedup();
@@ -310,14 +380,33 @@ mod tests {
             }
         }
         queries.sort();
-        assert_eq!(queries, vec![0, 1, 2, 3], "an epoch visits every query once");
+        assert_eq!(
+            queries,
+            vec![0, 1, 2, 3],
+            "an epoch visits every query once"
+        );
     }
 
     #[test]
     fn ranking_errors_are_clear() {
-        let cfg = TriSamplerConfig { batch_size_per_task: 6, num_pos: Some(2), sampling_rate: None, ..Default::default() };
-        assert!(TriSampler::ranking(10, vec![vec![], vec![1]], cfg).unwrap_err().to_string().contains("query 0 has no relevant"));
-        assert!(TriSampler::ranking(5, vec![vec![1, 2], vec![1]], cfg).unwrap_err().to_string().contains("non-relevant"));
+        let cfg = TriSamplerConfig {
+            batch_size_per_task: 6,
+            num_pos: Some(2),
+            sampling_rate: None,
+            ..Default::default()
+        };
+        assert!(
+            TriSampler::ranking(10, vec![vec![], vec![1]], cfg)
+                .unwrap_err()
+                .to_string()
+                .contains("query 0 has no relevant")
+        );
+        assert!(
+            TriSampler::ranking(5, vec![vec![1, 2], vec![1]], cfg)
+                .unwrap_err()
+                .to_string()
+                .contains("non-relevant")
+        );
     }
 
     proptest! {
