@@ -31,7 +31,7 @@ impl Dataset {
             ));
         }
         let n = labels.len() / n_tasks;
-        if labels.len() % n_tasks != 0 || features.len() != n * dim {
+        if !labels.len().is_multiple_of(n_tasks) || features.len() != n * dim {
             return Err(DataError::Invalid(format!(
                 "features ({} values) and labels ({} values) do not describe the same rows (dim {dim}, {n_tasks} labels per row)",
                 features.len(),

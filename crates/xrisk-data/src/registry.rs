@@ -37,6 +37,9 @@ impl Source {
     }
 }
 
+/// Checks an unpacked copy and returns facts (name, value) about it.
+pub type Verifier = fn(&Path) -> Result<Vec<(String, String)>>;
+
 /// One entry of the registry.
 #[derive(Debug, Clone, Copy)]
 pub struct DatasetInfo {
@@ -53,7 +56,7 @@ pub struct DatasetInfo {
     /// Path prefixes inside the package to unpack.
     pub extract: &'static [&'static str],
     /// Checks the unpacked copy under `root` and returns facts (name, value) about it.
-    pub verify: fn(&Path) -> Result<Vec<(String, String)>>,
+    pub verify: Verifier,
 }
 
 fn expect(what: &str, got: usize, want: usize) -> Result<(String, String)> {

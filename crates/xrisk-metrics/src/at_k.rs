@@ -80,7 +80,7 @@ pub fn precision_recall_at_k_columns(
     n_cols: usize,
     k: usize,
 ) -> Result<Vec<PrecisionRecallAtK>> {
-    if n_cols == 0 || labels.len() != scores.len() || labels.len() % n_cols != 0 {
+    if n_cols == 0 || labels.len() != scores.len() || !labels.len().is_multiple_of(n_cols) {
         return Err(MetricError::LengthMismatch {
             what: "scores",
             got: scores.len(),
@@ -173,7 +173,9 @@ pub fn ndcg_at_k(
             reason: "need 1 ≤ n_pos ≤ n_candidates",
         });
     }
-    if relevance.len() % n_pos != 0 || scores.len() != relevance.len() / n_pos * n_candidates {
+    if !relevance.len().is_multiple_of(n_pos)
+        || scores.len() != relevance.len() / n_pos * n_candidates
+    {
         return Err(MetricError::LengthMismatch {
             what: "scores",
             got: scores.len(),

@@ -37,7 +37,7 @@ fn check_matrix(labels: &[f64], scores: &[f64], n_tasks: usize) -> Result<()> {
             expected: labels.len(),
         });
     }
-    if labels.len() % n_tasks != 0 {
+    if !labels.len().is_multiple_of(n_tasks) {
         return Err(MetricError::LengthMismatch {
             what: "labels (row-major matrix)",
             got: labels.len(),

@@ -1,6 +1,6 @@
 //! User–item interactions: MovieLens `u.data` (tab-separated `user item rating timestamp`,
 //! no header) and RecBole `.inter` files (tab-separated, typed header such as
-//! `user_id:token	item_id:token	rating:float	timestamp:float`). Raw user and item ids are
+//! `user_id:token item_id:token rating:float timestamp:float`). Raw user and item ids are
 //! mapped to dense indices in order of first appearance.
 
 use super::{lines, number, open, origin};

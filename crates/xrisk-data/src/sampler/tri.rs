@@ -95,7 +95,7 @@ impl TriSampler {
     /// (positive = label > 0, negative = label = 0, per task).
     pub fn classification(labels: &[f32], n_tasks: usize, cfg: TriSamplerConfig) -> Result<Self> {
         check_labels(labels)?;
-        if n_tasks == 0 || labels.len() % n_tasks != 0 {
+        if n_tasks == 0 || !labels.len().is_multiple_of(n_tasks) {
             return Err(DataError::Invalid(format!(
                 "{} labels do not form rows of {n_tasks} tasks",
                 labels.len()
@@ -412,7 +412,7 @@ mod tests {
     proptest! {
         #[test]
         fn same_seed_same_batches(seed in 0u64..500, per_task in 3usize..8) {
-            let labels: Vec<f32> = (0..90 * 3).map(|k| if (k * 7 + seed as usize) % 5 == 0 { 1.0 } else { 0.0 }).collect();
+            let labels: Vec<f32> = (0..90 * 3).map(|k| if (k * 7 + seed as usize).is_multiple_of(5) { 1.0 } else { 0.0 }).collect();
             let cfg = TriSamplerConfig { batch_size_per_task: per_task, seed, ..Default::default() };
             let (Ok(mut a), Ok(mut b)) = (TriSampler::classification(&labels, 3, cfg), TriSampler::classification(&labels, 3, cfg)) else {
                 return Ok(());
