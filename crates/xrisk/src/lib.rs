@@ -1,1 +1,25 @@
-//! placeholder
+//! # xrisk
+//!
+//! X-risk optimization on burn: per-sample state tables ([`state`]), X-risk losses
+//! ([`loss`]), the shared proximal optimizer skeleton and the named optimizers ([`optim`]),
+//! and models ([`model`]). Spec: `libauc_spec.md` §1–§3.
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use xrisk::loss::{ApConfig, ApLoss};
+//! let device = Device::flex();
+//! let mut loss = ApLoss::new(ApConfig::new(4), &device);
+//! let h = Tensor::<1>::from_floats([0.9, 0.2, 0.6, 0.4], &device);
+//! let l = loss.forward(h, &[1.0, 0.0, 1.0, 0.0], &[0, 1, 2, 3])?;
+//! assert_eq!(l.dims(), [1]);
+//! # Ok::<(), xrisk::XriskError>(())
+//! ```
+
+pub mod error;
+pub mod loss;
+pub mod model;
+pub mod optim;
+pub mod state;
+pub mod surrogate;
+
+pub use error::{Result, XriskError};

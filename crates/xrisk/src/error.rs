@@ -1,0 +1,61 @@
+//! Errors of the training layer.
+
+use thiserror::Error;
+
+/// Bad input to a loss or optimizer: says what is wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum XriskError {
+    /// Lengths of scores, labels and ids differ.
+    #[error("length mismatch: {scores} scores, {labels} labels, {ids} ids")]
+    LengthMismatch {
+        /// Number of scores.
+        scores: usize,
+        /// Number of labels.
+        labels: usize,
+        /// Number of ids.
+        ids: usize,
+    },
+    /// A label is neither 0 nor 1.
+    #[error("label at batch position {index} is {value}; the loss needs 0/1 labels")]
+    InvalidLabel {
+        /// Batch position.
+        index: usize,
+        /// The label.
+        value: f32,
+    },
+    /// A sample id does not fit the state table.
+    #[error("sample id {id} at batch position {index} is outside the state table of {len} samples; size the loss with the data set's length")]
+    IdOutOfRange {
+        /// Batch position.
+        index: usize,
+        /// The id.
+        id: usize,
+        /// Table length.
+        len: usize,
+    },
+    /// The batch lacks a class the loss needs.
+    #[error("{loss} needs at least one {class} in every batch (got {positives} positives of {batch}); use a DualSampler")]
+    MissingClass {
+        /// Loss name.
+        loss: &'static str,
+        /// "positive" or "negative".
+        class: &'static str,
+        /// Positives in the batch.
+        positives: usize,
+        /// Batch size.
+        batch: usize,
+    },
+    /// A hyper-parameter is outside its domain.
+    #[error("{name} = {value}: {reason}")]
+    InvalidConfig {
+        /// Parameter name.
+        name: &'static str,
+        /// Value.
+        value: f64,
+        /// What is allowed.
+        reason: &'static str,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = std::result::Result<T, XriskError>;

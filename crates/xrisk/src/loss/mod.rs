@@ -1,0 +1,53 @@
+//! X-risk losses (spec `libauc_spec.md` §2). Each loss takes the batch's scores (with
+//! gradient), its 0/1 labels and its sample ids, updates its per-sample state, and returns a
+//! scalar whose gradient is the stochastic compositional gradient — not the objective value.
+
+mod ap;
+mod aucm;
+mod ce;
+mod pauc_dro;
+
+pub use ap::{ApConfig, ApLoss};
+pub use aucm::{AucmConfig, AucmLoss, AucmParams, AucmVersion};
+pub use ce::CrossEntropyLoss;
+pub use pauc_dro::{PAucDroConfig, PAucDroLoss};
+
+use crate::error::{Result, XriskError};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+/// Batch positions of the positives and negatives, after validating the input.
+pub(crate) struct Split {
+    pub pos: Vec<usize>,
+    pub neg: Vec<usize>,
+}
+
+/// Checks lengths and labels; requires the classes a loss needs.
+pub(crate) fn split(loss: &'static str, n_scores: usize, labels: &[f32], ids: Option<&[usize]>, need_neg: bool) -> Result<Split> {
+    let n_ids = ids.map_or(labels.len(), <[usize]>::len);
+    if n_scores != labels.len() || n_ids != labels.len() {
+        return Err(XriskError::LengthMismatch { scores: n_scores, labels: labels.len(), ids: n_ids });
+    }
+    if let Some(index) = labels.iter().position(|&l| l != 0.0 && l != 1.0) {
+        return Err(XriskError::InvalidLabel { index, value: labels[index] });
+    }
+    let pos: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 1.0).collect();
+    let neg: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 0.0).collect();
+    let missing = |class| XriskError::MissingClass { loss, class, positives: pos.len(), batch: labels.len() };
+    if pos.is_empty() {
+        return Err(missing("positive"));
+    }
+    if need_neg && neg.is_empty() {
+        return Err(missing("negative"));
+    }
+    Ok(Split { pos, neg })
+}
+
+/// A 1-D index tensor of positions.
+pub(crate) fn index(pos: &[usize], device: &Device) -> Tensor<1, Int> {
+    Tensor::from_data(TensorData::new(pos.iter().map(|&p| p as i64).collect::<Vec<_>>(), [pos.len()]), device)
+}
+
+/// A 1-D float tensor of host values.
+pub(crate) fn floats(v: &[f32], device: &Device) -> Tensor<1> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
+}

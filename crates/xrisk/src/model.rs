@@ -1,0 +1,35 @@
+//! Models: a multi-layer perceptron scorer (more in later issues).
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+/// `input → [Linear → ReLU]* → Linear → 1 logit`.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    hidden: Vec<Linear>,
+    head: Linear,
+}
+
+impl Mlp {
+    /// An MLP with the given hidden widths (empty: a linear model).
+    pub fn new(input: usize, hidden: &[usize], device: &Device) -> Self {
+        let mut layers = Vec::with_capacity(hidden.len());
+        let mut width = input;
+        for &h in hidden {
+            layers.push(LinearConfig::new(width, h).init(device));
+            width = h;
+        }
+        Mlp { hidden: layers, head: LinearConfig::new(width, 1).init(device) }
+    }
+
+    /// Logits `[batch]` of inputs `[batch, input]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<1> {
+        let mut h = x;
+        for l in &self.hidden {
+            h = relu(l.forward(h));
+        }
+        self.head.forward(h).squeeze_dim::<1>(1)
+    }
+}

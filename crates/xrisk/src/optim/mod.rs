@@ -1,0 +1,316 @@
+//! The optimizer skeleton shared by LibAUC's optimizers (spec `libauc_spec.md` §3.0), written
+//! once: per parameter tensor `w` with gradient `∇`,
+//!
+//! 1. element-wise clipping `g = clamp(∇, −c, c)`;
+//! 2. coupled L2 weight decay `g += wd·w`;
+//! 3. the epoch-level proximal term `g += λ0·(w − w_ref)`, where `w_ref` starts at the
+//!    initial weights (LibAUC 2.0.1 starts it at N(0, 0.01²) noise, spec §11 #8) and is
+//!    reset to the average iterate by [`ProximalOptimizer::update_regularizer`];
+//! 4. the update: heavy-ball momentum `buf = μ·buf + (1−d)·g` (optionally Nesterov), LibAUC
+//!    2.0.1's PESG momentum `buf = (1−μ)·buf + μ·g` (compatibility, spec §11 #5), or Adam with
+//!    bias correction; then `w ← w − lr·step`.
+//!
+//! Each named optimizer ([`Pesg`], SOAP, SOPA-s, …) is this skeleton with its own defaults and,
+//! for PESG, a dual step.
+
+mod pesg;
+
+pub use pesg::{Pesg, PesgConfig};
+
+use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+use std::collections::HashMap;
+
+/// The update rule applied to the processed gradient `g`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UpdateRule {
+    /// PyTorch-style SGD: `buf = μ·buf + (1−dampening)·g` (first step `buf = g`), step
+    /// `g + μ·buf` with Nesterov, else `buf`.
+    Sgd {
+        /// μ.
+        momentum: f64,
+        /// Dampening.
+        dampening: f64,
+        /// Nesterov momentum.
+        nesterov: bool,
+    },
+    /// LibAUC 2.0.1's PESG/PDSCA momentum `buf = (1−μ)·buf + μ·g` (first step `buf = g`).
+    LibAucMomentum {
+        /// μ (weight on the current gradient).
+        momentum: f64,
+    },
+    /// Adam with bias correction.
+    Adam {
+        /// β1.
+        beta1: f64,
+        /// β2.
+        beta2: f64,
+        /// ε.
+        eps: f64,
+    },
+}
+
+/// Settings of the skeleton.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SkeletonConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Update rule.
+    pub rule: UpdateRule,
+    /// Element-wise gradient clipping bound (`None`: no clipping).
+    pub clip_value: Option<f64>,
+    /// Coupled L2 weight decay.
+    pub weight_decay: f64,
+    /// Strength λ0 of the epoch-level pull toward the reference weights (0: off).
+    pub epoch_decay: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ParamState {
+    buf: Option<Tensor<1>>,
+    second: Option<Tensor<1>>,
+    reference: Option<Tensor<1>>,
+    acc: Option<Tensor<1>>,
+    acc_steps: u64,
+    steps: u64,
+}
+
+/// The shared proximal optimizer; keeps per-parameter state by parameter id.
+#[derive(Debug, Clone)]
+pub struct ProximalOptimizer {
+    /// Settings (the learning rate changes with [`ProximalOptimizer::update_lr`]).
+    pub config: SkeletonConfig,
+    states: HashMap<ParamId, ParamState>,
+}
+
+impl ProximalOptimizer {
+    /// A fresh optimizer.
+    pub fn new(config: SkeletonConfig) -> Self {
+        ProximalOptimizer { config, states: HashMap::new() }
+    }
+
+    /// Applies one update to every parameter of `module` that has a gradient in `grads`.
+    pub fn step<M: Module>(&mut self, module: M, grads: &mut GradientsParams) -> M {
+        let mut mapper = StepMapper { config: self.config, states: &mut self.states, grads };
+        module.map(&mut mapper)
+    }
+
+    /// `lr ← lr / decay_factor`.
+    pub fn update_lr(&mut self, decay_factor: f64) {
+        self.config.lr /= decay_factor;
+    }
+
+    /// Divides the learning rate by `decay_factor` (if given) and resets every reference
+    /// point to the average of the iterates since the last reset (LibAUC's
+    /// `update_regularizer`; a no-op for the references when `epoch_decay` is 0).
+    pub fn update_regularizer(&mut self, decay_factor: Option<f64>) {
+        if let Some(f) = decay_factor {
+            self.update_lr(f);
+        }
+        for s in self.states.values_mut() {
+            if let Some(acc) = s.acc.take()
+                && s.acc_steps > 0
+            {
+                s.reference = Some(acc / s.acc_steps as f64);
+            }
+            s.acc_steps = 0;
+        }
+    }
+}
+
+struct StepMapper<'a> {
+    config: SkeletonConfig,
+    states: &'a mut HashMap<ParamId, ParamState>,
+    grads: &'a mut GradientsParams,
+}
+
+impl ModuleMapper for StepMapper<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, mapper) = param.consume();
+        let Some(grad) = self.grads.remove::<D>(id) else {
+            return Param::from_mapped_value(id, tensor, mapper);
+        };
+        let require_grad = tensor.is_require_grad();
+        let shape = tensor.shape();
+        let n = shape.num_elements();
+        let w: Tensor<1> = tensor.inner().reshape([n]);
+        let grad: Tensor<1> = grad.reshape([n]).to_device(&w.device());
+        let state = self.states.entry(id).or_default();
+        let updated = update(&self.config, state, w, grad);
+        let mut t: Tensor<D> = Tensor::from_inner(updated.reshape(shape));
+        if require_grad {
+            t = t.require_grad();
+        }
+        Param::from_mapped_value(id, t, mapper)
+    }
+}
+
+/// One skeleton update of a flattened parameter.
+fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>) -> Tensor<1> {
+    let mut g = match c.clip_value {
+        Some(v) => grad.clamp(-v, v),
+        None => grad,
+    };
+    if c.weight_decay != 0.0 {
+        g = g + w.clone() * c.weight_decay;
+    }
+    if c.epoch_decay > 0.0 {
+        let reference = s.reference.get_or_insert_with(|| w.clone()).clone();
+        g = g + (w.clone() - reference) * c.epoch_decay;
+    }
+    s.steps += 1;
+    let step = match c.rule {
+        UpdateRule::Sgd { momentum, dampening, nesterov } => {
+            if momentum == 0.0 {
+                g
+            } else {
+                let buf = match s.buf.take() {
+                    None => g.clone(),
+                    Some(b) => b * momentum + g.clone() * (1.0 - dampening),
+                };
+                s.buf = Some(buf.clone());
+                if nesterov { g + buf * momentum } else { buf }
+            }
+        }
+        UpdateRule::LibAucMomentum { momentum } => {
+            let buf = match s.buf.take() {
+                None => g,
+                Some(b) => b * (1.0 - momentum) + g * momentum,
+            };
+            s.buf = Some(buf.clone());
+            buf
+        }
+        UpdateRule::Adam { beta1, beta2, eps } => {
+            let m = match s.buf.take() {
+                None => g.clone() * (1.0 - beta1),
+                Some(m) => m * beta1 + g.clone() * (1.0 - beta1),
+            };
+            let v = match s.second.take() {
+                None => g.square() * (1.0 - beta2),
+                Some(v) => v * beta2 + g.square() * (1.0 - beta2),
+            };
+            let t = s.steps as i32;
+            let bc1 = 1.0 - beta1.powi(t);
+            let bc2 = 1.0 - beta2.powi(t);
+            let denom = v.clone().sqrt() / bc2.sqrt() + eps;
+            s.buf = Some(m.clone());
+            s.second = Some(v);
+            m / denom / bc1
+        }
+    };
+    let w = w - step * c.lr;
+    if c.epoch_decay > 0.0 {
+        s.acc = Some(match s.acc.take() {
+            None => w.clone(),
+            Some(a) => a + w.clone(),
+        });
+        s.acc_steps += 1;
+    }
+    w
+}
+
+/// SOAP's settings (spec §3.3): Adam, lr 1e-3, clip 1.0, weight decay 1e-5, no epoch decay.
+pub fn soap(lr: f64) -> SkeletonConfig {
+    SkeletonConfig {
+        lr,
+        rule: UpdateRule::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+        clip_value: Some(1.0),
+        weight_decay: 1e-5,
+        epoch_decay: 0.0,
+    }
+}
+
+/// SOPA-s's settings (spec §3.3): as SOAP with clip 2.0.
+pub fn sopa_s(lr: f64) -> SkeletonConfig {
+    SkeletonConfig { clip_value: Some(2.0), ..soap(lr) }
+}
+
+/// Plain Adam (LibAUC's `Adam`, no clipping, no decay).
+pub fn adam(lr: f64) -> SkeletonConfig {
+    SkeletonConfig {
+        lr,
+        rule: UpdateRule::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+        clip_value: None,
+        weight_decay: 0.0,
+        epoch_decay: 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn t(v: &[f32]) -> Tensor<1> {
+        Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), &Device::flex())
+    }
+
+    fn run(c: SkeletonConfig, grads: &[[f32; 2]]) -> Vec<f32> {
+        let mut s = ParamState::default();
+        let mut w = t(&[1.0, -2.0]);
+        for g in grads {
+            w = update(&c, &mut s, w, t(g));
+        }
+        w.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn sgd_momentum_clip_and_decay_by_hand() {
+        let c = SkeletonConfig {
+            lr: 0.1,
+            rule: UpdateRule::Sgd { momentum: 0.5, dampening: 0.0, nesterov: false },
+            clip_value: Some(1.0),
+            weight_decay: 0.1,
+            epoch_decay: 0.0,
+        };
+        // step 1: g = clamp([3, -0.5]) + 0.1 w = [1.1, -0.7]; w = [0.89, -1.93]
+        // step 2: g = [1, 0.2] + 0.1 w = [1.089, 0.007]; buf = 0.5*[1.1,-0.7] + g = [1.639, -0.343]
+        let w = run(c, &[[3.0, -0.5], [5.0, 0.2]]);
+        assert!((w[0] - (0.89 - 0.1639)).abs() < 1e-6 && (w[1] - (-1.93 + 0.0343)).abs() < 1e-6, "{w:?}");
+    }
+
+    #[test]
+    fn libauc_momentum_weights_the_current_gradient() {
+        let c = SkeletonConfig {
+            lr: 1.0,
+            rule: UpdateRule::LibAucMomentum { momentum: 0.9 },
+            clip_value: None,
+            weight_decay: 0.0,
+            epoch_decay: 0.0,
+        };
+        // buf1 = g1 = [1, 1]; buf2 = 0.1*[1,1] + 0.9*[0, 2] = [0.1, 1.9]
+        let w = run(c, &[[1.0, 1.0], [0.0, 2.0]]);
+        assert!((w[0] - (1.0 - 1.0 - 0.1)).abs() < 1e-6 && (w[1] - (-2.0 - 1.0 - 1.9)).abs() < 1e-6, "{w:?}");
+    }
+
+    #[test]
+    fn adam_first_step_moves_by_lr() {
+        let w = run(adam(0.01), &[[0.3, -4.0]]);
+        assert!((w[0] - 0.99).abs() < 1e-5 && (w[1] + 1.99).abs() < 1e-5, "{w:?}");
+    }
+
+    #[test]
+    fn epoch_decay_pulls_toward_the_average_iterate() {
+        let c = SkeletonConfig {
+            lr: 1.0,
+            rule: UpdateRule::Sgd { momentum: 0.0, dampening: 0.0, nesterov: false },
+            clip_value: None,
+            weight_decay: 0.0,
+            epoch_decay: 0.5,
+        };
+        let mut s = ParamState::default();
+        // Reference starts at the initial weights: the first step sees no pull.
+        let w = update(&c, &mut s, t(&[1.0]), t(&[0.0]));
+        assert_eq!(w.clone().into_data().try_to_vec::<f32>().unwrap(), vec![1.0]);
+        let w = update(&c, &mut s, w + 1.0, t(&[0.0])); // w = 2, ref = 1: g = 0.5 -> 1.5
+        assert_eq!(w.clone().into_data().try_to_vec::<f32>().unwrap(), vec![1.5]);
+        let mut opt = ProximalOptimizer::new(c);
+        opt.states.insert(ParamId::new(), s);
+        opt.update_regularizer(Some(2.0));
+        let s = opt.states.values().next().unwrap();
+        // average iterate of (1, 1.5) = 1.25
+        assert_eq!(s.reference.clone().unwrap().into_data().try_to_vec::<f32>().unwrap(), vec![1.25]);
+        assert_eq!(opt.config.lr, 0.5);
+    }
+}

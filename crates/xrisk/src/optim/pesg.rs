@@ -1,0 +1,75 @@
+//! PESG — Proximal Epoch Stochastic Gradient, the optimizer of [`crate::loss::AucmLoss`]
+//! (spec `libauc_spec.md` §3.1): the skeleton on the model's weights and the loss's `a`, `b`,
+//! then the closed-form dual ascent `α ← clamp(α + lr·(2(m + b − a) − 2α), 0, 999)`.
+
+use super::{ProximalOptimizer, SkeletonConfig, UpdateRule};
+use crate::loss::AucmLoss;
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::Gradients;
+
+/// Settings of [`Pesg`] (LibAUC defaults: lr 0.1, momentum 0.9, clip 1.0, weight decay 1e-5,
+/// epoch decay 2e-3).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PesgConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Momentum μ.
+    pub momentum: f64,
+    /// Element-wise clipping bound.
+    pub clip_value: f64,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+    /// Epoch-level proximal strength λ0.
+    pub epoch_decay: f64,
+    /// Use LibAUC 2.0.1's momentum `buf = (1−μ)·buf + μ·g` instead of heavy-ball
+    /// (spec §11 #5); needed to reproduce LibAUC's published numbers with its learning rates.
+    pub compat_2_0_1: bool,
+}
+
+impl Default for PesgConfig {
+    fn default() -> Self {
+        PesgConfig { lr: 0.1, momentum: 0.9, clip_value: 1.0, weight_decay: 1e-5, epoch_decay: 2e-3, compat_2_0_1: false }
+    }
+}
+
+/// The PESG optimizer.
+#[derive(Debug, Clone)]
+pub struct Pesg {
+    /// The shared skeleton.
+    pub inner: ProximalOptimizer,
+}
+
+impl PesgConfig {
+    /// Builds the optimizer.
+    pub fn init(self) -> Pesg {
+        let rule = if self.compat_2_0_1 {
+            UpdateRule::LibAucMomentum { momentum: self.momentum }
+        } else {
+            UpdateRule::Sgd { momentum: self.momentum, dampening: 0.0, nesterov: false }
+        };
+        Pesg {
+            inner: ProximalOptimizer::new(SkeletonConfig {
+                lr: self.lr,
+                rule,
+                clip_value: Some(self.clip_value),
+                weight_decay: self.weight_decay,
+                epoch_decay: self.epoch_decay,
+            }),
+        }
+    }
+}
+
+impl Pesg {
+    /// One primal step on `model` and the loss's `a`, `b`, then the dual step on `α`.
+    pub fn step<M: Module>(&mut self, model: M, loss: &mut AucmLoss, mut grads: Gradients) -> M {
+        let mut gm = GradientsParams::from_module(&mut grads, &model);
+        let mut gl = GradientsParams::from_module(&mut grads, &loss.params);
+        let model = self.inner.step(model, &mut gm);
+        loss.params = self.inner.step(loss.params.clone(), &mut gl);
+        let (a, b) = loss.ab();
+        let lr = self.inner.config.lr;
+        loss.alpha = (loss.alpha + lr * (2.0 * (loss.config.margin + b - a) - 2.0 * loss.alpha)).clamp(0.0, 999.0);
+        model
+    }
+}
