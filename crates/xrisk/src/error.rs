@@ -24,7 +24,9 @@ pub enum XriskError {
         value: f32,
     },
     /// A sample id does not fit the state table.
-    #[error("sample id {id} at batch position {index} is outside the state table of {len} samples; size the loss with the data set's length")]
+    #[error(
+        "sample id {id} at batch position {index} is outside the state table of {len} samples; size the loss with the data set's length"
+    )]
     IdOutOfRange {
         /// Batch position.
         index: usize,
@@ -34,7 +36,9 @@ pub enum XriskError {
         len: usize,
     },
     /// The batch lacks a class the loss needs.
-    #[error("{loss} needs at least one {class} in every batch (got {positives} positives of {batch}); use a DualSampler")]
+    #[error(
+        "{loss} needs at least one {class} in every batch (got {positives} positives of {batch}); use a DualSampler"
+    )]
     MissingClass {
         /// Loss name.
         loss: &'static str,

@@ -21,7 +21,10 @@ impl Mlp {
             layers.push(LinearConfig::new(width, h).init(device));
             width = h;
         }
-        Mlp { hidden: layers, head: LinearConfig::new(width, 1).init(device) }
+        Mlp {
+            hidden: layers,
+            head: LinearConfig::new(width, 1).init(device),
+        }
     }
 
     /// Logits `[batch]` of inputs `[batch, input]`.

@@ -17,7 +17,9 @@ impl StateTable {
     /// A table of `len` entries equal to `init`, on `device` without autodiff.
     pub fn new(len: usize, init: f32, device: &Device) -> Self {
         let device = device.clone().without_autodiff();
-        StateTable { values: Tensor::full([len], init, &device) }
+        StateTable {
+            values: Tensor::full([len], init, &device),
+        }
     }
 
     /// Number of entries.
@@ -34,7 +36,11 @@ impl StateTable {
     pub fn check_ids(&self, ids: &[usize]) -> Result<()> {
         let len = self.len();
         match ids.iter().position(|&i| i >= len) {
-            Some(index) => Err(XriskError::IdOutOfRange { index, id: ids[index], len }),
+            Some(index) => Err(XriskError::IdOutOfRange {
+                index,
+                id: ids[index],
+                len,
+            }),
             None => Ok(()),
         }
     }
@@ -61,17 +67,29 @@ impl StateTable {
         let (uids, pos): (Vec<usize>, Vec<usize>) = keep.into_iter().unzip();
         let device = self.values.device();
         let new = new.detach().to_device(&device);
-        let pos_t: Tensor<1, Int> =
-            Tensor::from_data(TensorData::new(pos.iter().map(|&p| p as i64).collect::<Vec<_>>(), [pos.len()]), &device);
+        let pos_t: Tensor<1, Int> = Tensor::from_data(
+            TensorData::new(
+                pos.iter().map(|&p| p as i64).collect::<Vec<_>>(),
+                [pos.len()],
+            ),
+            &device,
+        );
         let new = new.select(0, pos_t);
         let idx = self.index(&uids);
         let old = self.values.clone().select(0, idx.clone());
-        self.values = self.values.clone().select_assign(0, idx, new - old, IndexingUpdateOp::Add);
+        self.values = self
+            .values
+            .clone()
+            .select_assign(0, idx, new - old, IndexingUpdateOp::Add);
     }
 
     /// All entries, copied to the host.
     pub fn to_vec(&self) -> Vec<f32> {
-        self.values.clone().into_data().try_to_vec::<f32>().unwrap_or_default()
+        self.values
+            .clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default()
     }
 }
 
@@ -86,7 +104,17 @@ mod tests {
         let new = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0], [3]), &device);
         t.set(&[3, 1, 3], new);
         assert_eq!(t.to_vec(), vec![0.5, 2.0, 0.5, 3.0, 0.5]);
-        assert_eq!(t.get(&[3, 0]).into_data().try_to_vec::<f32>().unwrap(), vec![3.0, 0.5]);
-        assert!(matches!(t.check_ids(&[0, 5]), Err(XriskError::IdOutOfRange { index: 1, id: 5, len: 5 })));
+        assert_eq!(
+            t.get(&[3, 0]).into_data().try_to_vec::<f32>().unwrap(),
+            vec![3.0, 0.5]
+        );
+        assert!(matches!(
+            t.check_ids(&[0, 5]),
+            Err(XriskError::IdOutOfRange {
+                index: 1,
+                id: 5,
+                len: 5
+            })
+        ));
     }
 }

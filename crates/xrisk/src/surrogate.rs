@@ -38,7 +38,12 @@ mod tests {
     fn values_match_the_formulas() {
         let d = Device::flex();
         let t = Tensor::<1>::from_data(TensorData::new(vec![-1.0f32, 0.5, 2.0], [3]), &d);
-        let v = |s: Surrogate, p: f64| s.apply(p, t.clone()).into_data().try_to_vec::<f32>().unwrap();
+        let v = |s: Surrogate, p: f64| {
+            s.apply(p, t.clone())
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
         assert_eq!(v(Surrogate::SquaredHinge, 1.0), vec![4.0, 0.25, 0.0]);
         assert_eq!(v(Surrogate::Squared, 1.0), vec![4.0, 0.25, 1.0]);
         assert_eq!(v(Surrogate::Hinge, 1.0), vec![2.0, 0.5, 0.0]);

@@ -74,18 +74,46 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     parse_idx(open(path)?, &origin(path))
 }
 
+/// Parses IDX bytes that may be gzip-compressed (detected by the magic bytes).
+pub fn parse_idx_bytes(bytes: &[u8], origin: &str) -> Result<IdxArray> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        parse_idx(flate2::read::MultiGzDecoder::new(bytes), origin)
+    } else {
+        parse_idx(bytes, origin)
+    }
+}
+
 /// Reads an image file and its label file into a [`Dataset`]: pixels scaled to [0, 1],
 /// label = class id.
 pub fn read_idx_images(images: &Path, labels: &Path) -> Result<Dataset> {
-    let img = read_idx(images)?;
-    let lab = read_idx(labels)?;
+    images_dataset(
+        read_idx(images)?,
+        read_idx(labels)?,
+        &origin(images),
+        &origin(labels),
+    )
+}
+
+/// [`read_idx_images`] on in-memory (raw or gzip) bytes, e.g. data embedded in a binary.
+pub fn idx_images_from_bytes(images: &[u8], labels: &[u8]) -> Result<Dataset> {
+    images_dataset(
+        parse_idx_bytes(images, "images")?,
+        parse_idx_bytes(labels, "labels")?,
+        "images",
+        "labels",
+    )
+}
+
+fn images_dataset(
+    img: IdxArray,
+    lab: IdxArray,
+    img_origin: &str,
+    lab_origin: &str,
+) -> Result<Dataset> {
     if img.dims.len() < 2 || lab.dims.len() != 1 || img.dims[0] != lab.dims[0] {
         return Err(DataError::Invalid(format!(
-            "{} has dimensions {:?} and {} has {:?}: expected [n, ...] images and [n] labels",
-            images.display(),
-            img.dims,
-            labels.display(),
-            lab.dims
+            "{img_origin} has dimensions {:?} and {lab_origin} has {:?}: expected [n, ...] images and [n] labels",
+            img.dims, lab.dims
         )));
     }
     let dim = img.dims[1..].iter().product();

@@ -30,7 +30,12 @@ pub struct ApConfig {
 impl ApConfig {
     /// Defaults for a data set of `data_len` samples.
     pub fn new(data_len: usize) -> Self {
-        ApConfig { data_len, gamma: 0.9, margin: 1.0, surrogate: Surrogate::SquaredHinge }
+        ApConfig {
+            data_len,
+            gamma: 0.9,
+            margin: 1.0,
+            surrogate: Surrogate::SquaredHinge,
+        }
     }
 }
 
@@ -65,7 +70,10 @@ impl ApLoss {
         let device = h.device();
         let pos_ids: Vec<usize> = s.pos.iter().map(|&i| ids[i]).collect();
         let hp = h.clone().select(0, index(&s.pos, &device));
-        let l = self.config.surrogate.apply(self.config.margin, hp.unsqueeze_dim::<2>(1) - h.unsqueeze_dim::<2>(0));
+        let l = self.config.surrogate.apply(
+            self.config.margin,
+            hp.unsqueeze_dim::<2>(1) - h.unsqueeze_dim::<2>(0),
+        );
         let yrow = floats(labels, &device).unsqueeze_dim::<2>(0);
         let ld = l.clone().detach();
         let g = self.config.gamma;
@@ -94,14 +102,32 @@ mod tests {
         let s = [0.8, 0.3, 0.6, 0.4, 0.5, 0.2, 0.7, 0.35];
         let y = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
         let ids: Vec<usize> = (0..8).collect();
-        let v = l.forward(floats(&s, &d), &y, &ids).unwrap().into_scalar::<f32>();
+        let v = l
+            .forward(floats(&s, &d), &y, &ids)
+            .unwrap()
+            .into_scalar::<f32>();
         assert!(v.abs() < 1e-6, "first-call value cancels: {v}");
         let (u_all, u_pos) = l.state();
-        for (i, want_all, want_pos) in [(0, 0.451406, 0.2025), (2, 0.732656, 0.315), (5, 1.511156, 0.621)] {
-            assert!((u_all[i] as f64 - want_all).abs() < 1e-5, "u_all[{i}] = {}", u_all[i]);
-            assert!((u_pos[i] as f64 - want_pos).abs() < 1e-5, "u_pos[{i}] = {}", u_pos[i]);
+        for (i, want_all, want_pos) in [
+            (0, 0.451406, 0.2025),
+            (2, 0.732656, 0.315),
+            (5, 1.511156, 0.621),
+        ] {
+            assert!(
+                (u_all[i] as f64 - want_all).abs() < 1e-5,
+                "u_all[{i}] = {}",
+                u_all[i]
+            );
+            assert!(
+                (u_pos[i] as f64 - want_pos).abs() < 1e-5,
+                "u_pos[{i}] = {}",
+                u_pos[i]
+            );
         }
         assert_eq!(u_all[1], 0.0, "negatives keep no state");
-        assert!(l.forward(floats(&s, &d), &y, &[0, 1, 2, 3, 4, 5, 6, 8]).is_err());
+        assert!(
+            l.forward(floats(&s, &d), &y, &[0, 1, 2, 3, 4, 5, 6, 8])
+                .is_err()
+        );
     }
 }

@@ -34,7 +34,10 @@ pub struct AucmConfig {
 
 impl Default for AucmConfig {
     fn default() -> Self {
-        AucmConfig { margin: 1.0, version: AucmVersion::V1 }
+        AucmConfig {
+            margin: 1.0,
+            version: AucmVersion::V1,
+        }
     }
 }
 
@@ -63,7 +66,14 @@ impl AucmLoss {
     /// A loss with `a = b = α = 0` on `device`.
     pub fn new(config: AucmConfig, device: &Device) -> Self {
         let zero = || Param::from_tensor(Tensor::zeros([1], device));
-        AucmLoss { config, params: AucmParams { a: zero(), b: zero() }, alpha: 0.0 }
+        AucmLoss {
+            config,
+            params: AucmParams {
+                a: zero(),
+                b: zero(),
+            },
+            alpha: 0.0,
+        }
     }
 
     /// Current `(a, b)`.
@@ -87,7 +97,8 @@ impl AucmLoss {
         Ok(match self.config.version {
             AucmVersion::V1 => {
                 let p = s.pos.len() as f64 / n as f64;
-                let cross = (h.clone() * yn.clone() * p - h * y.clone() * (1.0 - p)).mean() + p * (1.0 - p) * m;
+                let cross = (h.clone() * yn.clone() * p - h * y.clone() * (1.0 - p)).mean()
+                    + p * (1.0 - p) * m;
                 (sq_a * y).mean() * (1.0 - p) + (sq_b * yn).mean() * p + cross * (2.0 * alpha)
                     - p * (1.0 - p) * alpha * alpha
             }
@@ -95,7 +106,9 @@ impl AucmLoss {
                 let (np, nn) = (s.pos.len() as f64, s.neg.len() as f64);
                 let mean_pos_h = (h.clone() * y.clone()).sum() / np;
                 let mean_neg_h = (h * yn.clone()).sum() / nn;
-                (sq_a * y).sum() / np + (sq_b * yn).sum() / nn + (mean_neg_h - mean_pos_h + m) * (2.0 * alpha)
+                (sq_a * y).sum() / np
+                    + (sq_b * yn).sum() / nn
+                    + (mean_neg_h - mean_pos_h + m) * (2.0 * alpha)
                     - alpha * alpha
             }
         })
@@ -108,7 +121,13 @@ mod tests {
 
     fn value(version: AucmVersion, s: &[f32], y: &[f32], a: f32, b: f32, alpha: f64) -> f64 {
         let d = Device::flex();
-        let mut l = AucmLoss::new(AucmConfig { margin: 1.0, version }, &d);
+        let mut l = AucmLoss::new(
+            AucmConfig {
+                margin: 1.0,
+                version,
+            },
+            &d,
+        );
         l.params.a = Param::from_tensor(Tensor::from_floats([a], &d));
         l.params.b = Param::from_tensor(Tensor::from_floats([b], &d));
         l.alpha = alpha;
@@ -125,7 +144,14 @@ mod tests {
         // v2 with the issue-#74 fix (intended value, not LibAUC 2.0.1's 0.697083).
         assert!((value(AucmVersion::V2, &S, &Y, 0.3, 0.2, 0.5) - 0.865833).abs() < 1e-5);
         // Issue #74's own example: 0.57625 intended (LibAUC 2.0.1 computes 0.45125).
-        let v = value(AucmVersion::V2, &[0.1, 0.4, 0.35, 0.8], &[0.0, 0.0, 1.0, 1.0], 0.3, 0.2, 0.5);
+        let v = value(
+            AucmVersion::V2,
+            &[0.1, 0.4, 0.35, 0.8],
+            &[0.0, 0.0, 1.0, 1.0],
+            0.3,
+            0.2,
+            0.5,
+        );
         assert!((v - 0.57625).abs() < 1e-5, "{v}");
     }
 

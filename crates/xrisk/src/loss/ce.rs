@@ -17,7 +17,10 @@ impl CrossEntropyLoss {
         if labels.iter().any(|&l| l == 1.0) {
             split("CrossEntropyLoss", n, labels, None, false)?;
         } else if let Some(index) = labels.iter().position(|&l| l != 0.0) {
-            return Err(crate::error::XriskError::InvalidLabel { index, value: labels[index] });
+            return Err(crate::error::XriskError::InvalidLabel {
+                index,
+                value: labels[index],
+            });
         }
         let y = floats(labels, &z.device());
         Ok((softplus(z.clone(), 1.0) - z * y).mean())
@@ -32,7 +35,10 @@ mod tests {
     #[test]
     fn matches_the_formula() {
         let d = Device::flex();
-        let v = CrossEntropyLoss.forward(floats(&[2.0, -1.0], &d), &[1.0, 0.0]).unwrap().into_scalar::<f32>() as f64;
+        let v = CrossEntropyLoss
+            .forward(floats(&[2.0, -1.0], &d), &[1.0, 0.0])
+            .unwrap()
+            .into_scalar::<f32>() as f64;
         let want = ((1.0 + (-2.0f64).exp()).ln() + (1.0 + (-1.0f64).exp()).ln()) / 2.0;
         assert!((v - want).abs() < 1e-6);
     }

@@ -22,17 +22,35 @@ pub(crate) struct Split {
 }
 
 /// Checks lengths and labels; requires the classes a loss needs.
-pub(crate) fn split(loss: &'static str, n_scores: usize, labels: &[f32], ids: Option<&[usize]>, need_neg: bool) -> Result<Split> {
+pub(crate) fn split(
+    loss: &'static str,
+    n_scores: usize,
+    labels: &[f32],
+    ids: Option<&[usize]>,
+    need_neg: bool,
+) -> Result<Split> {
     let n_ids = ids.map_or(labels.len(), <[usize]>::len);
     if n_scores != labels.len() || n_ids != labels.len() {
-        return Err(XriskError::LengthMismatch { scores: n_scores, labels: labels.len(), ids: n_ids });
+        return Err(XriskError::LengthMismatch {
+            scores: n_scores,
+            labels: labels.len(),
+            ids: n_ids,
+        });
     }
     if let Some(index) = labels.iter().position(|&l| l != 0.0 && l != 1.0) {
-        return Err(XriskError::InvalidLabel { index, value: labels[index] });
+        return Err(XriskError::InvalidLabel {
+            index,
+            value: labels[index],
+        });
     }
     let pos: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 1.0).collect();
     let neg: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 0.0).collect();
-    let missing = |class| XriskError::MissingClass { loss, class, positives: pos.len(), batch: labels.len() };
+    let missing = |class| XriskError::MissingClass {
+        loss,
+        class,
+        positives: pos.len(),
+        batch: labels.len(),
+    };
     if pos.is_empty() {
         return Err(missing("positive"));
     }
@@ -44,7 +62,13 @@ pub(crate) fn split(loss: &'static str, n_scores: usize, labels: &[f32], ids: Op
 
 /// A 1-D index tensor of positions.
 pub(crate) fn index(pos: &[usize], device: &Device) -> Tensor<1, Int> {
-    Tensor::from_data(TensorData::new(pos.iter().map(|&p| p as i64).collect::<Vec<_>>(), [pos.len()]), device)
+    Tensor::from_data(
+        TensorData::new(
+            pos.iter().map(|&p| p as i64).collect::<Vec<_>>(),
+            [pos.len()],
+        ),
+        device,
+    )
 }
 
 /// A 1-D float tensor of host values.

@@ -30,7 +30,13 @@ pub struct PAucDroConfig {
 impl PAucDroConfig {
     /// Defaults for a data set of `data_len` samples.
     pub fn new(data_len: usize) -> Self {
-        PAucDroConfig { data_len, gamma: 0.9, margin: 1.0, lambda: 1.0, surrogate: Surrogate::SquaredHinge }
+        PAucDroConfig {
+            data_len,
+            gamma: 0.9,
+            margin: 1.0,
+            lambda: 1.0,
+            surrogate: Surrogate::SquaredHinge,
+        }
     }
 }
 
@@ -45,7 +51,10 @@ pub struct PAucDroLoss {
 impl PAucDroLoss {
     /// A loss with zeroed state on `device`.
     pub fn new(config: PAucDroConfig, device: &Device) -> Self {
-        PAucDroLoss { config, u: StateTable::new(config.data_len, 0.0, device) }
+        PAucDroLoss {
+            config,
+            u: StateTable::new(config.data_len, 0.0, device),
+        }
     }
 
     /// Updates the positives' state and returns the SOPA-s surrogate.
@@ -56,12 +65,20 @@ impl PAucDroLoss {
         let pos_ids: Vec<usize> = s.pos.iter().map(|&i| ids[i]).collect();
         let hp = h.clone().select(0, index(&s.pos, &device));
         let hn = h.select(0, index(&s.neg, &device));
-        let l = self.config.surrogate.apply(self.config.margin, hp.unsqueeze_dim::<2>(1) - hn.unsqueeze_dim::<2>(0));
+        let l = self.config.surrogate.apply(
+            self.config.margin,
+            hp.unsqueeze_dim::<2>(1) - hn.unsqueeze_dim::<2>(0),
+        );
         let e = (l.clone().detach() / self.config.lambda).exp();
         let g = self.config.gamma;
         let old = self.u.get(&pos_ids);
         let state_dev = old.device();
-        let u = old * (1.0 - g) + e.clone().mean_dim(1).squeeze_dim::<1>(1).to_device(&state_dev) * g;
+        let u = old * (1.0 - g)
+            + e.clone()
+                .mean_dim(1)
+                .squeeze_dim::<1>(1)
+                .to_device(&state_dev)
+                * g;
         self.u.set(&pos_ids, u.clone());
         let p = e / u.to_device(&device).unsqueeze_dim::<2>(1);
         Ok((p.detach() * l).mean())
@@ -79,7 +96,10 @@ mod tests {
         let mut l = PAucDroLoss::new(PAucDroConfig::new(8), &d);
         let s = [0.8, 0.3, 0.6, 0.4, 0.5, 0.2, 0.7, 0.35];
         let y = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
-        let v = l.forward(floats(&s, &d), &y, &(0..8).collect::<Vec<_>>()).unwrap().into_scalar::<f32>();
+        let v = l
+            .forward(floats(&s, &d), &y, &(0..8).collect::<Vec<_>>())
+            .unwrap()
+            .into_scalar::<f32>();
         assert!((v as f64 - 1.126098).abs() < 1e-5, "{v}");
     }
 }

@@ -87,12 +87,19 @@ pub struct ProximalOptimizer {
 impl ProximalOptimizer {
     /// A fresh optimizer.
     pub fn new(config: SkeletonConfig) -> Self {
-        ProximalOptimizer { config, states: HashMap::new() }
+        ProximalOptimizer {
+            config,
+            states: HashMap::new(),
+        }
     }
 
     /// Applies one update to every parameter of `module` that has a gradient in `grads`.
     pub fn step<M: Module>(&mut self, module: M, grads: &mut GradientsParams) -> M {
-        let mut mapper = StepMapper { config: self.config, states: &mut self.states, grads };
+        let mut mapper = StepMapper {
+            config: self.config,
+            states: &mut self.states,
+            grads,
+        };
         module.map(&mut mapper)
     }
 
@@ -161,7 +168,11 @@ fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>)
     }
     s.steps += 1;
     let step = match c.rule {
-        UpdateRule::Sgd { momentum, dampening, nesterov } => {
+        UpdateRule::Sgd {
+            momentum,
+            dampening,
+            nesterov,
+        } => {
             if momentum == 0.0 {
                 g
             } else {
@@ -214,7 +225,11 @@ fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>)
 pub fn soap(lr: f64) -> SkeletonConfig {
     SkeletonConfig {
         lr,
-        rule: UpdateRule::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+        rule: UpdateRule::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        },
         clip_value: Some(1.0),
         weight_decay: 1e-5,
         epoch_decay: 0.0,
@@ -223,14 +238,21 @@ pub fn soap(lr: f64) -> SkeletonConfig {
 
 /// SOPA-s's settings (spec §3.3): as SOAP with clip 2.0.
 pub fn sopa_s(lr: f64) -> SkeletonConfig {
-    SkeletonConfig { clip_value: Some(2.0), ..soap(lr) }
+    SkeletonConfig {
+        clip_value: Some(2.0),
+        ..soap(lr)
+    }
 }
 
 /// Plain Adam (LibAUC's `Adam`, no clipping, no decay).
 pub fn adam(lr: f64) -> SkeletonConfig {
     SkeletonConfig {
         lr,
-        rule: UpdateRule::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+        rule: UpdateRule::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        },
         clip_value: None,
         weight_decay: 0.0,
         epoch_decay: 0.0,
@@ -259,7 +281,11 @@ mod tests {
     fn sgd_momentum_clip_and_decay_by_hand() {
         let c = SkeletonConfig {
             lr: 0.1,
-            rule: UpdateRule::Sgd { momentum: 0.5, dampening: 0.0, nesterov: false },
+            rule: UpdateRule::Sgd {
+                momentum: 0.5,
+                dampening: 0.0,
+                nesterov: false,
+            },
             clip_value: Some(1.0),
             weight_decay: 0.1,
             epoch_decay: 0.0,
@@ -267,7 +293,10 @@ mod tests {
         // step 1: g = clamp([3, -0.5]) + 0.1 w = [1.1, -0.7]; w = [0.89, -1.93]
         // step 2: g = [1, 0.2] + 0.1 w = [1.089, 0.007]; buf = 0.5*[1.1,-0.7] + g = [1.639, -0.343]
         let w = run(c, &[[3.0, -0.5], [5.0, 0.2]]);
-        assert!((w[0] - (0.89 - 0.1639)).abs() < 1e-6 && (w[1] - (-1.93 + 0.0343)).abs() < 1e-6, "{w:?}");
+        assert!(
+            (w[0] - (0.89 - 0.1639)).abs() < 1e-6 && (w[1] - (-1.93 + 0.0343)).abs() < 1e-6,
+            "{w:?}"
+        );
     }
 
     #[test]
@@ -281,20 +310,30 @@ mod tests {
         };
         // buf1 = g1 = [1, 1]; buf2 = 0.1*[1,1] + 0.9*[0, 2] = [0.1, 1.9]
         let w = run(c, &[[1.0, 1.0], [0.0, 2.0]]);
-        assert!((w[0] - (1.0 - 1.0 - 0.1)).abs() < 1e-6 && (w[1] - (-2.0 - 1.0 - 1.9)).abs() < 1e-6, "{w:?}");
+        assert!(
+            (w[0] - (1.0 - 1.0 - 0.1)).abs() < 1e-6 && (w[1] - (-2.0 - 1.0 - 1.9)).abs() < 1e-6,
+            "{w:?}"
+        );
     }
 
     #[test]
     fn adam_first_step_moves_by_lr() {
         let w = run(adam(0.01), &[[0.3, -4.0]]);
-        assert!((w[0] - 0.99).abs() < 1e-5 && (w[1] + 1.99).abs() < 1e-5, "{w:?}");
+        assert!(
+            (w[0] - 0.99).abs() < 1e-5 && (w[1] + 1.99).abs() < 1e-5,
+            "{w:?}"
+        );
     }
 
     #[test]
     fn epoch_decay_pulls_toward_the_average_iterate() {
         let c = SkeletonConfig {
             lr: 1.0,
-            rule: UpdateRule::Sgd { momentum: 0.0, dampening: 0.0, nesterov: false },
+            rule: UpdateRule::Sgd {
+                momentum: 0.0,
+                dampening: 0.0,
+                nesterov: false,
+            },
             clip_value: None,
             weight_decay: 0.0,
             epoch_decay: 0.5,
@@ -302,15 +341,29 @@ mod tests {
         let mut s = ParamState::default();
         // Reference starts at the initial weights: the first step sees no pull.
         let w = update(&c, &mut s, t(&[1.0]), t(&[0.0]));
-        assert_eq!(w.clone().into_data().try_to_vec::<f32>().unwrap(), vec![1.0]);
+        assert_eq!(
+            w.clone().into_data().try_to_vec::<f32>().unwrap(),
+            vec![1.0]
+        );
         let w = update(&c, &mut s, w + 1.0, t(&[0.0])); // w = 2, ref = 1: g = 0.5 -> 1.5
-        assert_eq!(w.clone().into_data().try_to_vec::<f32>().unwrap(), vec![1.5]);
+        assert_eq!(
+            w.clone().into_data().try_to_vec::<f32>().unwrap(),
+            vec![1.5]
+        );
         let mut opt = ProximalOptimizer::new(c);
         opt.states.insert(ParamId::new(), s);
         opt.update_regularizer(Some(2.0));
         let s = opt.states.values().next().unwrap();
         // average iterate of (1, 1.5) = 1.25
-        assert_eq!(s.reference.clone().unwrap().into_data().try_to_vec::<f32>().unwrap(), vec![1.25]);
+        assert_eq!(
+            s.reference
+                .clone()
+                .unwrap()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap(),
+            vec![1.25]
+        );
         assert_eq!(opt.config.lr, 0.5);
     }
 }

@@ -29,7 +29,14 @@ pub struct PesgConfig {
 
 impl Default for PesgConfig {
     fn default() -> Self {
-        PesgConfig { lr: 0.1, momentum: 0.9, clip_value: 1.0, weight_decay: 1e-5, epoch_decay: 2e-3, compat_2_0_1: false }
+        PesgConfig {
+            lr: 0.1,
+            momentum: 0.9,
+            clip_value: 1.0,
+            weight_decay: 1e-5,
+            epoch_decay: 2e-3,
+            compat_2_0_1: false,
+        }
     }
 }
 
@@ -44,9 +51,15 @@ impl PesgConfig {
     /// Builds the optimizer.
     pub fn init(self) -> Pesg {
         let rule = if self.compat_2_0_1 {
-            UpdateRule::LibAucMomentum { momentum: self.momentum }
+            UpdateRule::LibAucMomentum {
+                momentum: self.momentum,
+            }
         } else {
-            UpdateRule::Sgd { momentum: self.momentum, dampening: 0.0, nesterov: false }
+            UpdateRule::Sgd {
+                momentum: self.momentum,
+                dampening: 0.0,
+                nesterov: false,
+            }
         };
         Pesg {
             inner: ProximalOptimizer::new(SkeletonConfig {
@@ -69,7 +82,8 @@ impl Pesg {
         loss.params = self.inner.step(loss.params.clone(), &mut gl);
         let (a, b) = loss.ab();
         let lr = self.inner.config.lr;
-        loss.alpha = (loss.alpha + lr * (2.0 * (loss.config.margin + b - a) - 2.0 * loss.alpha)).clamp(0.0, 999.0);
+        loss.alpha = (loss.alpha + lr * (2.0 * (loss.config.margin + b - a) - 2.0 * loss.alpha))
+            .clamp(0.0, 999.0);
         model
     }
 }
