@@ -214,6 +214,17 @@ fn unpack(info: &DatasetInfo, archive: &Path, out: &Path) -> Result<()> {
     }
 }
 
+/// Errors when an archive held none of the wanted paths.
+fn nothing_unpacked(info: &DatasetInfo, archive: &Path, unpacked: usize) -> Result<()> {
+    if unpacked == 0 {
+        return Err(fetch_err(
+            info,
+            format!("{} holds none of {:?}", archive.display(), info.extract),
+        ));
+    }
+    Ok(())
+}
+
 fn unpack_zip(info: &DatasetInfo, archive: &Path, out: &Path) -> Result<()> {
     let file = fs::File::open(archive).map_err(|e| DataError::io(archive, e))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| {
@@ -241,13 +252,7 @@ fn unpack_zip(info: &DatasetInfo, archive: &Path, out: &Path) -> Result<()> {
         std::io::copy(&mut entry, &mut f).map_err(|e| DataError::io(&target, e))?;
         n += 1;
     }
-    if n == 0 {
-        return Err(fetch_err(
-            info,
-            format!("{} holds none of {:?}", archive.display(), info.extract),
-        ));
-    }
-    Ok(())
+    nothing_unpacked(info, archive, n)
 }
 
 fn unpack_tar_gz(info: &DatasetInfo, archive: &Path, out: &Path) -> Result<()> {
@@ -266,13 +271,7 @@ fn unpack_tar_gz(info: &DatasetInfo, archive: &Path, out: &Path) -> Result<()> {
             n += 1;
         }
     }
-    if n == 0 {
-        return Err(fetch_err(
-            info,
-            format!("{} holds none of {:?}", archive.display(), info.extract),
-        ));
-    }
-    Ok(())
+    nothing_unpacked(info, archive, n)
 }
 
 #[cfg(test)]

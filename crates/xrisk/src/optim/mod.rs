@@ -221,30 +221,7 @@ fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>)
     w
 }
 
-/// SOAP's settings (spec §3.3): Adam, lr 1e-3, clip 1.0, weight decay 1e-5, no epoch decay.
-pub fn soap(lr: f64) -> SkeletonConfig {
-    SkeletonConfig {
-        lr,
-        rule: UpdateRule::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        },
-        clip_value: Some(1.0),
-        weight_decay: 1e-5,
-        epoch_decay: 0.0,
-    }
-}
-
-/// SOPA-s's settings (spec §3.3): as SOAP with clip 2.0.
-pub fn sopa_s(lr: f64) -> SkeletonConfig {
-    SkeletonConfig {
-        clip_value: Some(2.0),
-        ..soap(lr)
-    }
-}
-
-/// Plain Adam (LibAUC's `Adam`, no clipping, no decay).
+/// Plain Adam (LibAUC's `Adam`: no clipping, no weight decay, no epoch decay).
 pub fn adam(lr: f64) -> SkeletonConfig {
     SkeletonConfig {
         lr,
@@ -256,6 +233,23 @@ pub fn adam(lr: f64) -> SkeletonConfig {
         clip_value: None,
         weight_decay: 0.0,
         epoch_decay: 0.0,
+    }
+}
+
+/// SOAP's settings (spec §3.3): Adam with clip 1.0 and weight decay 1e-5.
+pub fn soap(lr: f64) -> SkeletonConfig {
+    SkeletonConfig {
+        clip_value: Some(1.0),
+        weight_decay: 1e-5,
+        ..adam(lr)
+    }
+}
+
+/// SOPA-s's settings (spec §3.3): as SOAP with clip 2.0.
+pub fn sopa_s(lr: f64) -> SkeletonConfig {
+    SkeletonConfig {
+        clip_value: Some(2.0),
+        ..soap(lr)
     }
 }
 
