@@ -6,3 +6,4 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 py=$("$here/setup_peer.sh")
 "$py" "$here/gen_metrics.py" "$here"
+"$py" "$here/gen_losses.py" "$here"

@@ -82,10 +82,19 @@ impl ApLoss {
         let state_dev = self.u_all.get(&pos_ids).device();
         let u_all = self.u_all.get(&pos_ids) * (1.0 - g) + batch_all.to_device(&state_dev) * g;
         let u_pos = self.u_pos.get(&pos_ids) * (1.0 - g) + batch_pos.to_device(&state_dev) * g;
-        self.u_all.set(&pos_ids, u_all.clone());
-        self.u_pos.set(&pos_ids, u_pos.clone());
-        let u_all = u_all.to_device(&device).unsqueeze_dim::<2>(1);
-        let u_pos = u_pos.to_device(&device).unsqueeze_dim::<2>(1);
+        self.u_all.set(&pos_ids, u_all);
+        self.u_pos.set(&pos_ids, u_pos);
+        // Read back: with a duplicated id every occurrence sees the value that was kept.
+        let u_all = self
+            .u_all
+            .get(&pos_ids)
+            .to_device(&device)
+            .unsqueeze_dim::<2>(1);
+        let u_pos = self
+            .u_pos
+            .get(&pos_ids)
+            .to_device(&device)
+            .unsqueeze_dim::<2>(1);
         let p = ((u_pos - u_all.clone() * yrow) / u_all.square()).detach();
         Ok((p * l).mean())
     }

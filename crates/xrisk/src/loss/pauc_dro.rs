@@ -57,6 +57,11 @@ impl PAucDroLoss {
         }
     }
 
+    /// The state `u` per sample id.
+    pub fn state(&self) -> Vec<f32> {
+        self.u.to_vec()
+    }
+
     /// Updates the positives' state and returns the SOPA-s surrogate.
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
         let s = split("PAucDroLoss", h.dims()[0], labels, Some(ids), true)?;
@@ -79,8 +84,13 @@ impl PAucDroLoss {
                 .squeeze_dim::<1>(1)
                 .to_device(&state_dev)
                 * g;
-        self.u.set(&pos_ids, u.clone());
-        let p = e / u.to_device(&device).unsqueeze_dim::<2>(1);
+        self.u.set(&pos_ids, u);
+        // Read back: with a duplicated id every occurrence sees the value that was kept.
+        let p = e / self
+            .u
+            .get(&pos_ids)
+            .to_device(&device)
+            .unsqueeze_dim::<2>(1);
         Ok((p.detach() * l).mean())
     }
 }
