@@ -12,7 +12,10 @@ import sys
 
 import numpy as np
 import torch
-from libauc.losses import AUCMLoss, APLoss, pAUC_DRO_Loss, CrossEntropyLoss
+import torch.nn.functional as F
+from libauc.losses import (AUCMLoss, APLoss, pAUC_DRO_Loss, CrossEntropyLoss, PairwiseAUCLoss, pAUC_CVaR_Loss,
+                           tpAUC_KL_Loss, CompositionalAUCLoss)
+from libauc.losses.auc import tpAUC_CVaR_loss  # not re-exported by libauc.losses in 2.0.1
 
 out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 torch.set_num_threads(1)
@@ -45,7 +48,7 @@ def batches(n_data, labels, batch, n_calls, duplicates=False):
         pos = np.flatnonzero(labels == 1)
         neg = np.flatnonzero(labels == 0)
         k = max(1, batch // 3)
-        p_ids = rng.choice(pos, k, replace=duplicates and len(pos) < k or duplicates)
+        p_ids = rng.choice(pos, k, replace=duplicates or len(pos) < k)
         n_ids = rng.choice(neg, batch - k, replace=False)
         ids = np.concatenate([p_ids, n_ids])
         rng.shuffle(ids)
@@ -69,7 +72,7 @@ def aucm_case(name, version, abal, margin, calls, note=None):
         loss.a.grad = None; loss.b.grad = None
         v = loss(st, torch.tensor(y))
         v.backward()
-        rec.append({"ids": [int(i) for i in ids], "labels": lst(y), "scores": lst(s), "loss": float(v),
+        rec.append({"ids": [int(i) for i in ids], "labels": lst(y), "scores": lst(s), "loss": float(v.detach()),
                     "grad": lst(st.grad), "grad_a": float(loss.a.grad), "grad_b": float(loss.b.grad)})
     c = {"name": name, "loss": "aucm", "version": version, "margin": margin, "a": a, "b": b, "alpha": al, "calls": rec}
     if note:
@@ -77,21 +80,42 @@ def aucm_case(name, version, abal, margin, calls, note=None):
     cases.append(c)
 
 
-def stateful_case(name, kind, cfg, n_data, labels, calls):
+def make_stateful(kind, cfg, n_data):
     if kind == "ap":
-        loss = APLoss(data_len=n_data, gamma=cfg["gamma"], margin=cfg["margin"], device=dev)
-    else:
-        loss = pAUC_DRO_Loss(data_len=n_data, gamma=cfg["gamma"], margin=cfg["margin"], Lambda=cfg["lambda"], device=dev)
+        return APLoss(data_len=n_data, gamma=cfg["gamma"], margin=cfg["margin"], device=dev)
+    if kind == "pauc_dro":
+        return pAUC_DRO_Loss(data_len=n_data, gamma=cfg["gamma"], margin=cfg["margin"], Lambda=cfg["lambda"], device=dev)
+    if kind == "pauc_cvar":
+        return pAUC_CVaR_Loss(data_len=n_data, pos_len=n_data, beta=cfg["beta"], eta=cfg["eta"], margin=cfg["margin"], device=dev)
+    if kind == "tpauc_kl":
+        return tpAUC_KL_Loss(data_len=n_data, tau=cfg["tau"], Lambda=cfg["lambda"], gammas=tuple(cfg["gammas"]),
+                             margin=cfg["margin"], device=dev)
+    if kind == "tpauc_cvar":
+        return tpAUC_CVaR_loss(data_length=n_data, threshold=cfg["margin"], alpha=cfg["alpha"], beta_0=cfg["beta_0"],
+                               beta_1=cfg["beta_1"], theta_0=cfg["theta_0"], theta_1=cfg["theta_1"], device=dev)
+    raise ValueError(kind)
+
+
+def stateful_case(name, kind, cfg, n_data, labels, calls):
+    loss = make_stateful(kind, cfg, n_data)
     rec = []
     for ids, y, s in calls:
         st = torch.tensor(s, requires_grad=True)
-        v = loss(st, torch.tensor(y), torch.tensor(ids))
+        yt = torch.tensor(y)
+        if kind == "tpauc_cvar":  # takes flat tensors
+            v = loss(st, yt, torch.tensor(ids))
+        else:
+            v = loss(st, yt, torch.tensor(ids))
         v.backward()
-        r = {"ids": [int(i) for i in ids], "labels": lst(y), "scores": lst(s), "loss": float(v), "grad": lst(st.grad)}
+        r = {"ids": [int(i) for i in ids], "labels": lst(y), "scores": lst(s), "loss": float(v.detach()), "grad": lst(st.grad)}
         if kind == "ap":
             r["u_all"] = lst(loss.u_all); r["u_pos"] = lst(loss.u_pos)
-        else:
+        elif kind in ("pauc_dro", "pauc_cvar"):
             r["u"] = lst(loss.u_pos)
+        elif kind == "tpauc_kl":
+            r["u"] = lst(loss.u_pos); r["w"] = float(loss.w)
+        elif kind == "tpauc_cvar":
+            r["u"] = lst(loss.u); r["s1"] = lst(loss.s1); r["y"] = lst(loss.dual_var); r["s2"] = float(loss.s2)
         rec.append(r)
     cases.append({"name": name, "loss": kind, "data_len": n_data, **cfg, "calls": rec})
 
@@ -111,6 +135,64 @@ for i, (g, m, lam, dup) in enumerate([(0.9, 1.0, 1.0, False), (0.1, 0.6, 1.0, Fa
     stateful_case(f"pauc_dro_{i}{'_duplicate_ids' if dup else ''}", "pauc_dro", {"gamma": g, "margin": m, "lambda": lam},
                   30, labels, batches(30, labels, 10, 4, duplicates=dup))
 
+for i, (g, m, beta, eta) in enumerate([(0, 1.0, 0.2, 0.1), (0, 0.6, 0.1, 5.0), (0, 1.0, 0.5, 1.0)]):
+    labels = (rng.random(30) < 0.25).astype(np.float32)
+    stateful_case(f"pauc_cvar_{i}", "pauc_cvar", {"margin": m, "beta": beta, "eta": eta}, 30, labels,
+                  batches(30, labels, 10, 4, duplicates=(i == 2)))
+for i, (tau, lam, gam, m) in enumerate([(1.0, 1.0, (0.9, 0.9), 1.0), (1.0, 0.5, (0.5, 0.5), 1.0), (0.5, 1.0, (0.1, 0.3), 0.6)]):
+    labels = (rng.random(30) < 0.25).astype(np.float32)
+    stateful_case(f"tpauc_kl_{i}", "tpauc_kl", {"tau": tau, "lambda": lam, "gammas": list(gam), "margin": m}, 30, labels,
+                  batches(30, labels, 10, 4, duplicates=(i == 2)))
+for i, (m, al, b0, b1, t0, t1) in enumerate([(0.5, 0.1, 0.1, 0.1, 0.5, 0.5), (1.0, 1e-3, 1e-3, 1e-3, 0.5, 0.5),
+                                             (0.7, 0.5, 0.2, 0.3, 0.3, 0.8)]):
+    labels = (rng.random(30) < 0.25).astype(np.float32)
+    stateful_case(f"tpauc_cvar_{i}", "tpauc_cvar", {"margin": m, "alpha": al, "beta_0": b0, "beta_1": b1, "theta_0": t0,
+                                                    "theta_1": t1}, 30, labels, batches(30, labels, 10, 4, duplicates=(i == 2)))
+
+# Pairwise AUC (stateless)
+for i, (surr, hp) in enumerate([("logistic", 1.0), ("squared_hinge", 1.0), ("squared", 0.5)]):
+    loss = PairwiseAUCLoss(surr_loss=surr, hparam=hp)
+    labels = (rng.random(30) < 0.3).astype(np.float32)
+    rec = []
+    for ids, y, s in batches(30, labels, 10, 3):
+        st = torch.tensor(s, requires_grad=True)
+        v = loss(st, torch.tensor(y))
+        v.backward()
+        rec.append({"labels": lst(y), "scores": lst(s), "loss": float(v.detach()), "grad": lst(st.grad)})
+    cases.append({"name": f"pairwise_{surr}", "loss": "pairwise", "surrogate": surr, "hparam": hp, "calls": rec})
+
+# Compositional AUC (v1): k CE steps on probabilities, then k AUCM steps.
+for i, (k, abal) in enumerate([(1, (0.2, 0.1, 0.3)), (2, (0.5, 0.3, 0.8)), (3, (0.0, 0.0, 0.0))]):
+    loss = CompositionalAUCLoss(margin=1.0, k=k, version="v1", device=dev)
+    with torch.no_grad():
+        loss.a.fill_(abal[0]); loss.b.fill_(abal[1]); loss.alpha.fill_(abal[2])
+    labels = (rng.random(40) < 0.3).astype(np.float32)
+    rec = []
+    for ids, y, s in batches(40, labels, 12, 2 * k + 1):
+        st = torch.tensor(s, requires_grad=True)
+        v = loss(st, torch.tensor(y))
+        v.backward()
+        rec.append({"labels": lst(y), "scores": lst(s), "loss": float(v.detach()), "grad": lst(st.grad)})
+    cases.append({"name": f"compositional_k{k}", "loss": "compositional", "k": k, "margin": 1.0,
+                  "a": abal[0], "b": abal[1], "alpha": abal[2], "calls": rec})
+
+# Focal loss on logits, with LibAUC 2.0.1's two bugs fixed (alpha on positives; per-sample weights).
+FOCAL_NOTE = ("LibAUC 2.0.1 weights negatives by alpha and broadcasts (B,) weights against (B,1) losses (a B x B mean); "
+              "reference computed per sample with alpha on the positives")
+for i, (alpha, gamma) in enumerate([(0.25, 2.0), (0.5, 1.0), (0.9, 3.0)]):
+    rec = []
+    for _ in range(3):
+        z = (rng.normal(size=9) * 2).astype(np.float32)
+        y = (rng.random(9) < 0.4).astype(np.float32)
+        zt = torch.tensor(z, requires_grad=True)
+        yt = torch.tensor(y)
+        bce = F.binary_cross_entropy_with_logits(zt, yt, reduction="none")
+        at = torch.where(yt == 1, torch.tensor(alpha), torch.tensor(1 - alpha))
+        v = (at * (1 - torch.exp(-bce)) ** gamma * bce).mean()
+        v.backward()
+        rec.append({"labels": lst(y), "scores": lst(z), "loss": float(v.detach()), "grad": lst(zt.grad)})
+    cases.append({"name": f"focal_{i}", "loss": "focal", "alpha": alpha, "gamma": gamma, "note": FOCAL_NOTE, "calls": rec})
+
 ce = CrossEntropyLoss()
 for i in range(3):
     rec = []
@@ -120,7 +202,7 @@ for i in range(3):
         zt = torch.tensor(z, requires_grad=True)
         v = ce(zt, torch.tensor(y))
         v.backward()
-        rec.append({"labels": lst(y), "scores": lst(z), "loss": float(v), "grad": lst(zt.grad)})
+        rec.append({"labels": lst(y), "scores": lst(z), "loss": float(v.detach()), "grad": lst(zt.grad)})
     cases.append({"name": f"ce_{i}", "loss": "ce", "calls": rec})
 
 with open(os.path.join(out_dir, "vectors", "losses.json"), "w") as fh:

@@ -9,9 +9,11 @@ use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::Value;
 use xrisk::loss::{
-    ApConfig, ApLoss, AucmConfig, AucmLoss, AucmVersion, CrossEntropyLoss, PAucDroConfig,
-    PAucDroLoss,
+    ApConfig, ApLoss, AucmConfig, AucmLoss, AucmVersion, CompositionalAucLoss, CrossEntropyLoss,
+    FocalLoss, PAucCvarConfig, PAucCvarLoss, PAucDroConfig, PAucDroLoss, PairwiseAucLoss,
+    TpAucCvarConfig, TpAucCvarLoss, TpAucKlConfig, TpAucKlLoss,
 };
+use xrisk::surrogate::Surrogate;
 
 fn floats(v: &Value) -> Vec<f32> {
     v.as_array()
@@ -69,6 +71,122 @@ fn vec1(t: Tensor<1>) -> Vec<f32> {
         .expect("f32 data")
 }
 
+enum Loss {
+    Aucm(AucmLoss),
+    Compositional(CompositionalAucLoss),
+    Ap(ApLoss),
+    Dro(PAucDroLoss),
+    Cvar(PAucCvarLoss),
+    Kl(TpAucKlLoss),
+    TpCvar(TpAucCvarLoss),
+    Pairwise(PairwiseAucLoss),
+    Focal(FocalLoss),
+    Ce,
+}
+
+fn build(case: &Value, device: &Device) -> Loss {
+    let name = case["name"].as_str().expect("name");
+    let n = case["data_len"].as_u64().unwrap_or(0) as usize;
+    let set_ab = |l: &mut AucmLoss| {
+        l.params.a =
+            Param::from_tensor(Tensor::from_floats([f(&case["a"]) as f32], device).require_grad());
+        l.params.b =
+            Param::from_tensor(Tensor::from_floats([f(&case["b"]) as f32], device).require_grad());
+        l.alpha = f(&case["alpha"]);
+    };
+    match case["loss"].as_str().expect("loss") {
+        "aucm" => {
+            let version = if case["version"] == "v2" {
+                AucmVersion::V2
+            } else {
+                AucmVersion::V1
+            };
+            let mut l = AucmLoss::new(
+                AucmConfig {
+                    margin: f(&case["margin"]),
+                    version,
+                },
+                device,
+            );
+            set_ab(&mut l);
+            Loss::Aucm(l)
+        }
+        "compositional" => {
+            let k = case["k"].as_u64().expect("k") as usize;
+            let cfg = AucmConfig {
+                margin: f(&case["margin"]),
+                version: AucmVersion::V1,
+            };
+            let mut l = CompositionalAucLoss::new(cfg, k, device);
+            set_ab(&mut l.aucm);
+            Loss::Compositional(l)
+        }
+        "ap" => Loss::Ap(ApLoss::new(
+            ApConfig {
+                gamma: f(&case["gamma"]),
+                margin: f(&case["margin"]),
+                ..ApConfig::new(n)
+            },
+            device,
+        )),
+        "pauc_dro" => Loss::Dro(PAucDroLoss::new(
+            PAucDroConfig {
+                gamma: f(&case["gamma"]),
+                margin: f(&case["margin"]),
+                lambda: f(&case["lambda"]),
+                ..PAucDroConfig::new(n)
+            },
+            device,
+        )),
+        "pauc_cvar" => Loss::Cvar(PAucCvarLoss::new(
+            PAucCvarConfig {
+                beta: f(&case["beta"]),
+                eta: f(&case["eta"]),
+                margin: f(&case["margin"]),
+                ..PAucCvarConfig::new(n)
+            },
+            device,
+        )),
+        "tpauc_kl" => {
+            let g = floats(&case["gammas"]);
+            let cfg = TpAucKlConfig {
+                tau: f(&case["tau"]),
+                lambda: f(&case["lambda"]),
+                gammas: (g[0] as f64, g[1] as f64),
+                margin: f(&case["margin"]),
+                ..TpAucKlConfig::new(n)
+            };
+            Loss::Kl(TpAucKlLoss::new(cfg, device))
+        }
+        "tpauc_cvar" => Loss::TpCvar(TpAucCvarLoss::new(
+            TpAucCvarConfig {
+                margin: f(&case["margin"]),
+                alpha: f(&case["alpha"]),
+                beta_0: f(&case["beta_0"]),
+                beta_1: f(&case["beta_1"]),
+                theta_0: f(&case["theta_0"]),
+                theta_1: f(&case["theta_1"]),
+                ..TpAucCvarConfig::new(n)
+            },
+            device,
+        )),
+        "pairwise" => Loss::Pairwise(PairwiseAucLoss {
+            surrogate: match case["surrogate"].as_str() {
+                Some("logistic") => Surrogate::Logistic,
+                Some("squared") => Surrogate::Squared,
+                _ => Surrogate::SquaredHinge,
+            },
+            hparam: f(&case["hparam"]),
+        }),
+        "focal" => Loss::Focal(FocalLoss {
+            alpha: f(&case["alpha"]),
+            gamma: f(&case["gamma"]),
+        }),
+        "ce" => Loss::Ce,
+        other => panic!("{name}: unknown loss {other}"),
+    }
+}
+
 #[test]
 fn losses_match_libauc() {
     let path = concat!(
@@ -87,106 +205,84 @@ fn losses_match_libauc() {
     let mut kinds = std::collections::BTreeMap::<String, usize>::new();
     for case in cases {
         let name = case["name"].as_str().expect("name");
-        let kind = case["loss"].as_str().expect("loss");
-        *kinds.entry(kind.to_string()).or_default() += 1;
-        let aucm = (kind == "aucm").then(|| {
-            let version = if case["version"] == "v2" {
-                AucmVersion::V2
-            } else {
-                AucmVersion::V1
-            };
-            let mut l = AucmLoss::new(
-                AucmConfig {
-                    margin: f(&case["margin"]),
-                    version,
-                },
-                &device,
-            );
-            l.params.a = Param::from_tensor(
-                Tensor::from_floats([f(&case["a"]) as f32], &device).require_grad(),
-            );
-            l.params.b = Param::from_tensor(
-                Tensor::from_floats([f(&case["b"]) as f32], &device).require_grad(),
-            );
-            l.alpha = f(&case["alpha"]);
-            l
-        });
-        let n = case["data_len"].as_u64().unwrap_or(0) as usize;
-        let mut ap = (kind == "ap").then(|| {
-            ApLoss::new(
-                ApConfig {
-                    gamma: f(&case["gamma"]),
-                    margin: f(&case["margin"]),
-                    ..ApConfig::new(n)
-                },
-                &device,
-            )
-        });
-        let mut dro = (kind == "pauc_dro").then(|| {
-            let cfg = PAucDroConfig {
-                gamma: f(&case["gamma"]),
-                margin: f(&case["margin"]),
-                lambda: f(&case["lambda"]),
-                ..PAucDroConfig::new(n)
-            };
-            PAucDroLoss::new(cfg, &device)
-        });
+        *kinds
+            .entry(case["loss"].as_str().expect("loss").to_string())
+            .or_default() += 1;
+        let mut loss = build(case, &device);
         for (k, call) in case["calls"].as_array().expect("calls").iter().enumerate() {
             let at = format!("{name} call {k}");
             let s = floats(&call["scores"]);
             let y = floats(&call["labels"]);
+            let batch_ids = if call["ids"].is_array() {
+                ids(&call["ids"])
+            } else {
+                (0..y.len()).collect()
+            };
             let h: Tensor<1> =
                 Tensor::from_data(TensorData::new(s.clone(), [s.len()]), &device).require_grad();
-            let loss = match kind {
-                "aucm" => aucm.as_ref().expect("aucm").forward(h.clone(), &y),
-                "ap" => ap
-                    .as_mut()
-                    .expect("ap")
-                    .forward(h.clone(), &y, &ids(&call["ids"])),
-                "pauc_dro" => dro
-                    .as_mut()
-                    .expect("dro")
-                    .forward(h.clone(), &y, &ids(&call["ids"])),
-                "ce" => CrossEntropyLoss.forward(h.clone(), &y),
-                other => panic!("{name}: unknown loss {other}"),
+            let value = match &mut loss {
+                Loss::Aucm(l) => l.forward(h.clone(), &y),
+                Loss::Compositional(l) => l.forward(h.clone(), &y),
+                Loss::Ap(l) => l.forward(h.clone(), &y, &batch_ids),
+                Loss::Dro(l) => l.forward(h.clone(), &y, &batch_ids),
+                Loss::Cvar(l) => l.forward(h.clone(), &y, &batch_ids),
+                Loss::Kl(l) => l.forward(h.clone(), &y, &batch_ids),
+                Loss::TpCvar(l) => l.forward(h.clone(), &y, &batch_ids),
+                Loss::Pairwise(l) => l.forward(h.clone(), &y),
+                Loss::Focal(l) => l.forward(h.clone(), &y),
+                Loss::Ce => CrossEntropyLoss.forward(h.clone(), &y),
             }
             .unwrap_or_else(|e| panic!("{at}: {e}"));
             c.one(
                 format!("{at}: loss"),
-                loss.clone().into_scalar::<f32>() as f64,
+                value.clone().into_scalar::<f32>() as f64,
                 f(&call["loss"]),
             );
-            let grads = loss.backward();
+            let grads = value.backward();
             c.all(
                 &format!("{at}: d/dscores"),
                 &vec1(h.grad(&grads).expect("score gradient")),
                 &floats(&call["grad"]),
             );
-            if let Some(l) = &aucm {
-                let ga = l
-                    .params
-                    .a
-                    .val()
-                    .grad(&grads)
-                    .expect("grad a")
-                    .into_scalar::<f32>() as f64;
-                let gb = l
-                    .params
-                    .b
-                    .val()
-                    .grad(&grads)
-                    .expect("grad b")
-                    .into_scalar::<f32>() as f64;
-                c.one(format!("{at}: d/da"), ga, f(&call["grad_a"]));
-                c.one(format!("{at}: d/db"), gb, f(&call["grad_b"]));
-            }
-            if let Some(l) = &ap {
-                let (u_all, u_pos) = l.state();
-                c.all(&format!("{at}: u_all"), &u_all, &floats(&call["u_all"]));
-                c.all(&format!("{at}: u_pos"), &u_pos, &floats(&call["u_pos"]));
-            }
-            if let Some(l) = &dro {
-                c.all(&format!("{at}: u"), &l.state(), &floats(&call["u"]));
+            match &loss {
+                Loss::Aucm(l) => {
+                    let ga = l
+                        .params
+                        .a
+                        .val()
+                        .grad(&grads)
+                        .expect("grad a")
+                        .into_scalar::<f32>() as f64;
+                    let gb = l
+                        .params
+                        .b
+                        .val()
+                        .grad(&grads)
+                        .expect("grad b")
+                        .into_scalar::<f32>() as f64;
+                    c.one(format!("{at}: d/da"), ga, f(&call["grad_a"]));
+                    c.one(format!("{at}: d/db"), gb, f(&call["grad_b"]));
+                }
+                Loss::Ap(l) => {
+                    let (u_all, u_pos) = l.state();
+                    c.all(&format!("{at}: u_all"), &u_all, &floats(&call["u_all"]));
+                    c.all(&format!("{at}: u_pos"), &u_pos, &floats(&call["u_pos"]));
+                }
+                Loss::Dro(l) => c.all(&format!("{at}: u"), &l.state(), &floats(&call["u"])),
+                Loss::Cvar(l) => c.all(&format!("{at}: s"), &l.state(), &floats(&call["u"])),
+                Loss::Kl(l) => {
+                    let (u, w) = l.state();
+                    c.all(&format!("{at}: u"), &u, &floats(&call["u"]));
+                    c.one(format!("{at}: w"), w, f(&call["w"]));
+                }
+                Loss::TpCvar(l) => {
+                    let st = l.state();
+                    c.all(&format!("{at}: u"), &st.u, &floats(&call["u"]));
+                    c.all(&format!("{at}: s1"), &st.s1, &floats(&call["s1"]));
+                    c.all(&format!("{at}: y"), &st.y, &floats(&call["y"]));
+                    c.one(format!("{at}: s2"), st.s2, f(&call["s2"]));
+                }
+                _ => {}
             }
         }
     }
@@ -200,5 +296,6 @@ fn losses_match_libauc() {
     for (kind, n) in &kinds {
         assert!(*n >= 3, "{kind}: only {n} cases");
     }
-    assert!(c.compared > 500, "compared only {} values", c.compared);
+    assert_eq!(kinds.len(), 10, "loss kinds covered: {kinds:?}");
+    assert!(c.compared > 2000, "compared only {} values", c.compared);
 }

@@ -5,12 +5,24 @@
 mod ap;
 mod aucm;
 mod ce;
+mod compositional;
+mod focal;
+mod pairwise;
+mod pauc_cvar;
 mod pauc_dro;
+mod tpauc_cvar;
+mod tpauc_kl;
 
 pub use ap::{ApConfig, ApLoss};
 pub use aucm::{AucmConfig, AucmLoss, AucmParams, AucmVersion};
 pub use ce::CrossEntropyLoss;
+pub use compositional::CompositionalAucLoss;
+pub use focal::FocalLoss;
+pub use pairwise::PairwiseAucLoss;
+pub use pauc_cvar::{PAucCvarConfig, PAucCvarLoss};
 pub use pauc_dro::{PAucDroConfig, PAucDroLoss};
+pub use tpauc_cvar::{TpAucCvarConfig, TpAucCvarLoss, TpAucCvarState};
+pub use tpauc_kl::{TpAucKlConfig, TpAucKlLoss};
 
 use crate::error::{Result, XriskError};
 use burn::tensor::{Device, Int, Tensor, TensorData};
