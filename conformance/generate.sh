@@ -7,3 +7,4 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=$("$here/setup_peer.sh")
 "$py" "$here/gen_metrics.py" "$here"
 "$py" "$here/gen_losses.py" "$here"
+"$py" "$here/gen_optim.py" "$here"

@@ -13,8 +13,10 @@
 //! Each named optimizer ([`Pesg`], SOAP, SOPA-s, …) is this skeleton with its own defaults and,
 //! for PESG, a dual step.
 
+mod pdsca;
 mod pesg;
 
+pub use pdsca::{Pdsca, PdscaConfig};
 pub use pesg::{Pesg, PesgConfig};
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
@@ -40,6 +42,14 @@ pub enum UpdateRule {
         /// μ (weight on the current gradient).
         momentum: f64,
     },
+    /// PDSCA's cross-entropy branch: `w ← w − lr0·g`, then the weight average
+    /// `w̄ ← (1−β1)·w̄ + β1·w` (first step `w̄ = w`) replaces `w`.
+    WeightAveragedSgd {
+        /// Step size of this branch.
+        lr0: f64,
+        /// Averaging weight β1 on the new iterate.
+        beta1: f64,
+    },
     /// Adam with bias correction.
     Adam {
         /// β1.
@@ -60,8 +70,10 @@ pub struct SkeletonConfig {
     pub rule: UpdateRule,
     /// Element-wise gradient clipping bound (`None`: no clipping).
     pub clip_value: Option<f64>,
-    /// Coupled L2 weight decay.
+    /// Coupled L2 weight decay (added to the gradient).
     pub weight_decay: f64,
+    /// Decoupled weight decay (AdamW): `w ← w·(1 − lr·d)` before the gradient is formed.
+    pub decoupled_weight_decay: f64,
     /// Strength λ0 of the epoch-level pull toward the reference weights (0: off).
     pub epoch_decay: f64,
 }
@@ -155,6 +167,11 @@ impl ModuleMapper for StepMapper<'_> {
 
 /// One skeleton update of a flattened parameter.
 fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>) -> Tensor<1> {
+    let w = if c.decoupled_weight_decay != 0.0 {
+        w * (1.0 - c.lr * c.decoupled_weight_decay)
+    } else {
+        w
+    };
     let mut g = match c.clip_value {
         Some(v) => grad.clamp(-v, v),
         None => grad,
@@ -167,13 +184,13 @@ fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>)
         g = g + (w.clone() - reference) * c.epoch_decay;
     }
     s.steps += 1;
-    let step = match c.rule {
+    let w = match c.rule {
         UpdateRule::Sgd {
             momentum,
             dampening,
             nesterov,
         } => {
-            if momentum == 0.0 {
+            let step = if momentum == 0.0 {
                 g
             } else {
                 let buf = match s.buf.take() {
@@ -182,15 +199,28 @@ fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>)
                 };
                 s.buf = Some(buf.clone());
                 if nesterov { g + buf * momentum } else { buf }
-            }
+            };
+            w - step * c.lr
         }
+        UpdateRule::LibAucMomentum { momentum } if momentum == 0.0 => w - g * c.lr,
         UpdateRule::LibAucMomentum { momentum } => {
             let buf = match s.buf.take() {
                 None => g,
                 Some(b) => b * (1.0 - momentum) + g * momentum,
             };
             s.buf = Some(buf.clone());
-            buf
+            w - buf * c.lr
+        }
+        UpdateRule::WeightAveragedSgd { lr0, beta1 } => {
+            let w = w - g * lr0;
+            let avg = match s.second.take() {
+                Some(a) if beta1 != 0.0 => a * (1.0 - beta1) + w * beta1,
+                _ => w,
+            };
+            if beta1 != 0.0 {
+                s.second = Some(avg.clone());
+            }
+            avg
         }
         UpdateRule::Adam { beta1, beta2, eps } => {
             let m = match s.buf.take() {
@@ -207,10 +237,9 @@ fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>)
             let denom = v.clone().sqrt() / bc2.sqrt() + eps;
             s.buf = Some(m.clone());
             s.second = Some(v);
-            m / denom / bc1
+            w - m / denom * (c.lr / bc1)
         }
     };
-    let w = w - step * c.lr;
     if c.epoch_decay > 0.0 {
         s.acc = Some(match s.acc.take() {
             None => w.clone(),
@@ -221,7 +250,23 @@ fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>)
     w
 }
 
-/// Plain Adam (LibAUC's `Adam`: no clipping, no weight decay, no epoch decay).
+/// LibAUC's `SGD`: momentum (PyTorch convention), clip 1.0, no weight decay.
+pub fn sgd(lr: f64, momentum: f64) -> SkeletonConfig {
+    SkeletonConfig {
+        lr,
+        rule: UpdateRule::Sgd {
+            momentum,
+            dampening: 0.0,
+            nesterov: false,
+        },
+        clip_value: Some(1.0),
+        weight_decay: 0.0,
+        decoupled_weight_decay: 0.0,
+        epoch_decay: 0.0,
+    }
+}
+
+/// LibAUC's `Adam`: β = (0.9, 0.999), ε = 1e-8, clip 1.0, no weight decay.
 pub fn adam(lr: f64) -> SkeletonConfig {
     SkeletonConfig {
         lr,
@@ -230,22 +275,46 @@ pub fn adam(lr: f64) -> SkeletonConfig {
             beta2: 0.999,
             eps: 1e-8,
         },
-        clip_value: None,
+        clip_value: Some(1.0),
         weight_decay: 0.0,
+        decoupled_weight_decay: 0.0,
         epoch_decay: 0.0,
     }
 }
 
-/// SOAP's settings (spec §3.3): Adam with clip 1.0 and weight decay 1e-5.
+/// LibAUC's `AdamW`: Adam with clip 10.0 and decoupled weight decay 1e-2.
+pub fn adamw(lr: f64) -> SkeletonConfig {
+    SkeletonConfig {
+        clip_value: Some(10.0),
+        decoupled_weight_decay: 1e-2,
+        ..adam(lr)
+    }
+}
+
+/// SOAP (spec §3.3): Adam with clip 1.0 and weight decay 1e-5.
 pub fn soap(lr: f64) -> SkeletonConfig {
     SkeletonConfig {
-        clip_value: Some(1.0),
         weight_decay: 1e-5,
         ..adam(lr)
     }
 }
 
-/// SOPA-s's settings (spec §3.3): as SOAP with clip 2.0.
+/// SOPA (spec §3.3): Adam with clip 1.0, no weight decay. SOTA-s and STACO use the same.
+pub fn sopa(lr: f64) -> SkeletonConfig {
+    adam(lr)
+}
+
+/// SOTA-s (spec §3.3): as [`sopa`].
+pub fn sota_s(lr: f64) -> SkeletonConfig {
+    adam(lr)
+}
+
+/// STACO (spec §3.3): as [`sopa`].
+pub fn staco(lr: f64) -> SkeletonConfig {
+    adam(lr)
+}
+
+/// SOPA-s (spec §3.3): Adam with clip 2.0 and weight decay 1e-5.
 pub fn sopa_s(lr: f64) -> SkeletonConfig {
     SkeletonConfig {
         clip_value: Some(2.0),
@@ -282,6 +351,7 @@ mod tests {
             },
             clip_value: Some(1.0),
             weight_decay: 0.1,
+            decoupled_weight_decay: 0.0,
             epoch_decay: 0.0,
         };
         // step 1: g = clamp([3, -0.5]) + 0.1 w = [1.1, -0.7]; w = [0.89, -1.93]
@@ -300,6 +370,7 @@ mod tests {
             rule: UpdateRule::LibAucMomentum { momentum: 0.9 },
             clip_value: None,
             weight_decay: 0.0,
+            decoupled_weight_decay: 0.0,
             epoch_decay: 0.0,
         };
         // buf1 = g1 = [1, 1]; buf2 = 0.1*[1,1] + 0.9*[0, 2] = [0.1, 1.9]
@@ -330,6 +401,7 @@ mod tests {
             },
             clip_value: None,
             weight_decay: 0.0,
+            decoupled_weight_decay: 0.0,
             epoch_decay: 0.5,
         };
         let mut s = ParamState::default();

@@ -67,6 +67,7 @@ impl PesgConfig {
                 rule,
                 clip_value: Some(self.clip_value),
                 weight_decay: self.weight_decay,
+                decoupled_weight_decay: 0.0,
                 epoch_decay: self.epoch_decay,
             }),
         }
@@ -86,4 +87,12 @@ impl Pesg {
             .clamp(0.0, 999.0);
         model
     }
+}
+
+/// PESG's and PDSCA's closed-form dual step `α ← clamp(α + lr·(2(m + b − a) − 2α), 0, 999)`,
+/// with the updated `a`, `b`.
+pub(crate) fn dual_ascent(loss: &mut AucmLoss, lr: f64) {
+    let (a, b) = loss.ab();
+    loss.alpha = (loss.alpha + lr * (2.0 * (loss.config.margin + b - a) - 2.0 * loss.alpha))
+        .clamp(0.0, 999.0);
 }
