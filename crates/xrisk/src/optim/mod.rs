@@ -202,7 +202,7 @@ fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>)
             };
             w - step * c.lr
         }
-        UpdateRule::LibAucMomentum { momentum } if momentum == 0.0 => w - g * c.lr,
+        UpdateRule::LibAucMomentum { momentum: 0.0 } => w - g * c.lr,
         UpdateRule::LibAucMomentum { momentum } => {
             let buf = match s.buf.take() {
                 None => g,
