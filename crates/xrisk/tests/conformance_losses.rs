@@ -71,6 +71,8 @@ fn vec1(t: Tensor<1>) -> Vec<f32> {
         .expect("f32 data")
 }
 
+// One value per case, built once: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Loss {
     Aucm(AucmLoss),
     Compositional(CompositionalAucLoss),
