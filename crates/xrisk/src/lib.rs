@@ -21,5 +21,6 @@ pub mod model;
 pub mod optim;
 pub mod state;
 pub mod surrogate;
+pub mod train;
 
 pub use error::{Result, XriskError};

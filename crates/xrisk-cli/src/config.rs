@@ -1,0 +1,317 @@
+//! The TOML configuration of `xrisk train`. Every section rejects unknown keys; loss and
+//! optimizer hyper-parameters use LibAUC's names and defaults.
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// A whole run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the data comes from and how it becomes a binary task.
+    pub data: DataConfig,
+    /// The scorer.
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// The objective.
+    pub loss: LossConfig,
+    /// The optimizer.
+    pub optimizer: OptimizerConfig,
+    /// Mini-batch sampling.
+    #[serde(default)]
+    pub sampler: SamplerConfig,
+    /// Epochs, seed, schedule.
+    #[serde(default)]
+    pub train: TrainConfig,
+}
+
+/// `[data]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// `svmlight`, `csv`, `tsv`, `idx`, `keel` or `embedded-fashion-mnist`.
+    pub format: String,
+    /// Training file (idx: the images file).
+    pub train: Option<PathBuf>,
+    /// Test file; without it `test_fraction` of the training data is held out.
+    pub test: Option<PathBuf>,
+    /// idx: the training labels file.
+    pub train_labels: Option<PathBuf>,
+    /// idx: the test labels file.
+    pub test_labels: Option<PathBuf>,
+    /// csv/tsv: the label column (default `label`).
+    pub label_column: Option<String>,
+    /// svmlight: number of features (default: the largest index).
+    pub n_features: Option<usize>,
+    /// The class that becomes positive (one vs rest).
+    pub positive_class: Option<f32>,
+    /// Share of positives after subsampling (with `positive_class`: one vs rest; without:
+    /// LibAUC's ImbalancedDataGenerator).
+    pub imratio: Option<f64>,
+    /// Held-out share when there is no test file (default 0.3).
+    pub test_fraction: Option<f64>,
+}
+
+/// `[model]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// `linear` or `mlp`.
+    pub kind: String,
+    /// Hidden widths of the MLP (default [128]).
+    pub hidden: Option<Vec<usize>>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            kind: "mlp".into(),
+            hidden: None,
+        }
+    }
+}
+
+/// `[loss]`: `kind` plus that loss's hyper-parameters (LibAUC names).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LossConfig {
+    /// aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal.
+    pub kind: String,
+    pub margin: Option<f64>,
+    pub version: Option<String>,
+    pub gamma: Option<f64>,
+    #[serde(alias = "Lambda")]
+    pub lambda: Option<f64>,
+    pub beta: Option<f64>,
+    pub eta: Option<f64>,
+    pub tau: Option<f64>,
+    pub gammas: Option<(f64, f64)>,
+    pub alpha: Option<f64>,
+    pub beta_0: Option<f64>,
+    pub beta_1: Option<f64>,
+    pub theta_0: Option<f64>,
+    pub theta_1: Option<f64>,
+    pub k: Option<usize>,
+    pub surrogate: Option<String>,
+    pub hparam: Option<f64>,
+}
+
+impl LossConfig {
+    /// Errors if a key that `kind` does not use is set.
+    pub fn check_keys(&self) -> Result<()> {
+        let allowed: &[&str] = match self.kind.as_str() {
+            "aucm" => &["margin", "version"],
+            "compositional_auc" => &["margin", "version", "k"],
+            "ap" => &["margin", "gamma", "surrogate"],
+            "pauc_dro" => &["margin", "gamma", "lambda", "surrogate"],
+            "pauc_cvar" => &["margin", "beta", "eta", "surrogate"],
+            "tpauc_kl" => &["margin", "tau", "lambda", "gammas", "surrogate"],
+            "tpauc_cvar" => &[
+                "margin",
+                "alpha",
+                "beta_0",
+                "beta_1",
+                "theta_0",
+                "theta_1",
+                "surrogate",
+            ],
+            "pairwise_auc" => &["surrogate", "hparam"],
+            "ce" => &[],
+            "focal" => &["alpha", "gamma"],
+            other => bail!(
+                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal"
+            ),
+        };
+        let set = [
+            ("margin", self.margin.is_some()),
+            ("version", self.version.is_some()),
+            ("gamma", self.gamma.is_some()),
+            ("lambda", self.lambda.is_some()),
+            ("beta", self.beta.is_some()),
+            ("eta", self.eta.is_some()),
+            ("tau", self.tau.is_some()),
+            ("gammas", self.gammas.is_some()),
+            ("alpha", self.alpha.is_some()),
+            ("beta_0", self.beta_0.is_some()),
+            ("beta_1", self.beta_1.is_some()),
+            ("theta_0", self.theta_0.is_some()),
+            ("theta_1", self.theta_1.is_some()),
+            ("k", self.k.is_some()),
+            ("surrogate", self.surrogate.is_some()),
+            ("hparam", self.hparam.is_some()),
+        ];
+        for (key, present) in set {
+            if present && !allowed.contains(&key) {
+                bail!(
+                    "[loss] key `{key}` does not apply to loss `{}` (it takes: {})",
+                    self.kind,
+                    allowed.join(", ")
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[optimizer]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// pesg, pdsca, soap, sopa, sopas, sotas, staco, sgd, adam, adamw.
+    pub kind: String,
+    pub lr: Option<f64>,
+    pub momentum: Option<f64>,
+    pub weight_decay: Option<f64>,
+    pub epoch_decay: Option<f64>,
+    /// `sgd` or `adam` (SOAP, SOPA, SOPA-s, SOTA-s, STACO; default adam).
+    pub mode: Option<String>,
+    pub clip_value: Option<f64>,
+    pub dampening: Option<f64>,
+    pub nesterov: Option<bool>,
+    pub lr0: Option<f64>,
+    pub beta1: Option<f64>,
+    pub beta2: Option<f64>,
+    /// PESG: LibAUC 2.0.1's momentum convention.
+    pub compat_2_0_1: Option<bool>,
+}
+
+/// `[sampler]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamplerConfig {
+    /// `dual` (controlled positives) or `random`; default dual for X-risk losses, random for ce/focal.
+    pub kind: Option<String>,
+    /// Mini-batch size (default 64).
+    pub batch_size: usize,
+    /// Positive share of a dual batch (default 0.5).
+    pub sampling_rate: f64,
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        SamplerConfig {
+            kind: None,
+            batch_size: 64,
+            sampling_rate: 0.5,
+        }
+    }
+}
+
+/// `[train]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Epochs (default 10).
+    pub epochs: usize,
+    /// Seed of every random choice (default 2023).
+    pub seed: u64,
+    /// Epochs at whose start the learning rate is divided by `decay_factor` (default: 50 % and 75 %).
+    pub decay_epochs: Option<Vec<usize>>,
+    /// Learning-rate divisor (default 10).
+    pub decay_factor: f64,
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+    /// FPR bound of the reported partial AUC (default 0.3).
+    pub max_fpr: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 10,
+            seed: 2023,
+            decay_epochs: None,
+            decay_factor: 10.0,
+            threads: None,
+            max_fpr: 0.3,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The decay epochs, defaulting to 50 % and 75 % of training.
+    pub fn decay_epochs(&self) -> Vec<usize> {
+        self.decay_epochs.clone().unwrap_or_else(|| {
+            [self.epochs / 2, self.epochs * 3 / 4]
+                .into_iter()
+                .filter(|&e| e > 0)
+                .collect()
+        })
+    }
+}
+
+/// Reads and checks a config file; relative data paths are resolved against its folder.
+pub fn load(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config {}", path.display()))?;
+    let mut cfg: Config = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+        match line {
+            Some(l) => anyhow::anyhow!("{}:{l}: {}", path.display(), e.message()),
+            None => anyhow::anyhow!("{}: {}", path.display(), e.message()),
+        }
+    })?;
+    cfg.loss
+        .check_keys()
+        .with_context(|| path.display().to_string())?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    for p in [
+        &mut cfg.data.train,
+        &mut cfg.data.test,
+        &mut cfg.data.train_labels,
+        &mut cfg.data.test_labels,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    }
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        let dir =
+            std::env::temp_dir().join(format!("xrisk-cfg-{}-{}", std::process::id(), text.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("run.toml");
+        std::fs::write(&p, text).unwrap();
+        let r = load(&p);
+        std::fs::remove_dir_all(&dir).ok();
+        r
+    }
+
+    const OK: &str = "[data]\nformat = \"embedded-fashion-mnist\"\n[loss]\nkind = \"ap\"\ngamma = 0.1\n[optimizer]\nkind = \"soap\"\n";
+
+    #[test]
+    fn accepts_a_minimal_config_with_defaults() {
+        let c = parse(OK).unwrap();
+        assert_eq!(
+            (c.train.epochs, c.sampler.batch_size, c.model.kind.as_str()),
+            (10, 64, "mlp")
+        );
+        assert_eq!(c.train.decay_epochs(), vec![5, 7]);
+    }
+
+    #[test]
+    fn unknown_and_misplaced_keys_are_named() {
+        let e = parse(&format!("{OK}lr = 0.1\n[train]\nepoch = 3\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `epoch`"), "{e}");
+        assert!(e.contains("run.toml:"), "{e}");
+        let e = format!(
+            "{:#}",
+            parse(&OK.replace("gamma = 0.1", "eta = 0.1")).unwrap_err()
+        );
+        assert!(e.contains("key `eta` does not apply to loss `ap`"), "{e}");
+        let e = format!("{:#}", parse(&OK.replace("\"ap\"", "\"apx\"")).unwrap_err());
+        assert!(e.contains("kind = \"apx\" is not known"), "{e}");
+    }
+}

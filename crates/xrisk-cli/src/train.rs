@@ -1,0 +1,608 @@
+//! `xrisk train --config FILE.toml`: any data × model × loss × optimizer × sampler.
+
+use crate::config::{Config, DataConfig, LossConfig, OptimizerConfig};
+use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, Tensor, TensorData};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+use xrisk::loss::*;
+use xrisk::model::Mlp;
+use xrisk::optim::{
+    PdscaConfig, PesgConfig, ProximalOptimizer, SkeletonConfig, UpdateRule, adam, adamw, sgd,
+};
+use xrisk::surrogate::Surrogate;
+use xrisk::train::{Objective, Optimizer, predict};
+use xrisk_data::Dataset;
+use xrisk_data::sampler::{DualSampler, RandomSampler};
+
+/// Arguments of `xrisk train`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  xrisk train --config examples/ap_soap.toml\n  \
+xrisk train --config examples/aucm_pesg.toml --out runs/aucm --json\n\nSee examples/ for a config per loss."
+)]
+pub struct TrainArgs {
+    /// The run's TOML configuration.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Folder for metrics.jsonl (one line per epoch), the final model and a copy of the config.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Override `[train] epochs`.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Print the final test metrics as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Test metrics of one evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct Metrics {
+    pub auroc: f64,
+    pub auprc: f64,
+    pub pauc: f64,
+}
+
+/// What one epoch did.
+#[derive(Debug, Clone, Copy)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub lr: f64,
+    pub test: Metrics,
+    pub seconds: f64,
+}
+
+/// Turns raw labels into the 0/1 labels of a binary task (see `[data]` in the docs).
+fn binarize(mut d: Dataset, cfg: &DataConfig, seed: u64, subsample: bool) -> Result<Dataset> {
+    match (cfg.positive_class, cfg.imratio) {
+        (Some(pc), Some(r)) if subsample => Ok(xrisk_data::one_vs_rest(&d, pc, r, seed)?),
+        (Some(pc), _) => {
+            d.labels
+                .iter_mut()
+                .for_each(|l| *l = if *l == pc { 1.0 } else { 0.0 });
+            Ok(d)
+        }
+        (None, Some(r)) => {
+            let g = xrisk_data::ImbalancedDataGenerator {
+                imratio: if subsample { r } else { 0.5 },
+                shuffle: true,
+                seed,
+            };
+            Ok(g.transform(&d)?)
+        }
+        (None, None) => {
+            let mut values: Vec<f32> = d.labels.clone();
+            values.sort_by(f32::total_cmp);
+            values.dedup();
+            if values.iter().all(|&v| v == 0.0 || v == 1.0) {
+                Ok(d)
+            } else if values.iter().all(|&v| v == -1.0 || v == 1.0) {
+                d.labels
+                    .iter_mut()
+                    .for_each(|l| *l = if *l > 0.0 { 1.0 } else { 0.0 });
+                Ok(d)
+            } else {
+                bail!(
+                    "[data]: the labels take {} values ({:?}…); set positive_class (one vs rest) or imratio (LibAUC's split of the classes)",
+                    values.len(),
+                    &values[..values.len().min(5)]
+                )
+            }
+        }
+    }
+}
+
+fn read(
+    cfg: &DataConfig,
+    which: &str,
+    path: &PathBuf,
+    labels: Option<&PathBuf>,
+    n_features: Option<usize>,
+) -> Result<Dataset> {
+    let d = match cfg.format.as_str() {
+        "svmlight" => xrisk_data::readers::svmlight::read_svmlight(
+            path,
+            xrisk_data::readers::svmlight::SvmlightOptions { n_features },
+        )?,
+        "csv" | "tsv" => {
+            let t = xrisk_data::readers::table::read_table(
+                path,
+                if cfg.format == "csv" { b',' } else { b'\t' },
+                true,
+            )?;
+            let col = t.column_index(cfg.label_column.as_deref().unwrap_or("label"))?;
+            t.into_dataset(&[col])?
+        }
+        "idx" => {
+            let labels =
+                labels.with_context(|| format!("[data] format = \"idx\" needs {which}_labels"))?;
+            xrisk_data::readers::idx::read_idx_images(path, labels)?
+        }
+        "keel" => xrisk_data::readers::keel::read_keel(path)?,
+        other => bail!(
+            "[data] format = \"{other}\" is not known; use svmlight, csv, tsv, idx, keel or embedded-fashion-mnist"
+        ),
+    };
+    Ok(d)
+}
+
+/// Loads the train and test parts of a binary task.
+pub fn prepare_data(cfg: &DataConfig, seed: u64) -> Result<(Dataset, Dataset)> {
+    let split = |all: Dataset| -> Result<(Dataset, Dataset)> {
+        let task = binarize(all, cfg, seed, true)?;
+        let (tr, te) =
+            xrisk_data::train_test_split(&task.labels, cfg.test_fraction.unwrap_or(0.3), seed)?;
+        Ok((task.select(&tr), task.select(&te)))
+    };
+    if cfg.format == "embedded-fashion-mnist" {
+        if cfg.train.is_some() || cfg.test.is_some() {
+            bail!("[data] format = \"embedded-fashion-mnist\" takes no train/test paths");
+        }
+        return split(crate::embedded::fashion_mnist()?);
+    }
+    let train_path = cfg
+        .train
+        .as_ref()
+        .context("[data] needs `train` (a file path)")?;
+    let train = read(
+        cfg,
+        "train",
+        train_path,
+        cfg.train_labels.as_ref(),
+        cfg.n_features,
+    )?;
+    match &cfg.test {
+        None => split(train),
+        Some(test_path) => {
+            let n_features = cfg.n_features.or(Some(train.dim));
+            let test = read(cfg, "test", test_path, cfg.test_labels.as_ref(), n_features)?;
+            if test.dim != train.dim {
+                bail!(
+                    "train has {} features per row but test has {}",
+                    train.dim,
+                    test.dim
+                );
+            }
+            Ok((
+                binarize(train, cfg, seed, true)?,
+                binarize(test, cfg, seed, false)?,
+            ))
+        }
+    }
+}
+
+fn surrogate(name: Option<&str>, default: Surrogate) -> Result<Surrogate> {
+    Ok(match name {
+        None => default,
+        Some("squared_hinge") => Surrogate::SquaredHinge,
+        Some("squared") => Surrogate::Squared,
+        Some("hinge") => Surrogate::Hinge,
+        Some("logistic") => Surrogate::Logistic,
+        Some(other) => bail!(
+            "[loss] surrogate = \"{other}\" is not known; use squared_hinge, squared, hinge or logistic"
+        ),
+    })
+}
+
+fn version(v: Option<&str>) -> Result<AucmVersion> {
+    Ok(match v {
+        None | Some("v1") => AucmVersion::V1,
+        Some("v2") => AucmVersion::V2,
+        Some(other) => bail!("[loss] version = \"{other}\": use v1 or v2"),
+    })
+}
+
+/// Builds the loss for a training set of `n` samples.
+pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Objective> {
+    let sh = Surrogate::SquaredHinge;
+    Ok(match c.kind.as_str() {
+        "aucm" => Objective::Aucm(AucmLoss::new(
+            AucmConfig {
+                margin: c.margin.unwrap_or(1.0),
+                version: version(c.version.as_deref())?,
+            },
+            device,
+        )),
+        "compositional_auc" => Objective::Compositional(CompositionalAucLoss::new(
+            AucmConfig {
+                margin: c.margin.unwrap_or(1.0),
+                version: version(c.version.as_deref())?,
+            },
+            c.k.unwrap_or(1),
+            device,
+        )),
+        "ap" => Objective::Ap(ApLoss::new(
+            ApConfig {
+                gamma: c.gamma.unwrap_or(0.9),
+                margin: c.margin.unwrap_or(1.0),
+                surrogate: surrogate(c.surrogate.as_deref(), sh)?,
+                ..ApConfig::new(n)
+            },
+            device,
+        )),
+        "pauc_dro" => Objective::PAucDro(PAucDroLoss::new(
+            PAucDroConfig {
+                gamma: c.gamma.unwrap_or(0.9),
+                margin: c.margin.unwrap_or(1.0),
+                lambda: c.lambda.unwrap_or(1.0),
+                surrogate: surrogate(c.surrogate.as_deref(), sh)?,
+                ..PAucDroConfig::new(n)
+            },
+            device,
+        )),
+        "pauc_cvar" => Objective::PAucCvar(PAucCvarLoss::new(
+            PAucCvarConfig {
+                beta: c.beta.unwrap_or(0.2),
+                eta: c.eta.unwrap_or(0.1),
+                margin: c.margin.unwrap_or(1.0),
+                surrogate: surrogate(c.surrogate.as_deref(), sh)?,
+                ..PAucCvarConfig::new(n)
+            },
+            device,
+        )),
+        "tpauc_kl" => Objective::TpAucKl(TpAucKlLoss::new(
+            TpAucKlConfig {
+                tau: c.tau.unwrap_or(1.0),
+                lambda: c.lambda.unwrap_or(1.0),
+                gammas: c.gammas.unwrap_or((0.9, 0.9)),
+                margin: c.margin.unwrap_or(1.0),
+                surrogate: surrogate(c.surrogate.as_deref(), sh)?,
+                ..TpAucKlConfig::new(n)
+            },
+            device,
+        )),
+        "tpauc_cvar" => {
+            let d = TpAucCvarConfig::new(n);
+            Objective::TpAucCvar(TpAucCvarLoss::new(
+                TpAucCvarConfig {
+                    margin: c.margin.unwrap_or(d.margin),
+                    alpha: c.alpha.unwrap_or(d.alpha),
+                    beta_0: c.beta_0.unwrap_or(d.beta_0),
+                    beta_1: c.beta_1.unwrap_or(d.beta_1),
+                    theta_0: c.theta_0.unwrap_or(d.theta_0),
+                    theta_1: c.theta_1.unwrap_or(d.theta_1),
+                    surrogate: surrogate(c.surrogate.as_deref(), sh)?,
+                    ..d
+                },
+                device,
+            ))
+        }
+        "pairwise_auc" => Objective::Pairwise(PairwiseAucLoss {
+            surrogate: surrogate(c.surrogate.as_deref(), Surrogate::Logistic)?,
+            hparam: c.hparam.unwrap_or(1.0),
+        }),
+        "ce" => Objective::Ce(CrossEntropyLoss),
+        "focal" => Objective::Focal(FocalLoss {
+            alpha: c.alpha.unwrap_or(0.25),
+            gamma: c.gamma.unwrap_or(2.0),
+        }),
+        other => bail!("[loss] kind = \"{other}\" is not known"),
+    })
+}
+
+/// Builds the optimizer with LibAUC's defaults for anything not set.
+pub fn build_optimizer(c: &OptimizerConfig) -> Result<Optimizer> {
+    let lr = |default: Option<f64>| -> Result<f64> {
+        match c.lr.or(default) {
+            Some(v) if v > 0.0 && v.is_finite() => Ok(v),
+            Some(v) => bail!("[optimizer] lr = {v} must be a positive number"),
+            None => bail!("[optimizer] kind = \"{}\" needs lr", c.kind),
+        }
+    };
+    // SOAP-family defaults (spec §3.3): (clip, weight decay, dampening in sgd mode).
+    let family = |clip: f64, wd: f64, damp: f64| -> Result<Optimizer> {
+        let rule = match c.mode.as_deref() {
+            None | Some("adam") => UpdateRule::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            },
+            Some("sgd") => UpdateRule::Sgd {
+                momentum: c.momentum.unwrap_or(0.9),
+                dampening: c.dampening.unwrap_or(damp),
+                nesterov: c.nesterov.unwrap_or(false),
+            },
+            Some(other) => bail!("[optimizer] mode = \"{other}\": use sgd or adam"),
+        };
+        Ok(Optimizer::Plain(ProximalOptimizer::new(SkeletonConfig {
+            lr: lr(Some(1e-3))?,
+            rule,
+            clip_value: Some(c.clip_value.unwrap_or(clip)),
+            weight_decay: c.weight_decay.unwrap_or(wd),
+            decoupled_weight_decay: 0.0,
+            epoch_decay: c.epoch_decay.unwrap_or(0.0),
+        })))
+    };
+    Ok(match c.kind.as_str() {
+        "pesg" => {
+            let d = PesgConfig::default();
+            Optimizer::Pesg(
+                PesgConfig {
+                    lr: lr(Some(d.lr))?,
+                    momentum: c.momentum.unwrap_or(d.momentum),
+                    clip_value: c.clip_value.unwrap_or(d.clip_value),
+                    weight_decay: c.weight_decay.unwrap_or(d.weight_decay),
+                    epoch_decay: c.epoch_decay.unwrap_or(d.epoch_decay),
+                    compat_2_0_1: c.compat_2_0_1.unwrap_or(false),
+                }
+                .init(),
+            )
+        }
+        "pdsca" => {
+            let d = PdscaConfig::default();
+            Optimizer::Pdsca(
+                PdscaConfig {
+                    lr: lr(Some(d.lr))?,
+                    lr0: c.lr0,
+                    beta1: c.beta1.unwrap_or(d.beta1),
+                    beta2: c.beta2.unwrap_or(d.beta2),
+                    clip_value: c.clip_value.unwrap_or(d.clip_value),
+                    weight_decay: c.weight_decay.unwrap_or(d.weight_decay),
+                    epoch_decay: c.epoch_decay.unwrap_or(d.epoch_decay),
+                }
+                .init(),
+            )
+        }
+        "soap" => family(1.0, 1e-5, 0.1)?,
+        "sopas" => family(2.0, 1e-5, 0.1)?,
+        "sopa" | "sotas" | "staco" => family(1.0, 0.0, 0.0)?,
+        "sgd" => Optimizer::Plain(ProximalOptimizer::new(SkeletonConfig {
+            rule: UpdateRule::Sgd {
+                momentum: c.momentum.unwrap_or(0.0),
+                dampening: c.dampening.unwrap_or(0.0),
+                nesterov: c.nesterov.unwrap_or(false),
+            },
+            clip_value: Some(c.clip_value.unwrap_or(1.0)),
+            weight_decay: c.weight_decay.unwrap_or(0.0),
+            epoch_decay: c.epoch_decay.unwrap_or(0.0),
+            ..sgd(lr(None)?, 0.0)
+        })),
+        "adam" => Optimizer::Plain(ProximalOptimizer::new(SkeletonConfig {
+            clip_value: Some(c.clip_value.unwrap_or(1.0)),
+            weight_decay: c.weight_decay.unwrap_or(0.0),
+            epoch_decay: c.epoch_decay.unwrap_or(0.0),
+            ..adam(lr(Some(1e-3))?)
+        })),
+        "adamw" => Optimizer::Plain(ProximalOptimizer::new(SkeletonConfig {
+            clip_value: Some(c.clip_value.unwrap_or(10.0)),
+            decoupled_weight_decay: c.weight_decay.unwrap_or(1e-2),
+            epoch_decay: c.epoch_decay.unwrap_or(0.0),
+            ..adamw(lr(Some(1e-3))?)
+        })),
+        other => bail!(
+            "[optimizer] kind = \"{other}\" is not known; use pesg, pdsca, soap, sopa, sopas, sotas, staco, sgd, adam or adamw"
+        ),
+    })
+}
+
+/// The model of `[model]`.
+pub fn build_model(cfg: &Config, dim: usize, device: &Device) -> Result<Mlp> {
+    match cfg.model.kind.as_str() {
+        "linear" => Ok(Mlp::new(dim, &[], device)),
+        "mlp" => Ok(Mlp::new(
+            dim,
+            &cfg.model.hidden.clone().unwrap_or_else(|| vec![128]),
+            device,
+        )),
+        "resnet20" | "resnet18" => {
+            bail!(
+                "[model] kind = \"{}\" is not available in this version yet; use linear or mlp",
+                cfg.model.kind
+            )
+        }
+        other => bail!("[model] kind = \"{other}\" is not known; use linear or mlp"),
+    }
+}
+
+fn batch_tensor(data: &Dataset, ids: &[usize], device: &Device) -> Tensor<2> {
+    let mut x = Vec::with_capacity(ids.len() * data.dim);
+    for &i in ids {
+        x.extend_from_slice(data.row(i));
+    }
+    Tensor::from_data(TensorData::new(x, [ids.len(), data.dim]), device)
+}
+
+/// Test metrics of logits `scores`.
+pub fn evaluate(test: &Dataset, scores: &[f64], max_fpr: f64) -> Result<Metrics> {
+    let y: Vec<f64> = test.labels.iter().map(|&l| f64::from(l)).collect();
+    if let Some(i) = scores.iter().position(|v| !v.is_finite()) {
+        bail!(
+            "the model's test score {i} is {}: training diverged; lower the learning rate",
+            scores[i]
+        );
+    }
+    Ok(Metrics {
+        auroc: xrisk_metrics::auroc(&y, scores)?,
+        auprc: xrisk_metrics::average_precision(&y, scores)?,
+        pauc: xrisk_metrics::pauc_one_way(&y, scores, max_fpr)?,
+    })
+}
+
+/// Trains per `cfg` and reports every epoch; returns the model and its final test scores.
+pub fn fit(
+    cfg: &Config,
+    train: &Dataset,
+    test: &Dataset,
+    bar: &ProgressBar,
+    mut on_epoch: impl FnMut(&EpochReport) -> Result<()>,
+) -> Result<(Mlp, Vec<f64>)> {
+    let device = Device::flex().autodiff();
+    device.seed(cfg.train.seed);
+    let mut model = build_model(cfg, train.dim, &device)?;
+    let mut objective = build_objective(&cfg.loss, train.len(), &device)?;
+    let mut optimizer = build_optimizer(&cfg.optimizer)?;
+    if !optimizer.compatible(&objective) {
+        bail!(
+            "[optimizer] kind = \"{}\" cannot train [loss] kind = \"{}\" (pesg ↔ aucm, pdsca ↔ compositional_auc)",
+            cfg.optimizer.kind,
+            cfg.loss.kind
+        );
+    }
+    let s = &cfg.sampler;
+    let dual = match s.kind.as_deref() {
+        Some("dual") => true,
+        Some("random") => false,
+        None => !matches!(cfg.loss.kind.as_str(), "ce" | "focal"),
+        Some(other) => bail!("[sampler] kind = \"{other}\": use dual or random"),
+    };
+    enum Sampler {
+        Dual(DualSampler),
+        Random(RandomSampler),
+    }
+    let mut sampler = if dual {
+        Sampler::Dual(DualSampler::new(
+            &train.labels,
+            s.batch_size,
+            s.sampling_rate,
+            cfg.train.seed,
+        )?)
+    } else {
+        Sampler::Random(RandomSampler::new(
+            train.len(),
+            s.batch_size,
+            true,
+            cfg.train.seed,
+        )?)
+    };
+    let decay_epochs = cfg.train.decay_epochs();
+    for epoch in 0..cfg.train.epochs {
+        let start = Instant::now();
+        if decay_epochs.contains(&epoch) {
+            optimizer.decay(cfg.train.decay_factor);
+        }
+        let batches = match &mut sampler {
+            Sampler::Dual(d) => d.next_epoch(),
+            Sampler::Random(r) => r.next_epoch(),
+        };
+        let mut total = 0.0;
+        for (step, ids) in batches.iter().enumerate() {
+            let y: Vec<f32> = ids.iter().map(|&i| train.labels[i]).collect();
+            let z = model.forward(batch_tensor(train, ids, &device));
+            let loss = objective.forward(z, &y, ids)?;
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                bail!(
+                    "epoch {} step {}: the loss is {value}; training diverged — lower the learning rate",
+                    epoch + 1,
+                    step + 1
+                );
+            }
+            total += value;
+            model = optimizer.step(model, &mut objective, loss);
+            bar.inc(1);
+        }
+        let scores = predict(&model, &test.features, test.dim, &device);
+        let report = EpochReport {
+            epoch: epoch + 1,
+            train_loss: total / batches.len().max(1) as f64,
+            lr: optimizer.lr(),
+            test: evaluate(test, &scores, cfg.train.max_fpr)?,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        on_epoch(&report)?;
+    }
+    let scores = predict(&model, &test.features, test.dim, &device);
+    Ok((model, scores))
+}
+
+/// Steps per epoch of the configured sampler (for progress bars).
+pub fn steps_per_epoch(cfg: &Config, train: &Dataset) -> Result<usize> {
+    let s = &cfg.sampler;
+    let dual = match s.kind.as_deref() {
+        Some("random") => false,
+        Some(_) => true,
+        None => !matches!(cfg.loss.kind.as_str(), "ce" | "focal"),
+    };
+    Ok(if dual {
+        DualSampler::new(&train.labels, s.batch_size, s.sampling_rate, cfg.train.seed)?
+            .num_batches()
+    } else {
+        train.len() / s.batch_size.max(1)
+    })
+}
+
+fn metrics_json(m: &Metrics, max_fpr: f64) -> serde_json::Value {
+    json!({"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr})
+}
+
+/// Runs `xrisk train`.
+pub fn run(args: TrainArgs) -> Result<()> {
+    let mut cfg = crate::config::load(&args.config)?;
+    if let Some(e) = args.epochs {
+        cfg.train.epochs = e;
+    }
+    if let Some(t) = cfg.train.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .context("cannot set [train] threads")?;
+    }
+    let (train, test) = prepare_data(&cfg.data, cfg.train.seed)?;
+    eprintln!(
+        "data: train {} ({} positive), test {} ({} positive), {} features",
+        train.len(),
+        train.positives(),
+        test.len(),
+        test.positives(),
+        train.dim
+    );
+    let mut log = match &args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+            std::fs::copy(&args.config, dir.join("config.toml"))
+                .with_context(|| format!("cannot write into {}", dir.display()))?;
+            let p = dir.join("metrics.jsonl");
+            Some(
+                std::fs::File::create(&p)
+                    .with_context(|| format!("cannot write {}", p.display()))?,
+            )
+        }
+        None => None,
+    };
+    let bar = ProgressBar::new((steps_per_epoch(&cfg, &train)? * cfg.train.epochs) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {elapsed} {msg}")
+            .expect("static template"),
+    );
+    let max_fpr = cfg.train.max_fpr;
+    let (model, scores) = fit(&cfg, &train, &test, &bar, |r| {
+        let line = json!({"epoch": r.epoch, "train_loss": r.train_loss, "lr": r.lr, "seconds": r.seconds,
+                          "test": metrics_json(&r.test, max_fpr)});
+        bar.suspend(|| {
+            eprintln!(
+                "epoch {:>3}  loss {:>9.5}  lr {:.2e}  test AUROC {:.4}  AUPRC {:.4}  pAUC(FPR≤{max_fpr}) {:.4}  {:.1}s",
+                r.epoch, r.train_loss, r.lr, r.test.auroc, r.test.auprc, r.test.pauc, r.seconds
+            )
+        });
+        if let Some(f) = log.as_mut() {
+            writeln!(f, "{line}").context("cannot append to metrics.jsonl")?;
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let final_metrics = evaluate(&test, &scores, max_fpr)?;
+    if let Some(dir) = &args.out {
+        use burn::module::Module;
+        model
+            .save_file(dir.join("model"))
+            .map_err(|e| anyhow::anyhow!("cannot save the model into {}: {e:?}", dir.display()))?;
+        eprintln!("wrote {}", dir.display());
+    }
+    let out = json!({"test": metrics_json(&final_metrics, max_fpr)});
+    if args.json {
+        println!("{out}");
+    } else {
+        println!(
+            "test: AUROC {:.4}  AUPRC {:.4}  pAUC(FPR≤{max_fpr}) {:.4}",
+            final_metrics.auroc, final_metrics.auprc, final_metrics.pauc
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! `xrisk train`: every example config runs (one epoch) and bad configs fail clearly.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn xrisk(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_xrisk"))
+        .args(args)
+        .output()
+        .expect("run xrisk")
+}
+
+#[test]
+fn every_example_config_runs() {
+    let mut configs: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    configs.sort();
+    assert!(configs.len() >= 11, "{configs:?}");
+    let out_dir = std::env::temp_dir().join(format!("xrisk-train-{}", std::process::id()));
+    for (i, cfg) in configs.iter().enumerate() {
+        let out = out_dir.join(i.to_string());
+        let o = xrisk(&[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            cfg.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{}: {e}", cfg.display()));
+        for k in ["auroc", "auprc", "pauc"] {
+            let x = v["test"][k]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{}: no test.{k}", cfg.display()));
+            assert!((0.0..=1.0).contains(&x), "{}: {k} = {x}", cfg.display());
+        }
+        assert!(
+            v["test"]["auroc"].as_f64().unwrap() > 0.6,
+            "{}: one epoch should rank better than chance: {v}",
+            cfg.display()
+        );
+        let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+        assert_eq!(lines.lines().count(), 1, "{}", cfg.display());
+        assert!(
+            out.join("model.bpk").metadata().is_ok_and(|m| m.len() > 0),
+            "{}: model.bpk",
+            cfg.display()
+        );
+        assert!(
+            out.join("config.toml").exists(),
+            "{}: config copy",
+            cfg.display()
+        );
+    }
+    std::fs::remove_dir_all(&out_dir).ok();
+}
+
+#[test]
+fn bad_configs_name_the_problem() {
+    let dir = std::env::temp_dir().join(format!("xrisk-badcfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = std::fs::read_to_string(repo().join("examples/ap_soap.toml")).unwrap();
+    let cases = [
+        (
+            base.replace("epochs = 20", "epoch = 20"),
+            "unknown field `epoch`",
+        ),
+        (
+            base.replace("gamma = 0.1", "gamma = 0.1\ntau = 2.0"),
+            "key `tau` does not apply to loss `ap`",
+        ),
+        (
+            base.replace("kind = \"soap\"", "kind = \"pesg\""),
+            "cannot train [loss] kind = \"ap\"",
+        ),
+        (
+            base.replace("kind = \"mlp\"", "kind = \"resnet20\""),
+            "not available in this version yet",
+        ),
+        (
+            base.replace("lr = 1e-3", "lr = -1"),
+            "lr = -1 must be a positive number",
+        ),
+        (
+            base.replace(
+                "embedded-fashion-mnist\"",
+                "svmlight\"\ntrain = \"nope.svm\"",
+            ),
+            "nope.svm",
+        ),
+        (
+            base.replace("positive_class = 6", "positive_class = 6.0\nimratio2 = 1"),
+            "unknown field `imratio2`",
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let p = dir.join(format!("c{i}.toml"));
+        std::fs::write(&p, text).unwrap();
+        let o = xrisk(&["train", "--config", p.to_str().unwrap(), "--epochs", "1"]);
+        assert_eq!(o.status.code(), Some(1), "case {i}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "case {i}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,148 @@
+//! One training step for any X-risk objective and its optimizer: the glue that `xrisk train`,
+//! `xrisk demo` and user code share. The model maps features to one logit per sample; the
+//! AUC-family losses see `sigmoid(logit)` (LibAUC's convention, spec §1.3), CE and focal the
+//! logits.
+
+use crate::error::Result;
+use crate::loss::{
+    ApLoss, AucmLoss, CompositionalAucLoss, CrossEntropyLoss, FocalLoss, PAucCvarLoss, PAucDroLoss,
+    PairwiseAucLoss, TpAucCvarLoss, TpAucKlLoss,
+};
+use crate::model::Mlp;
+use crate::optim::{Pdsca, Pesg, ProximalOptimizer};
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+/// A loss with whatever state it keeps.
+#[derive(Debug)]
+pub enum Objective {
+    /// Binary cross-entropy on logits.
+    Ce(CrossEntropyLoss),
+    /// Focal loss on logits.
+    Focal(FocalLoss),
+    /// AUC-margin (PESG).
+    Aucm(AucmLoss),
+    /// Compositional AUC (PDSCA).
+    Compositional(CompositionalAucLoss),
+    /// Average precision (SOAP).
+    Ap(ApLoss),
+    /// One-way pAUC, KL-DRO (SOPA-s).
+    PAucDro(PAucDroLoss),
+    /// One-way pAUC, CVaR (SOPA).
+    PAucCvar(PAucCvarLoss),
+    /// Two-way pAUC, KL-DRO (SOTA-s).
+    TpAucKl(TpAucKlLoss),
+    /// Two-way pAUC, CVaR (STACO).
+    TpAucCvar(TpAucCvarLoss),
+    /// Pairwise AUC surrogate.
+    Pairwise(PairwiseAucLoss),
+}
+
+impl Objective {
+    /// The loss of a batch of logits `z` with 0/1 labels and sample ids.
+    pub fn forward(&mut self, z: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
+        match self {
+            Objective::Ce(l) => l.forward(z, labels),
+            Objective::Focal(l) => l.forward(z, labels),
+            Objective::Aucm(l) => l.forward(sigmoid(z), labels),
+            Objective::Compositional(l) => l.forward(sigmoid(z), labels),
+            Objective::Ap(l) => l.forward(sigmoid(z), labels, ids),
+            Objective::PAucDro(l) => l.forward(sigmoid(z), labels, ids),
+            Objective::PAucCvar(l) => l.forward(sigmoid(z), labels, ids),
+            Objective::TpAucKl(l) => l.forward(sigmoid(z), labels, ids),
+            Objective::TpAucCvar(l) => l.forward(sigmoid(z), labels, ids),
+            Objective::Pairwise(l) => l.forward(sigmoid(z), labels),
+        }
+    }
+}
+
+/// An optimizer: PESG and PDSCA also update the loss's `a`, `b`, `α`.
+#[derive(Debug, Clone)]
+pub enum Optimizer {
+    /// PESG (needs [`Objective::Aucm`]).
+    Pesg(Pesg),
+    /// PDSCA (needs [`Objective::Compositional`]).
+    Pdsca(Pdsca),
+    /// Any skeleton optimizer (SOAP, SOPA, SOPA-s, SOTA-s, STACO, SGD, Adam, AdamW).
+    Plain(ProximalOptimizer),
+}
+
+impl Optimizer {
+    /// Whether this optimizer can drive `objective`.
+    pub fn compatible(&self, objective: &Objective) -> bool {
+        match self {
+            Optimizer::Pesg(_) => matches!(objective, Objective::Aucm(_)),
+            Optimizer::Pdsca(_) => matches!(objective, Objective::Compositional(_)),
+            Optimizer::Plain(_) => {
+                !matches!(objective, Objective::Aucm(_) | Objective::Compositional(_))
+            }
+        }
+    }
+
+    /// One update of `model` (and the loss's own parameters) from the gradients of `loss`.
+    pub fn step<M: Module>(&mut self, model: M, objective: &mut Objective, loss: Tensor<1>) -> M {
+        let grads = loss.backward();
+        match (self, objective) {
+            (Optimizer::Pesg(o), Objective::Aucm(l)) => o.step(model, l, grads),
+            (Optimizer::Pdsca(o), Objective::Compositional(l)) => o.step(model, l, grads),
+            (Optimizer::Pesg(o), _) => Self::plain(&mut o.inner, model, grads),
+            (Optimizer::Pdsca(o), _) => Self::plain(&mut o.inner, model, grads),
+            (Optimizer::Plain(o), _) => Self::plain(o, model, grads),
+        }
+    }
+
+    fn plain<M: Module>(o: &mut ProximalOptimizer, model: M, grads: burn::tensor::Gradients) -> M {
+        let mut g = GradientsParams::from_grads(grads, &model);
+        o.step(model, &mut g)
+    }
+
+    /// The learning-rate decay of LibAUC's schedules: divide the learning rate by `factor`;
+    /// PESG also moves its reference point to the average iterate (`update_regularizer`).
+    pub fn decay(&mut self, factor: f64) {
+        match self {
+            Optimizer::Pesg(o) => o.inner.update_regularizer(Some(factor)),
+            Optimizer::Pdsca(o) => o.update_lr(Some(factor), Some(factor)),
+            Optimizer::Plain(o) => {
+                if o.config.epoch_decay > 0.0 {
+                    o.update_regularizer(Some(factor))
+                } else {
+                    o.update_lr(factor)
+                }
+            }
+        }
+    }
+
+    /// The current learning rate.
+    pub fn lr(&self) -> f64 {
+        match self {
+            Optimizer::Pesg(o) => o.inner.config.lr,
+            Optimizer::Pdsca(o) => o.inner.config.lr,
+            Optimizer::Plain(o) => o.config.lr,
+        }
+    }
+}
+
+/// Logits of `x` in chunks, without autodiff, as f64 on the host.
+pub fn predict(model: &Mlp, x: &[f32], dim: usize, device: &Device) -> Vec<f64> {
+    let eval = model.valid();
+    let device = device.clone().without_autodiff();
+    let n = x.len() / dim.max(1);
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(2048) {
+        let end = (start + 2048).min(n);
+        let t: Tensor<2> = Tensor::from_data(
+            burn::tensor::TensorData::new(x[start * dim..end * dim].to_vec(), [end - start, dim]),
+            &device,
+        );
+        let z = eval
+            .forward(t)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        out.extend(z.into_iter().map(f64::from));
+    }
+    out
+}
