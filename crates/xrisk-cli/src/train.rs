@@ -101,7 +101,7 @@ fn binarize(mut d: Dataset, cfg: &DataConfig, seed: u64, subsample: bool) -> Res
 fn read(
     cfg: &DataConfig,
     which: &str,
-    path: &PathBuf,
+    path: &Path,
     labels: Option<&PathBuf>,
     n_features: Option<usize>,
 ) -> Result<Dataset> {
