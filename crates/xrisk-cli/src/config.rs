@@ -57,10 +57,13 @@ pub struct DataConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
-    /// `linear` or `mlp`.
+    /// `linear`, `mlp`, `resnet20` or `resnet18`.
     pub kind: String,
     /// Hidden widths of the MLP (default [128]).
     pub hidden: Option<Vec<usize>>,
+    /// ResNets: `[channels, height, width]` of the flattened rows (default: 784 features →
+    /// [1, 28, 28], 3072 → [3, 32, 32]).
+    pub input_shape: Option<[usize; 3]>,
 }
 
 impl Default for ModelConfig {
@@ -68,6 +71,7 @@ impl Default for ModelConfig {
         ModelConfig {
             kind: "mlp".into(),
             hidden: None,
+            input_shape: None,
         }
     }
 }

@@ -12,13 +12,13 @@ use crate::config::{
 };
 use crate::embedded::CLASS_NAMES;
 use crate::output::table;
-use crate::train::{evaluate, fit, prepare_data, steps_per_epoch};
+use crate::plot::{Series, unit_square_png};
+use crate::train::{evaluate, fit_configured, prepare_data, steps_per_epoch};
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// Arguments of `xrisk demo`.
 #[derive(Args, Debug)]
@@ -47,6 +47,34 @@ pub struct DemoArgs {
     /// Print the results table as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the task's train/test split as raw little-endian f32 files
+    /// (`{train,test}_{x,y}.f32`, `meta.json`) into DIR, for the side-by-side benchmark.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
+}
+
+/// Writes the split as raw f32 files for `bench/demo_side_by_side.py`.
+fn export(
+    dir: &std::path::Path,
+    train: &xrisk_data::Dataset,
+    test: &xrisk_data::Dataset,
+    args: &DemoArgs,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let raw = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    for (name, v) in [
+        ("train_x", &train.features),
+        ("train_y", &train.labels),
+        ("test_x", &test.features),
+        ("test_y", &test.labels),
+    ] {
+        let p = dir.join(format!("{name}.f32"));
+        std::fs::write(&p, raw(v)).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    let meta = json!({"dim": train.dim, "train": train.len(), "test": test.len(), "seed": args.seed, "epochs": args.epochs,
+                      "batch_size": args.batch_size, "positive_class": args.positive_class, "imratio": args.imratio});
+    std::fs::write(dir.join("meta.json"), meta.to_string())
+        .with_context(|| format!("cannot write into {}", dir.display()))
 }
 
 /// The four methods: (name, loss, optimizer, sampler kind, sampling rate).
@@ -62,6 +90,7 @@ fn methods(args: &DemoArgs) -> Vec<(&'static str, Config)> {
         model: ModelConfig {
             kind: "mlp".into(),
             hidden: Some(vec![128]),
+            input_shape: None,
         },
         loss,
         optimizer,
@@ -90,10 +119,19 @@ fn methods(args: &DemoArgs) -> Vec<(&'static str, Config)> {
             "CE (Adam)",
             base(loss("ce"), opt("adam", 1e-3), "random", 0.5),
         ),
-        // Heavy-ball momentum 0.9 at lr 0.01 takes the step LibAUC's PESG takes at its lr 0.1.
+        // LibAUC tutorial 02's settings with LibAUC's momentum convention, so that the
+        // side-by-side benchmark runs the same algorithm on both sides.
         (
             "AUCM + PESG",
-            base(loss("aucm"), opt("pesg", 0.01), "dual", 0.2),
+            base(
+                loss("aucm"),
+                OptimizerConfig {
+                    compat_2_0_1: Some(true),
+                    ..opt("pesg", 0.1)
+                },
+                "dual",
+                0.2,
+            ),
         ),
         (
             "AP + SOAP",
@@ -128,6 +166,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let runs = methods(&args);
     let (train_set, test_set) = prepare_data(&runs[0].1.data, args.seed)?;
     let class = CLASS_NAMES[args.positive_class as usize];
+    if let Some(dir) = &args.export {
+        export(dir, &train_set, &test_set, &args)?;
+    }
     if !args.json {
         println!(
             "Fashion-MNIST (embedded test set): \"{class}\" vs rest at {:.1} % positives — train {} ({} positive), test {} ({} positive)",
@@ -151,18 +192,22 @@ pub fn run(args: DemoArgs) -> Result<()> {
         ));
         bar.set_style(style.clone());
         bar.set_prefix(*name);
-        let start = Instant::now();
-        let (_, scores) =
-            fit(cfg, &train_set, &test_set, &bar, |_| Ok(())).with_context(|| name.to_string())?;
+        let mut train_seconds = 0.0;
+        let on_epoch = |r: &crate::train::EpochReport| {
+            train_seconds += r.seconds;
+            Ok(())
+        };
+        let scores = fit_configured(cfg, &train_set, &test_set, &bar, on_epoch, None)
+            .with_context(|| name.to_string())?;
         bar.finish();
         let m = evaluate(&test_set, &scores, 0.3)?;
-        outcomes.push((*name, m, start.elapsed().as_secs_f64(), scores));
+        outcomes.push((*name, m, train_seconds / args.epochs.max(1) as f64, scores));
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the report folder {}", args.out.display()))?;
     let rows: Vec<serde_json::Value> = outcomes
         .iter()
-        .map(|(n, m, s, _)| json!({"method": n, "auroc": m.auroc, "auprc": m.auprc, "pauc_fpr_0.3": m.pauc, "seconds": s}))
+        .map(|(n, m, s, _)| json!({"method": n, "auroc": m.auroc, "auprc": m.auprc, "pauc_fpr_0.3": m.pauc, "seconds_per_epoch": s}))
         .collect();
     let report = json!({
         "data": {"dataset": "fashion-mnist t10k (embedded)", "positive_class": args.positive_class, "class_name": class,
@@ -179,16 +224,45 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let y: Vec<f64> = test_set.labels.iter().map(|&l| f64::from(l)).collect();
     let mut roc = String::from("method,fpr,tpr\n");
     let mut pr = String::from("method,recall,precision\n");
+    let mut roc_series = Vec::new();
+    let mut pr_series = Vec::new();
     for (name, _, _, scores) in &outcomes {
-        for p in xrisk_metrics::roc_curve(&y, scores)? {
-            roc.push_str(&format!("{name},{},{}\n", p.fpr, p.tpr));
+        let r = xrisk_metrics::roc_curve(&y, scores)?;
+        let p = xrisk_metrics::precision_recall_curve(&y, scores)?;
+        for q in &r {
+            roc.push_str(&format!("{name},{},{}\n", q.fpr, q.tpr));
         }
-        for p in xrisk_metrics::precision_recall_curve(&y, scores)? {
-            pr.push_str(&format!("{name},{},{}\n", p.recall, p.precision));
+        for q in &p {
+            pr.push_str(&format!("{name},{},{}\n", q.recall, q.precision));
         }
+        roc_series.push(Series {
+            name,
+            points: r.iter().map(|q| (q.fpr, q.tpr)).collect(),
+        });
+        pr_series.push(Series {
+            name,
+            points: p.iter().map(|q| (q.recall, q.precision)).collect(),
+        });
     }
     write("roc_curve.csv", roc)?;
     write("pr_curve.csv", pr)?;
+    let title = format!("\"{class}\" vs rest, {} test images", test_set.len());
+    unit_square_png(
+        &args.out.join("roc.png"),
+        &format!("ROC — {title}"),
+        "false-positive rate",
+        "true-positive rate",
+        &roc_series,
+        true,
+    )?;
+    unit_square_png(
+        &args.out.join("pr.png"),
+        &format!("Precision–recall — {title}"),
+        "recall",
+        "precision",
+        &pr_series,
+        false,
+    )?;
     if args.json {
         println!("{}", serde_json::Value::Array(rows));
     } else {
@@ -200,14 +274,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
                     format!("{:.4}", m.auroc),
                     format!("{:.4}", m.auprc),
                     format!("{:.4}", m.pauc),
-                    format!("{s:.1}"),
+                    format!("{s:.2}"),
                 ]
             })
             .collect();
         println!(
             "\n{}",
             table(
-                &["method", "AUROC", "AUPRC", "pAUC(FPR≤0.3)", "seconds"],
+                &["method", "AUROC", "AUPRC", "pAUC(FPR≤0.3)", "s/epoch"],
                 &table_rows
             )
         );

@@ -7,6 +7,7 @@ mod demo;
 mod embedded;
 mod eval;
 mod output;
+mod plot;
 mod train;
 
 use clap::{Parser, Subcommand};

@@ -2,6 +2,7 @@
 
 use crate::config::{Config, DataConfig, LossConfig, OptimizerConfig};
 use anyhow::{Context, Result, bail};
+use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -10,10 +11,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xrisk::loss::*;
-use xrisk::model::Mlp;
+use xrisk::model::{Mlp, Scorer};
 use xrisk::optim::{
     PdscaConfig, PesgConfig, ProximalOptimizer, SkeletonConfig, UpdateRule, adam, adamw, sgd,
 };
+use xrisk::resnet::ResNet;
 use xrisk::surrogate::Surrogate;
 use xrisk::train::{Objective, Optimizer, predict};
 use xrisk_data::Dataset;
@@ -381,22 +383,78 @@ pub fn build_optimizer(c: &OptimizerConfig) -> Result<Optimizer> {
     })
 }
 
-/// The model of `[model]`.
-pub fn build_model(cfg: &Config, dim: usize, device: &Device) -> Result<Mlp> {
-    match cfg.model.kind.as_str() {
-        "linear" => Ok(Mlp::new(dim, &[], device)),
-        "mlp" => Ok(Mlp::new(
-            dim,
-            &cfg.model.hidden.clone().unwrap_or_else(|| vec![128]),
-            device,
-        )),
-        "resnet20" | "resnet18" => {
-            bail!(
-                "[model] kind = \"{}\" is not available in this version yet; use linear or mlp",
-                cfg.model.kind
-            )
+/// The `[channels, height, width]` a ResNet reads the rows as.
+fn image_shape(cfg: &Config, dim: usize) -> Result<[usize; 3]> {
+    let shape = match (cfg.model.input_shape, dim) {
+        (Some(s), _) => s,
+        (None, 784) => [1, 28, 28],
+        (None, 3072) => [3, 32, 32],
+        (None, d) => bail!(
+            "[model] kind = \"{}\": set input_shape = [channels, height, width] for rows of {d} features",
+            cfg.model.kind
+        ),
+    };
+    if shape.iter().product::<usize>() != dim || !matches!(shape[0], 1 | 3) {
+        bail!(
+            "[model] input_shape = {shape:?} does not describe rows of {dim} features with 1 or 3 channels"
+        );
+    }
+    Ok(shape)
+}
+
+/// Trains the `[model]` of `cfg` (see [`fit`]); saves it as `model.bpk` into `save_into`.
+pub fn fit_configured(
+    cfg: &Config,
+    train: &Dataset,
+    test: &Dataset,
+    bar: &ProgressBar,
+    on_epoch: impl FnMut(&EpochReport) -> Result<()>,
+    save_into: Option<&Path>,
+) -> Result<Vec<f64>> {
+    fn save<M: Module>(model: M, dir: Option<&Path>) -> Result<()> {
+        if let Some(dir) = dir {
+            model.save_file(dir.join("model")).map_err(|e| {
+                anyhow::anyhow!("cannot save the model into {}: {e:?}", dir.display())
+            })?;
         }
-        other => bail!("[model] kind = \"{other}\" is not known; use linear or mlp"),
+        Ok(())
+    }
+    let dim = train.dim;
+    match cfg.model.kind.as_str() {
+        "linear" | "mlp" => {
+            let hidden = if cfg.model.kind == "linear" {
+                vec![]
+            } else {
+                cfg.model.hidden.clone().unwrap_or_else(|| vec![128])
+            };
+            let (m, s) = fit(
+                cfg,
+                train,
+                test,
+                bar,
+                |d| Ok(Mlp::new(dim, &hidden, d)),
+                on_epoch,
+            )?;
+            save(m, save_into)?;
+            Ok(s)
+        }
+        "resnet20" | "resnet18" => {
+            let shape = image_shape(cfg, dim)?;
+            let r18 = cfg.model.kind == "resnet18";
+            let build = |d: &Device| {
+                Ok(if r18 {
+                    ResNet::resnet18(shape, d)
+                } else {
+                    ResNet::resnet20(shape, d)
+                })
+            };
+            let (m, s) = fit(cfg, train, test, bar, build, on_epoch)?;
+            save(m, save_into)?;
+            Ok(s)
+        }
+        other => {
+            bail!("[model] kind = \"{other}\" is not known; use linear, mlp, resnet20 or resnet18")
+        }
     }
 }
 
@@ -425,16 +483,17 @@ pub fn evaluate(test: &Dataset, scores: &[f64], max_fpr: f64) -> Result<Metrics>
 }
 
 /// Trains per `cfg` and reports every epoch; returns the model and its final test scores.
-pub fn fit(
+pub fn fit<M: Scorer>(
     cfg: &Config,
     train: &Dataset,
     test: &Dataset,
     bar: &ProgressBar,
+    build: impl FnOnce(&Device) -> Result<M>,
     mut on_epoch: impl FnMut(&EpochReport) -> Result<()>,
-) -> Result<(Mlp, Vec<f64>)> {
+) -> Result<(M, Vec<f64>)> {
     let device = Device::flex().autodiff();
     device.seed(cfg.train.seed);
-    let mut model = build_model(cfg, train.dim, &device)?;
+    let mut model = build(&device)?;
     let mut objective = build_objective(&cfg.loss, train.len(), &device)?;
     let mut optimizer = build_optimizer(&cfg.optimizer)?;
     if !optimizer.compatible(&objective) {
@@ -483,7 +542,7 @@ pub fn fit(
         let mut total = 0.0;
         for (step, ids) in batches.iter().enumerate() {
             let y: Vec<f32> = ids.iter().map(|&i| train.labels[i]).collect();
-            let z = model.forward(batch_tensor(train, ids, &device));
+            let z = model.score(batch_tensor(train, ids, &device));
             let loss = objective.forward(z, &y, ids)?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
@@ -572,7 +631,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .expect("static template"),
     );
     let max_fpr = cfg.train.max_fpr;
-    let (model, scores) = fit(&cfg, &train, &test, &bar, |r| {
+    let on_epoch = |r: &EpochReport| {
         let line = json!({"epoch": r.epoch, "train_loss": r.train_loss, "lr": r.lr, "seconds": r.seconds,
                           "test": metrics_json(&r.test, max_fpr)});
         bar.suspend(|| {
@@ -585,14 +644,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
             writeln!(f, "{line}").context("cannot append to metrics.jsonl")?;
         }
         Ok(())
-    })?;
+    };
+    let scores = fit_configured(&cfg, &train, &test, &bar, on_epoch, args.out.as_deref())?;
     bar.finish_and_clear();
     let final_metrics = evaluate(&test, &scores, max_fpr)?;
     if let Some(dir) = &args.out {
-        use burn::module::Module;
-        model
-            .save_file(dir.join("model"))
-            .map_err(|e| anyhow::anyhow!("cannot save the model into {}: {e:?}", dir.display()))?;
         eprintln!("wrote {}", dir.display());
     }
     let out = json!({"test": metrics_json(&final_metrics, max_fpr)});

@@ -150,8 +150,19 @@ fn demo_runs_and_writes_its_report() {
         // One epoch of any of these losses already ranks far better than chance.
         assert!(r["auroc"].as_f64().unwrap() > 0.6, "{r}");
     }
-    for f in ["metrics.json", "roc_curve.csv", "pr_curve.csv"] {
+    for f in [
+        "metrics.json",
+        "roc_curve.csv",
+        "pr_curve.csv",
+        "roc.png",
+        "pr.png",
+    ] {
         assert!(dir.join(f).exists(), "{f}");
     }
+    let png = std::fs::read(dir.join("roc.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "roc.png is a real picture"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

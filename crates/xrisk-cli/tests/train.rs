@@ -15,15 +15,40 @@ fn xrisk(args: &[&str]) -> std::process::Output {
         .expect("run xrisk")
 }
 
-#[test]
-fn every_example_config_runs() {
+fn examples(resnet: bool) -> Vec<PathBuf> {
     let mut configs: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("kind = \"resnet")
+                == resnet
+        })
         .collect();
     configs.sort();
+    configs
+}
+
+/// The ResNet examples take minutes per epoch on the CPU backend:
+/// `cargo test --release -p xrisk-cli -- --ignored`.
+#[test]
+#[ignore]
+fn resnet_examples_run() {
+    let configs = examples(true);
+    assert!(!configs.is_empty());
+    run_examples(&configs);
+}
+
+#[test]
+fn every_example_config_runs() {
+    let configs = examples(false);
     assert!(configs.len() >= 11, "{configs:?}");
+    run_examples(&configs);
+}
+
+fn run_examples(configs: &[PathBuf]) {
     let out_dir = std::env::temp_dir().join(format!("xrisk-train-{}", std::process::id()));
     for (i, cfg) in configs.iter().enumerate() {
         let out = out_dir.join(i.to_string());
@@ -91,8 +116,8 @@ fn bad_configs_name_the_problem() {
             "cannot train [loss] kind = \"ap\"",
         ),
         (
-            base.replace("kind = \"mlp\"", "kind = \"resnet20\""),
-            "not available in this version yet",
+            base.replace("kind = \"mlp\"", "kind = \"resnet50\""),
+            "[model] kind = \"resnet50\" is not known",
         ),
         (
             base.replace("lr = 1e-3", "lr = -1"),

@@ -19,6 +19,7 @@ pub mod error;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod resnet;
 pub mod state;
 pub mod surrogate;
 pub mod train;

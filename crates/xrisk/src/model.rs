@@ -1,4 +1,5 @@
-//! Models: a multi-layer perceptron scorer (more in later issues).
+//! Models that turn a batch of feature rows into one logit per row: [`Mlp`] and the
+//! residual networks of [`crate::resnet`], behind the [`Scorer`] trait.
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -34,5 +35,23 @@ impl Mlp {
             h = relu(l.forward(h));
         }
         self.head.forward(h).squeeze_dim::<1>(1)
+    }
+}
+
+/// A model that scores `[batch, features]` rows with one logit each.
+pub trait Scorer: Module {
+    /// Logits `[batch]`.
+    fn score(&self, x: Tensor<2>) -> Tensor<1>;
+}
+
+impl Scorer for Mlp {
+    fn score(&self, x: Tensor<2>) -> Tensor<1> {
+        self.forward(x)
+    }
+}
+
+impl Scorer for crate::resnet::ResNet {
+    fn score(&self, x: Tensor<2>) -> Tensor<1> {
+        self.forward(x)
     }
 }

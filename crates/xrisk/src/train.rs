@@ -8,7 +8,7 @@ use crate::loss::{
     ApLoss, AucmLoss, CompositionalAucLoss, CrossEntropyLoss, FocalLoss, PAucCvarLoss, PAucDroLoss,
     PairwiseAucLoss, TpAucCvarLoss, TpAucKlLoss,
 };
-use crate::model::Mlp;
+use crate::model::Scorer;
 use crate::optim::{Pdsca, Pesg, ProximalOptimizer};
 use burn::module::Module;
 use burn::optim::GradientsParams;
@@ -127,7 +127,7 @@ impl Optimizer {
 }
 
 /// Logits of `x` in chunks, without autodiff, as f64 on the host.
-pub fn predict(model: &Mlp, x: &[f32], dim: usize, device: &Device) -> Vec<f64> {
+pub fn predict<M: Scorer>(model: &M, x: &[f32], dim: usize, device: &Device) -> Vec<f64> {
     let eval = model.valid();
     let device = device.clone().without_autodiff();
     let n = x.len() / dim.max(1);
@@ -139,7 +139,7 @@ pub fn predict(model: &Mlp, x: &[f32], dim: usize, device: &Device) -> Vec<f64> 
             &device,
         );
         let z = eval
-            .forward(t)
+            .score(t)
             .into_data()
             .convert::<f32>()
             .try_to_vec::<f32>()
