@@ -150,7 +150,7 @@ for i, (m, al, b0, b1, t0, t1) in enumerate([(0.5, 0.1, 0.1, 0.1, 0.5, 0.5), (1.
                                                     "theta_1": t1}, 30, labels, batches(30, labels, 10, 4, duplicates=(i == 2)))
 
 # Pairwise AUC (stateless)
-for i, (surr, hp) in enumerate([("logistic", 1.0), ("squared_hinge", 1.0), ("squared", 0.5)]):
+for i, (surr, hp) in enumerate([("logistic", 1.0), ("squared_hinge", 1.0), ("squared", 0.5), ("barrier_hinge", (0.8, 2.0))]):
     loss = PairwiseAUCLoss(surr_loss=surr, hparam=hp)
     labels = (rng.random(30) < 0.3).astype(np.float32)
     rec = []
@@ -159,7 +159,12 @@ for i, (surr, hp) in enumerate([("logistic", 1.0), ("squared_hinge", 1.0), ("squ
         v = loss(st, torch.tensor(y))
         v.backward()
         rec.append({"labels": lst(y), "scores": lst(s), "loss": float(v.detach()), "grad": lst(st.grad)})
-    cases.append({"name": f"pairwise_{surr}", "loss": "pairwise", "surrogate": surr, "hparam": hp, "calls": rec})
+    c = {"name": f"pairwise_{surr}", "loss": "pairwise", "surrogate": surr, "calls": rec}
+    if isinstance(hp, tuple):  # barrier hinge: LibAUC unpacks (margin, scale)
+        c["hparam"], c["scale"] = hp
+    else:
+        c["hparam"] = hp
+    cases.append(c)
 
 # Compositional AUC (v1): k CE steps on probabilities, then k AUCM steps.
 for i, (k, abal) in enumerate([(1, (0.2, 0.1, 0.3)), (2, (0.5, 0.3, 0.8)), (3, (0.0, 0.0, 0.0))]):

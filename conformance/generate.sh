@@ -8,3 +8,4 @@ py=$("$here/setup_peer.sh")
 "$py" "$here/gen_metrics.py" "$here"
 "$py" "$here/gen_losses.py" "$here"
 "$py" "$here/gen_optim.py" "$here"
+"$py" "$here/gen_losses_multilabel.py" "$here"

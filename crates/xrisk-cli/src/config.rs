@@ -98,6 +98,8 @@ pub struct LossConfig {
     pub theta_1: Option<f64>,
     pub k: Option<usize>,
     pub surrogate: Option<String>,
+    /// Scale `s` of the barrier-hinge surrogate.
+    pub scale: Option<f64>,
     pub hparam: Option<f64>,
 }
 
@@ -107,10 +109,10 @@ impl LossConfig {
         let allowed: &[&str] = match self.kind.as_str() {
             "aucm" => &["margin", "version"],
             "compositional_auc" => &["margin", "version", "k"],
-            "ap" => &["margin", "gamma", "surrogate"],
-            "pauc_dro" => &["margin", "gamma", "lambda", "surrogate"],
-            "pauc_cvar" => &["margin", "beta", "eta", "surrogate"],
-            "tpauc_kl" => &["margin", "tau", "lambda", "gammas", "surrogate"],
+            "ap" => &["margin", "gamma", "surrogate", "scale"],
+            "pauc_dro" => &["margin", "gamma", "lambda", "surrogate", "scale"],
+            "pauc_cvar" => &["margin", "beta", "eta", "surrogate", "scale"],
+            "tpauc_kl" => &["margin", "tau", "lambda", "gammas", "surrogate", "scale"],
             "tpauc_cvar" => &[
                 "margin",
                 "alpha",
@@ -119,8 +121,9 @@ impl LossConfig {
                 "theta_0",
                 "theta_1",
                 "surrogate",
+                "scale",
             ],
-            "pairwise_auc" => &["surrogate", "hparam"],
+            "pairwise_auc" => &["surrogate", "hparam", "scale"],
             "ce" => &[],
             "focal" => &["alpha", "gamma"],
             other => bail!(
@@ -143,6 +146,7 @@ impl LossConfig {
             ("theta_1", self.theta_1.is_some()),
             ("k", self.k.is_some()),
             ("surrogate", self.surrogate.is_some()),
+            ("scale", self.scale.is_some()),
             ("hparam", self.hparam.is_some()),
         ];
         for (key, present) in set {

@@ -179,15 +179,18 @@ pub fn prepare_data(cfg: &DataConfig, seed: u64) -> Result<(Dataset, Dataset)> {
     }
 }
 
-fn surrogate(name: Option<&str>, default: Surrogate) -> Result<Surrogate> {
+fn surrogate(name: Option<&str>, scale: Option<f64>, default: Surrogate) -> Result<Surrogate> {
     Ok(match name {
         None => default,
         Some("squared_hinge") => Surrogate::SquaredHinge,
         Some("squared") => Surrogate::Squared,
         Some("hinge") => Surrogate::Hinge,
         Some("logistic") => Surrogate::Logistic,
+        Some("barrier_hinge") => Surrogate::BarrierHinge {
+            scale: scale.unwrap_or(1.0),
+        },
         Some(other) => bail!(
-            "[loss] surrogate = \"{other}\" is not known; use squared_hinge, squared, hinge or logistic"
+            "[loss] surrogate = \"{other}\" is not known; use squared_hinge, squared, hinge, logistic or barrier_hinge"
         ),
     })
 }
@@ -223,7 +226,7 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
             ApConfig {
                 gamma: c.gamma.unwrap_or(0.9),
                 margin: c.margin.unwrap_or(1.0),
-                surrogate: surrogate(c.surrogate.as_deref(), sh)?,
+                surrogate: surrogate(c.surrogate.as_deref(), c.scale, sh)?,
                 ..ApConfig::new(n)
             },
             device,
@@ -233,7 +236,7 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
                 gamma: c.gamma.unwrap_or(0.9),
                 margin: c.margin.unwrap_or(1.0),
                 lambda: c.lambda.unwrap_or(1.0),
-                surrogate: surrogate(c.surrogate.as_deref(), sh)?,
+                surrogate: surrogate(c.surrogate.as_deref(), c.scale, sh)?,
                 ..PAucDroConfig::new(n)
             },
             device,
@@ -243,7 +246,7 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
                 beta: c.beta.unwrap_or(0.2),
                 eta: c.eta.unwrap_or(0.1),
                 margin: c.margin.unwrap_or(1.0),
-                surrogate: surrogate(c.surrogate.as_deref(), sh)?,
+                surrogate: surrogate(c.surrogate.as_deref(), c.scale, sh)?,
                 ..PAucCvarConfig::new(n)
             },
             device,
@@ -254,7 +257,7 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
                 lambda: c.lambda.unwrap_or(1.0),
                 gammas: c.gammas.unwrap_or((0.9, 0.9)),
                 margin: c.margin.unwrap_or(1.0),
-                surrogate: surrogate(c.surrogate.as_deref(), sh)?,
+                surrogate: surrogate(c.surrogate.as_deref(), c.scale, sh)?,
                 ..TpAucKlConfig::new(n)
             },
             device,
@@ -269,14 +272,14 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
                     beta_1: c.beta_1.unwrap_or(d.beta_1),
                     theta_0: c.theta_0.unwrap_or(d.theta_0),
                     theta_1: c.theta_1.unwrap_or(d.theta_1),
-                    surrogate: surrogate(c.surrogate.as_deref(), sh)?,
+                    surrogate: surrogate(c.surrogate.as_deref(), c.scale, sh)?,
                     ..d
                 },
                 device,
             ))
         }
         "pairwise_auc" => Objective::Pairwise(PairwiseAucLoss {
-            surrogate: surrogate(c.surrogate.as_deref(), Surrogate::Logistic)?,
+            surrogate: surrogate(c.surrogate.as_deref(), c.scale, Surrogate::Logistic)?,
             hparam: c.hparam.unwrap_or(1.0),
         }),
         "ce" => Objective::Ce(CrossEntropyLoss),

@@ -14,6 +14,12 @@ pub enum Surrogate {
     Hinge,
     /// `log(1 + exp(−s·t))`, computed stably as `softplus(−s·t)` (LibAUC's is naive).
     Logistic,
+    /// `max(−s(m + t) + m, max(m − t, s(t − m)))` (Charoenphakdee et al., 2019); the margin
+    /// `m` is the parameter, `s` the scale here (LibAUC's tuple is `(m, s)`, spec §11 #12).
+    BarrierHinge {
+        /// Scale `s`.
+        scale: f64,
+    },
 }
 
 impl Surrogate {
@@ -25,6 +31,12 @@ impl Surrogate {
             Surrogate::Squared => (t.neg() + param).square(),
             Surrogate::Hinge => relu(t.neg() + param),
             Surrogate::Logistic => softplus(t * (-param), 1.0),
+            Surrogate::BarrierHinge { scale } => {
+                let left = (t.clone() + param) * (-scale) + param;
+                let mid = t.clone().neg() + param;
+                let right = (t - param) * scale;
+                left.max_pair(mid.max_pair(right))
+            }
         }
     }
 }
@@ -47,6 +59,11 @@ mod tests {
         assert_eq!(v(Surrogate::SquaredHinge, 1.0), vec![4.0, 0.25, 0.0]);
         assert_eq!(v(Surrogate::Squared, 1.0), vec![4.0, 0.25, 1.0]);
         assert_eq!(v(Surrogate::Hinge, 1.0), vec![2.0, 0.5, 0.0]);
+        // m = 1, s = 2: max(-2(1+t)+1, max(1-t, 2(t-1))) at t = -1, 0.5, 2 -> 2, 0.5, 2
+        assert_eq!(
+            v(Surrogate::BarrierHinge { scale: 2.0 }, 1.0),
+            vec![2.0, 0.5, 2.0]
+        );
         let l = v(Surrogate::Logistic, 1.0);
         for (got, x) in l.iter().zip([-1.0f64, 0.5, 2.0]) {
             assert!((*got as f64 - (1.0 + (-x).exp()).ln()).abs() < 1e-6);

@@ -13,6 +13,7 @@ use xrisk::loss::{
     FocalLoss, PAucCvarConfig, PAucCvarLoss, PAucDroConfig, PAucDroLoss, PairwiseAucLoss,
     TpAucCvarConfig, TpAucCvarLoss, TpAucKlConfig, TpAucKlLoss,
 };
+use xrisk::loss::{MapConfig, MapLoss, MultiLabelAucmLoss};
 use xrisk::surrogate::Surrogate;
 
 fn floats(v: &Value) -> Vec<f32> {
@@ -176,6 +177,9 @@ fn build(case: &Value, device: &Device) -> Loss {
             surrogate: match case["surrogate"].as_str() {
                 Some("logistic") => Surrogate::Logistic,
                 Some("squared") => Surrogate::Squared,
+                Some("barrier_hinge") => Surrogate::BarrierHinge {
+                    scale: f(&case["scale"]),
+                },
                 _ => Surrogate::SquaredHinge,
             },
             hparam: f(&case["hparam"]),
@@ -300,4 +304,116 @@ fn losses_match_libauc() {
     }
     assert_eq!(kinds.len(), 10, "loss kinds covered: {kinds:?}");
     assert!(c.compared > 2000, "compared only {} values", c.compared);
+}
+
+/// Multi-label losses (`conformance/vectors/losses_multilabel.json`, written by
+/// `conformance/gen_losses_multilabel.py`): value, gradient w.r.t. the `[batch, tasks]` scores,
+/// and the per-task state of mAP after each call; same tolerance.
+#[test]
+fn multilabel_losses_match_libauc() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../conformance/vectors/losses_multilabel.json"
+    );
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("committed vectors"))
+            .expect("JSON");
+    let device = Device::flex().autodiff();
+    let mut c = Checker {
+        failures: Vec::new(),
+        compared: 0,
+    };
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    for case in doc["cases"].as_array().expect("cases") {
+        let name = case["name"].as_str().expect("name");
+        let kind = case["loss"].as_str().expect("loss");
+        *kinds.entry(kind.to_string()).or_default() += 1;
+        let t = case["n_tasks"].as_u64().expect("n_tasks") as usize;
+        let mut aucm = (kind == "multilabel_aucm").then(|| {
+            let version = if case["version"] == "v2" {
+                AucmVersion::V2
+            } else {
+                AucmVersion::V1
+            };
+            let mut l = MultiLabelAucmLoss::new(
+                AucmConfig {
+                    margin: f(&case["margin"]),
+                    version,
+                },
+                t,
+                &device,
+            );
+            let vecp = |k: &str| {
+                let v = floats(&case[k]);
+                Param::from_tensor(
+                    Tensor::from_data(TensorData::new(v.clone(), [v.len()]), &device)
+                        .require_grad(),
+                )
+            };
+            l.params.a = vecp("a");
+            l.params.b = vecp("b");
+            l.alpha = floats(&case["alpha"]).iter().map(|&x| x as f64).collect();
+            l
+        });
+        let mut map = (kind == "map").then(|| {
+            let n = case["data_len"].as_u64().expect("data_len") as usize;
+            let k = f(&case["top_k"]);
+            let cfg = MapConfig {
+                gamma: f(&case["gamma"]),
+                margin: f(&case["margin"]),
+                top_k: (k > -1.0).then_some(k),
+                ..MapConfig::new(n, t)
+            };
+            MapLoss::new(cfg, &device)
+        });
+        for (k, call) in case["calls"].as_array().expect("calls").iter().enumerate() {
+            let at = format!("{name} call {k}");
+            let s = floats(&call["scores"]);
+            let y = floats(&call["labels"]);
+            let tasks: Vec<usize> = call["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            let b = s.len() / t;
+            let h: Tensor<2> =
+                Tensor::from_data(TensorData::new(s, [b, t]), &device).require_grad();
+            let value = match (&mut aucm, &mut map) {
+                (Some(l), _) => l.forward(h.clone(), &y, &tasks),
+                (_, Some(l)) => l.forward(h.clone(), &y, &ids(&call["ids"]), &tasks),
+                _ => panic!("{name}: unknown loss {kind}"),
+            }
+            .unwrap_or_else(|e| panic!("{at}: {e}"));
+            c.one(
+                format!("{at}: loss"),
+                value.clone().into_scalar::<f32>() as f64,
+                f(&call["loss"]),
+            );
+            let grads = value.backward();
+            let g: Vec<f32> = h
+                .grad(&grads)
+                .expect("score gradient")
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap();
+            c.all(&format!("{at}: d/dscores"), &g, &floats(&call["grad"]));
+            if let Some(l) = &map {
+                let (u_all, u_pos) = l.state();
+                c.all(&format!("{at}: u_all"), &u_all, &floats(&call["u_all"]));
+                c.all(&format!("{at}: u_pos"), &u_pos, &floats(&call["u_pos"]));
+            }
+        }
+    }
+    assert!(
+        c.failures.is_empty(),
+        "{} of {} values differ:\n{}",
+        c.failures.len(),
+        c.compared,
+        c.failures.join("\n")
+    );
+    assert_eq!(kinds.get("multilabel_aucm"), Some(&6));
+    assert_eq!(kinds.get("map"), Some(&3));
+    assert!(c.compared > 1000, "compared only {} values", c.compared);
 }

@@ -67,37 +67,69 @@ impl ApLoss {
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
         let s = split("ApLoss", h.dims()[0], labels, Some(ids), false)?;
         self.u_all.check_ids(ids)?;
-        let device = h.device();
         let pos_ids: Vec<usize> = s.pos.iter().map(|&i| ids[i]).collect();
-        let hp = h.clone().select(0, index(&s.pos, &device));
-        let l = self.config.surrogate.apply(
+        Ok(soap_step(
+            &mut self.u_all,
+            &mut self.u_pos,
+            h,
+            labels,
+            &s.pos,
+            &pos_ids,
+            self.config.gamma,
             self.config.margin,
-            hp.unsqueeze_dim::<2>(1) - h.unsqueeze_dim::<2>(0),
-        );
-        let yrow = floats(labels, &device).unsqueeze_dim::<2>(0);
-        let ld = l.clone().detach();
-        let g = self.config.gamma;
-        let batch_all = ld.clone().mean_dim(1).squeeze_dim::<1>(1);
-        let batch_pos = (ld * yrow.clone()).mean_dim(1).squeeze_dim::<1>(1);
-        let state_dev = self.u_all.get(&pos_ids).device();
-        let u_all = self.u_all.get(&pos_ids) * (1.0 - g) + batch_all.to_device(&state_dev) * g;
-        let u_pos = self.u_pos.get(&pos_ids) * (1.0 - g) + batch_pos.to_device(&state_dev) * g;
-        self.u_all.set(&pos_ids, u_all);
-        self.u_pos.set(&pos_ids, u_pos);
-        // Read back: with a duplicated id every occurrence sees the value that was kept.
-        let u_all = self
-            .u_all
-            .get(&pos_ids)
-            .to_device(&device)
-            .unsqueeze_dim::<2>(1);
-        let u_pos = self
-            .u_pos
-            .get(&pos_ids)
-            .to_device(&device)
-            .unsqueeze_dim::<2>(1);
-        let p = ((u_pos - u_all.clone() * yrow) / u_all.square()).detach();
-        Ok((p * l).mean())
+            self.config.surrogate,
+            None,
+        ))
     }
+}
+
+/// One SOAP step on one task: updates `u_all`, `u_pos` at `state_ids` (one per positive, in
+/// the order of `pos`, the batch positions of the positives) and returns the surrogate;
+/// `top_k` multiplies the weights by `sigmoid(k − Σ_i ℓ_ij)` (mAP@k).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn soap_step(
+    u_all: &mut StateTable,
+    u_pos: &mut StateTable,
+    h: Tensor<1>,
+    labels: &[f32],
+    pos: &[usize],
+    state_ids: &[usize],
+    gamma: f64,
+    margin: f64,
+    surrogate: Surrogate,
+    top_k: Option<f64>,
+) -> Tensor<1> {
+    let device = h.device();
+    let hp = h.clone().select(0, index(pos, &device));
+    let l = surrogate.apply(margin, hp.unsqueeze_dim::<2>(1) - h.unsqueeze_dim::<2>(0));
+    let yrow = floats(labels, &device).unsqueeze_dim::<2>(0);
+    let ld = l.clone().detach();
+    let batch_all = ld.clone().mean_dim(1).squeeze_dim::<1>(1);
+    let batch_pos = (ld.clone() * yrow.clone()).mean_dim(1).squeeze_dim::<1>(1);
+    let old_all = u_all.get(state_ids);
+    let state_dev = old_all.device();
+    u_all.set(
+        state_ids,
+        old_all * (1.0 - gamma) + batch_all.to_device(&state_dev) * gamma,
+    );
+    u_pos.set(
+        state_ids,
+        u_pos.get(state_ids) * (1.0 - gamma) + batch_pos.to_device(&state_dev) * gamma,
+    );
+    // Read back: with a duplicated id every occurrence sees the value that was kept.
+    let ua = u_all
+        .get(state_ids)
+        .to_device(&device)
+        .unsqueeze_dim::<2>(1);
+    let up = u_pos
+        .get(state_ids)
+        .to_device(&device)
+        .unsqueeze_dim::<2>(1);
+    let mut p = (up - ua.clone() * yrow) / ua.square();
+    if let Some(k) = top_k {
+        p = p * burn::tensor::activation::sigmoid(ld.sum_dim(0).neg() + k);
+    }
+    (p.detach() * l).mean()
 }
 
 #[cfg(test)]

@@ -85,33 +85,53 @@ impl AucmLoss {
     /// The objective on a batch of scores `h` (probabilities) with 0/1 labels.
     pub fn forward(&self, h: Tensor<1>, labels: &[f32]) -> Result<Tensor<1>> {
         let s = split("AucmLoss", h.dims()[0], labels, None, true)?;
-        let device = h.device();
-        let n = labels.len();
-        let y = floats(labels, &device);
-        let yn = y.clone().neg() + 1.0;
-        let a = self.params.a.val().expand([n]);
-        let b = self.params.b.val().expand([n]);
-        let (m, alpha) = (self.config.margin, self.alpha);
-        let sq_a = (h.clone() - a).square();
-        let sq_b = (h.clone() - b).square();
-        Ok(match self.config.version {
-            AucmVersion::V1 => {
-                let p = s.pos.len() as f64 / n as f64;
-                let cross = (h.clone() * yn.clone() * p - h * y.clone() * (1.0 - p)).mean()
-                    + p * (1.0 - p) * m;
-                (sq_a * y).mean() * (1.0 - p) + (sq_b * yn).mean() * p + cross * (2.0 * alpha)
-                    - p * (1.0 - p) * alpha * alpha
-            }
-            AucmVersion::V2 => {
-                let (np, nn) = (s.pos.len() as f64, s.neg.len() as f64);
-                let mean_pos_h = (h.clone() * y.clone()).sum() / np;
-                let mean_neg_h = (h * yn.clone()).sum() / nn;
-                (sq_a * y).sum() / np
-                    + (sq_b * yn).sum() / nn
-                    + (mean_neg_h - mean_pos_h + m) * (2.0 * alpha)
-                    - alpha * alpha
-            }
-        })
+        Ok(objective(
+            h,
+            labels,
+            s.pos.len(),
+            self.params.a.val(),
+            self.params.b.val(),
+            self.alpha,
+            self.config,
+        ))
+    }
+}
+
+/// The AUCM objective of one task; `a`, `b` are `[1]` tensors, `positives` the number of
+/// 1-labels (both classes present).
+pub(crate) fn objective(
+    h: Tensor<1>,
+    labels: &[f32],
+    positives: usize,
+    a: Tensor<1>,
+    b: Tensor<1>,
+    alpha: f64,
+    config: AucmConfig,
+) -> Tensor<1> {
+    let device = h.device();
+    let n = labels.len();
+    let y = floats(labels, &device);
+    let yn = y.clone().neg() + 1.0;
+    let sq_a = (h.clone() - a.expand([n])).square();
+    let sq_b = (h.clone() - b.expand([n])).square();
+    let m = config.margin;
+    match config.version {
+        AucmVersion::V1 => {
+            let p = positives as f64 / n as f64;
+            let cross =
+                (h.clone() * yn.clone() * p - h * y.clone() * (1.0 - p)).mean() + p * (1.0 - p) * m;
+            (sq_a * y).mean() * (1.0 - p) + (sq_b * yn).mean() * p + cross * (2.0 * alpha)
+                - p * (1.0 - p) * alpha * alpha
+        }
+        AucmVersion::V2 => {
+            let (np, nn) = (positives as f64, (n - positives) as f64);
+            let mean_pos_h = (h.clone() * y.clone()).sum() / np;
+            let mean_neg_h = (h * yn.clone()).sum() / nn;
+            (sq_a * y).sum() / np
+                + (sq_b * yn).sum() / nn
+                + (mean_neg_h - mean_pos_h + m) * (2.0 * alpha)
+                - alpha * alpha
+        }
     }
 }
 
