@@ -49,6 +49,14 @@ pub enum XriskError {
         /// Batch size.
         batch: usize,
     },
+    /// A score is NaN or infinite.
+    #[error(
+        "{loss}: the scores contain NaN or ±inf; check the model's output (a diverged model, a bad input row)"
+    )]
+    NonFinite {
+        /// Loss name.
+        loss: &'static str,
+    },
     /// A hyper-parameter is outside its domain.
     #[error("{name} = {value}: {reason}")]
     InvalidConfig {

@@ -66,6 +66,7 @@ impl ApLoss {
     /// Updates the state of the batch's positives and returns the SOAP surrogate.
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
         let s = split("ApLoss", h.dims()[0], labels, Some(ids), false)?;
+        super::finite("ApLoss", &h)?;
         self.u_all.check_ids(ids)?;
         let pos_ids: Vec<usize> = s.pos.iter().map(|&i| ids[i]).collect();
         Ok(soap_step(

@@ -85,6 +85,7 @@ impl AucmLoss {
     /// The objective on a batch of scores `h` (probabilities) with 0/1 labels.
     pub fn forward(&self, h: Tensor<1>, labels: &[f32]) -> Result<Tensor<1>> {
         let s = split("AucmLoss", h.dims()[0], labels, None, true)?;
+        super::finite("AucmLoss", &h)?;
         Ok(objective(
             h,
             labels,

@@ -14,6 +14,7 @@ impl CrossEntropyLoss {
     /// Mean BCE of logits `z` against 0/1 labels (a batch of one class is allowed).
     pub fn forward(&self, z: Tensor<1>, labels: &[f32]) -> Result<Tensor<1>> {
         let n = z.dims()[0];
+        super::finite("CrossEntropyLoss", &z)?;
         if labels.contains(&1.0) {
             split("CrossEntropyLoss", n, labels, None, false)?;
         } else if let Some(index) = labels.iter().position(|&l| l != 0.0) {

@@ -44,6 +44,7 @@ impl CompositionalAucLoss {
             self.aucm.forward(h, labels)?
         } else {
             super::split("CompositionalAucLoss", h.dims()[0], labels, None, false)?;
+            super::finite("CompositionalAucLoss", &h)?;
             let y = floats(labels, &h.device());
             // torch.nn.BCELoss: logs clamped at −100.
             let lp = h.clone().log().clamp_min(-100.0);

@@ -43,6 +43,7 @@ impl FocalLoss {
                 value: labels[index],
             });
         }
+        super::finite("FocalLoss", &z)?;
         let device = z.device();
         let y = floats(labels, &device);
         let a: Vec<f32> = labels

@@ -92,6 +92,7 @@ impl MapLoss {
                 len: c.data_len,
             });
         }
+        super::finite("MapLoss", &h)?;
         let chosen = chosen_tasks(tasks, t)?;
         let mut total: Option<Tensor<1>> = None;
         for &k in &chosen {

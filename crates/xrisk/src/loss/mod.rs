@@ -76,6 +76,17 @@ pub(crate) fn split(
     Ok(Split { pos, neg })
 }
 
+/// Errors when a score is NaN or infinite (one host sync per call).
+pub(crate) fn finite<const D: usize>(loss: &'static str, h: &Tensor<D>) -> Result<()> {
+    let bad = h.clone().is_nan().any().into_scalar::<bool>()
+        || h.clone().is_inf().any().into_scalar::<bool>();
+    if bad {
+        Err(XriskError::NonFinite { loss })
+    } else {
+        Ok(())
+    }
+}
+
 /// A 1-D index tensor of positions.
 pub(crate) fn index(pos: &[usize], device: &Device) -> Tensor<1, Int> {
     Tensor::from_data(
@@ -90,4 +101,57 @@ pub(crate) fn index(pos: &[usize], device: &Device) -> Tensor<1, Int> {
 /// A 1-D float tensor of host values.
 pub(crate) fn floats(v: &[f32], device: &Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_loss_rejects_nan_and_inf_scores() {
+        let d = Device::flex();
+        let y = [1.0, 0.0, 1.0, 0.0];
+        let ids = [0, 1, 2, 3];
+        for bad in [f32::NAN, f32::INFINITY] {
+            let h = floats(&[0.5, bad, 0.2, 0.1], &d);
+            let errs = [
+                AucmLoss::new(AucmConfig::default(), &d)
+                    .forward(h.clone(), &y)
+                    .err(),
+                ApLoss::new(ApConfig::new(4), &d)
+                    .forward(h.clone(), &y, &ids)
+                    .err(),
+                PAucDroLoss::new(PAucDroConfig::new(4), &d)
+                    .forward(h.clone(), &y, &ids)
+                    .err(),
+                PAucCvarLoss::new(PAucCvarConfig::new(4), &d)
+                    .forward(h.clone(), &y, &ids)
+                    .err(),
+                TpAucKlLoss::new(TpAucKlConfig::new(4), &d)
+                    .forward(h.clone(), &y, &ids)
+                    .err(),
+                TpAucCvarLoss::new(TpAucCvarConfig::new(4), &d)
+                    .forward(h.clone(), &y, &ids)
+                    .err(),
+                PairwiseAucLoss::default().forward(h.clone(), &y).err(),
+                CrossEntropyLoss.forward(h.clone(), &y).err(),
+                FocalLoss::default().forward(h.clone(), &y).err(),
+                CompositionalAucLoss::new(AucmConfig::default(), 1, &d)
+                    .forward(h.clone(), &y)
+                    .err(),
+                MultiLabelAucmLoss::new(AucmConfig::default(), 1, &d)
+                    .forward(h.clone().unsqueeze_dim::<2>(1), &y, &[])
+                    .err(),
+                MapLoss::new(MapConfig::new(4, 1), &d)
+                    .forward(h.clone().unsqueeze_dim::<2>(1), &y, &ids, &[])
+                    .err(),
+            ];
+            for (i, e) in errs.iter().enumerate() {
+                assert!(
+                    matches!(e, Some(XriskError::NonFinite { .. })),
+                    "loss {i}: {e:?}"
+                );
+            }
+        }
+    }
 }

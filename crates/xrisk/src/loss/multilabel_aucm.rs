@@ -59,6 +59,7 @@ impl MultiLabelAucmLoss {
                 ids: n * self.n_tasks(),
             });
         }
+        super::finite("MultiLabelAucmLoss", &h)?;
         let chosen = chosen_tasks(tasks, t)?;
         let mut total: Option<Tensor<1>> = None;
         for &k in &chosen {

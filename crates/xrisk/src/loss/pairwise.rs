@@ -30,6 +30,7 @@ impl PairwiseAucLoss {
     /// Mean surrogate over all positive–negative pairs of the batch.
     pub fn forward(&self, h: Tensor<1>, labels: &[f32]) -> Result<Tensor<1>> {
         let s = split("PairwiseAucLoss", h.dims()[0], labels, None, true)?;
+        super::finite("PairwiseAucLoss", &h)?;
         let device = h.device();
         let hp = h.clone().select(0, index(&s.pos, &device));
         let hn = h.select(0, index(&s.neg, &device));

@@ -66,6 +66,7 @@ impl PAucCvarLoss {
     /// Steps the thresholds of the batch's positives and returns SOPA's surrogate.
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
         let sp = split("PAucCvarLoss", h.dims()[0], labels, Some(ids), true)?;
+        super::finite("PAucCvarLoss", &h)?;
         self.s.check_ids(ids)?;
         let device = h.device();
         let pos_ids: Vec<usize> = sp.pos.iter().map(|&i| ids[i]).collect();

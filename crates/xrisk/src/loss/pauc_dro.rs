@@ -65,6 +65,7 @@ impl PAucDroLoss {
     /// Updates the positives' state and returns the SOPA-s surrogate.
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
         let s = split("PAucDroLoss", h.dims()[0], labels, Some(ids), true)?;
+        super::finite("PAucDroLoss", &h)?;
         self.u.check_ids(ids)?;
         let device = h.device();
         let pos_ids: Vec<usize> = s.pos.iter().map(|&i| ids[i]).collect();

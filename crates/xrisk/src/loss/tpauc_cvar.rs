@@ -102,6 +102,7 @@ impl TpAucCvarLoss {
     /// One STACO step of the state; returns the weighted surrogate.
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
         let sp = split("TpAucCvarLoss", h.dims()[0], labels, Some(ids), true)?;
+        super::finite("TpAucCvarLoss", &h)?;
         self.u.check_ids(ids)?;
         let device = h.device();
         let c = self.config;

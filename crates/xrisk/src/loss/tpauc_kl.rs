@@ -69,6 +69,7 @@ impl TpAucKlLoss {
     /// Updates `u` and `w` and returns SOTA-s's surrogate.
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
         let sp = split("TpAucKlLoss", h.dims()[0], labels, Some(ids), true)?;
+        super::finite("TpAucKlLoss", &h)?;
         self.u.check_ids(ids)?;
         let device = h.device();
         let c = self.config;
