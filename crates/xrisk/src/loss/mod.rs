@@ -87,6 +87,44 @@ pub(crate) fn finite<const D: usize>(loss: &'static str, h: &Tensor<D>) -> Resul
     }
 }
 
+/// A validated batch of a positive–negative pairwise loss: the surrogate matrix
+/// `L_ij = ℓ(m, h_i − h_j)` over the batch's positives `i` and negatives `j` (with gradient),
+/// and the sample ids of the positives (empty without ids).
+pub(crate) struct Pairs {
+    pub l: Tensor<2>,
+    pub pos_ids: Vec<usize>,
+    pub n_neg: usize,
+}
+
+/// Validates a batch (lengths, labels, both classes, finite scores, ids within `table`) and
+/// forms its positive–negative surrogate matrix.
+pub(crate) fn pairs(
+    loss: &'static str,
+    h: Tensor<1>,
+    labels: &[f32],
+    ids: Option<(&[usize], &crate::state::StateTable)>,
+    surrogate: crate::surrogate::Surrogate,
+    margin: f64,
+) -> Result<Pairs> {
+    let s = split(loss, h.dims()[0], labels, ids.map(|(i, _)| i), true)?;
+    finite(loss, &h)?;
+    if let Some((i, table)) = ids {
+        table.check_ids(i)?;
+    }
+    let device = h.device();
+    let hp = h.clone().select(0, index(&s.pos, &device));
+    let hn = h.select(0, index(&s.neg, &device));
+    let l = surrogate.apply(margin, hp.unsqueeze_dim::<2>(1) - hn.unsqueeze_dim::<2>(0));
+    let pos_ids = ids
+        .map(|(i, _)| s.pos.iter().map(|&p| i[p]).collect())
+        .unwrap_or_default();
+    Ok(Pairs {
+        l,
+        pos_ids,
+        n_neg: s.neg.len(),
+    })
+}
+
 /// A 1-D index tensor of positions.
 pub(crate) fn index(pos: &[usize], device: &Device) -> Tensor<1, Int> {
     Tensor::from_data(

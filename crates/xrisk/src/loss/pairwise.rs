@@ -3,7 +3,7 @@
 //! optimizer. Default surrogate: logistic with scale 1 (LibAUC's code default; its docstring
 //! says squared hinge, spec §11 #11).
 
-use super::{index, split};
+use super::pairs;
 use crate::error::Result;
 use crate::surrogate::Surrogate;
 use burn::tensor::Tensor;
@@ -29,17 +29,15 @@ impl Default for PairwiseAucLoss {
 impl PairwiseAucLoss {
     /// Mean surrogate over all positive–negative pairs of the batch.
     pub fn forward(&self, h: Tensor<1>, labels: &[f32]) -> Result<Tensor<1>> {
-        let s = split("PairwiseAucLoss", h.dims()[0], labels, None, true)?;
-        super::finite("PairwiseAucLoss", &h)?;
-        let device = h.device();
-        let hp = h.clone().select(0, index(&s.pos, &device));
-        let hn = h.select(0, index(&s.neg, &device));
-        Ok(self
-            .surrogate
-            .apply(
-                self.hparam,
-                hp.unsqueeze_dim::<2>(1) - hn.unsqueeze_dim::<2>(0),
-            )
-            .mean())
+        Ok(pairs(
+            "PairwiseAucLoss",
+            h,
+            labels,
+            None,
+            self.surrogate,
+            self.hparam,
+        )?
+        .l
+        .mean())
     }
 }

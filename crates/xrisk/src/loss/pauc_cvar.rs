@@ -7,7 +7,7 @@
 //! subgradient step `s_i ← s_i − η(1 − Σ_j q_ij/(β n−))` with `q_ij = 1[L_ij > s_i]` (old
 //! `s`). Returned scalar: `mean_ij(q_ij·L_ij)/β`.
 
-use super::{index, split};
+use super::{Pairs, pairs};
 use crate::error::Result;
 use crate::state::StateTable;
 use crate::surrogate::Surrogate;
@@ -65,17 +65,15 @@ impl PAucCvarLoss {
 
     /// Steps the thresholds of the batch's positives and returns SOPA's surrogate.
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
-        let sp = split("PAucCvarLoss", h.dims()[0], labels, Some(ids), true)?;
-        super::finite("PAucCvarLoss", &h)?;
-        self.s.check_ids(ids)?;
-        let device = h.device();
-        let pos_ids: Vec<usize> = sp.pos.iter().map(|&i| ids[i]).collect();
-        let hp = h.clone().select(0, index(&sp.pos, &device));
-        let hn = h.select(0, index(&sp.neg, &device));
-        let l = self.config.surrogate.apply(
+        let Pairs { l, pos_ids, n_neg } = pairs(
+            "PAucCvarLoss",
+            h,
+            labels,
+            Some((ids, &self.s)),
+            self.config.surrogate,
             self.config.margin,
-            hp.unsqueeze_dim::<2>(1) - hn.unsqueeze_dim::<2>(0),
-        );
+        )?;
+        let device = l.device();
         let old = self.s.get(&pos_ids);
         let state_dev = old.device();
         let q = l
@@ -83,7 +81,7 @@ impl PAucCvarLoss {
             .detach()
             .greater(old.clone().to_device(&device).unsqueeze_dim::<2>(1))
             .float();
-        let (beta, n_neg) = (self.config.beta, sp.neg.len() as f64);
+        let (beta, n_neg) = (self.config.beta, n_neg as f64);
         let frac = q.clone().sum_dim(1).squeeze_dim::<1>(1) / (beta * n_neg);
         self.s.set(
             &pos_ids,

@@ -6,7 +6,7 @@
 //! id, moving average with weight `γ` on the batch estimate. Returned scalar:
 //! `mean_ij p_ij·L_ij` with stop-gradient weights `p_ij = exp(L_ij/λ)/u_i`.
 
-use super::{index, split};
+use super::{Pairs, pairs};
 use crate::error::Result;
 use crate::state::StateTable;
 use crate::surrogate::Surrogate;
@@ -64,17 +64,15 @@ impl PAucDroLoss {
 
     /// Updates the positives' state and returns the SOPA-s surrogate.
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
-        let s = split("PAucDroLoss", h.dims()[0], labels, Some(ids), true)?;
-        super::finite("PAucDroLoss", &h)?;
-        self.u.check_ids(ids)?;
-        let device = h.device();
-        let pos_ids: Vec<usize> = s.pos.iter().map(|&i| ids[i]).collect();
-        let hp = h.clone().select(0, index(&s.pos, &device));
-        let hn = h.select(0, index(&s.neg, &device));
-        let l = self.config.surrogate.apply(
+        let Pairs { l, pos_ids, .. } = pairs(
+            "PAucDroLoss",
+            h,
+            labels,
+            Some((ids, &self.u)),
+            self.config.surrogate,
             self.config.margin,
-            hp.unsqueeze_dim::<2>(1) - hn.unsqueeze_dim::<2>(0),
-        );
+        )?;
+        let device = l.device();
         let e = (l.clone().detach() / self.config.lambda).exp();
         let g = self.config.gamma;
         let old = self.u.get(&pos_ids);

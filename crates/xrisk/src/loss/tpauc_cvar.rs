@@ -9,7 +9,7 @@
 //! `y_i ← clip(y_i + α(u_i − s2)/θ0, 0, 1)`, returned `mean_i y_i·t_i`, then
 //! `s1_i ← s1_i − β0·(y_i/θ0)(1 − mean_j q_ij/θ1)` and `s2 ← s2 − β1(1 − mean_i y_i/θ0)`.
 
-use super::{index, split};
+use super::{Pairs, pairs};
 use crate::error::Result;
 use crate::state::StateTable;
 use crate::surrogate::Surrogate;
@@ -101,18 +101,16 @@ impl TpAucCvarLoss {
 
     /// One STACO step of the state; returns the weighted surrogate.
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
-        let sp = split("TpAucCvarLoss", h.dims()[0], labels, Some(ids), true)?;
-        super::finite("TpAucCvarLoss", &h)?;
-        self.u.check_ids(ids)?;
-        let device = h.device();
         let c = self.config;
-        let pos_ids: Vec<usize> = sp.pos.iter().map(|&i| ids[i]).collect();
-        let hp = h.clone().select(0, index(&sp.pos, &device));
-        let hn = h.select(0, index(&sp.neg, &device));
-        let l = c.surrogate.apply(
+        let Pairs { l, pos_ids, .. } = pairs(
+            "TpAucCvarLoss",
+            h,
+            labels,
+            Some((ids, &self.u)),
+            c.surrogate,
             c.margin,
-            hp.unsqueeze_dim::<2>(1) - hn.unsqueeze_dim::<2>(0),
-        );
+        )?;
+        let device = l.device();
         let ld = l.clone().detach();
         let s1_old = self.s1.get(&pos_ids);
         let state_dev = s1_old.device();

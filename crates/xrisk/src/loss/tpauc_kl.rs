@@ -5,7 +5,7 @@
 //! per sample id (EMA with γ0) and one scalar `w ≈ E_i u_i^{λ/τ}` (EMA with γ1). Returned
 //! scalar: `mean_ij p_ij·L_ij` with `p_ij = u_i^{λ/τ−1}·exp(L_ij/λ)/w` (stop-gradient).
 
-use super::{index, split};
+use super::{Pairs, pairs};
 use crate::error::Result;
 use crate::state::StateTable;
 use crate::surrogate::Surrogate;
@@ -68,18 +68,16 @@ impl TpAucKlLoss {
 
     /// Updates `u` and `w` and returns SOTA-s's surrogate.
     pub fn forward(&mut self, h: Tensor<1>, labels: &[f32], ids: &[usize]) -> Result<Tensor<1>> {
-        let sp = split("TpAucKlLoss", h.dims()[0], labels, Some(ids), true)?;
-        super::finite("TpAucKlLoss", &h)?;
-        self.u.check_ids(ids)?;
-        let device = h.device();
         let c = self.config;
-        let pos_ids: Vec<usize> = sp.pos.iter().map(|&i| ids[i]).collect();
-        let hp = h.clone().select(0, index(&sp.pos, &device));
-        let hn = h.select(0, index(&sp.neg, &device));
-        let l = c.surrogate.apply(
+        let Pairs { l, pos_ids, .. } = pairs(
+            "TpAucKlLoss",
+            h,
+            labels,
+            Some((ids, &self.u)),
+            c.surrogate,
             c.margin,
-            hp.unsqueeze_dim::<2>(1) - hn.unsqueeze_dim::<2>(0),
-        );
+        )?;
+        let device = l.device();
         let e = (l.clone().detach() / c.lambda).exp();
         let old = self.u.get(&pos_ids);
         let state_dev = old.device();
