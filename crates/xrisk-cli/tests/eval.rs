@@ -2,20 +2,12 @@
 //! (`conformance/eval/`, see `conformance/gen_metrics.py`): the JSON must have exactly the
 //! expected keys and every value within 1e-9.
 
+mod common;
+
+use common::{repo, xrisk};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+
 use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn xrisk(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_xrisk"))
-        .args(args)
-        .output()
-        .expect("run xrisk")
-}
 
 #[test]
 fn eval_matches_the_peer_on_generated_files() {

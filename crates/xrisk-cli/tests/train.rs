@@ -1,19 +1,10 @@
 //! `xrisk train`: every example config runs (one epoch) and bad configs fail clearly.
 
+mod common;
+
+use common::{repo, xrisk};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn xrisk(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_xrisk"))
-        .args(args)
-        .output()
-        .expect("run xrisk")
-}
+use std::path::PathBuf;
 
 fn examples(resnet: bool) -> Vec<PathBuf> {
     let mut configs: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
