@@ -507,42 +507,14 @@ pub fn fit<M: Scorer>(
             cfg.loss.kind
         );
     }
-    let s = &cfg.sampler;
-    let dual = match s.kind.as_deref() {
-        Some("dual") => true,
-        Some("random") => false,
-        None => !matches!(cfg.loss.kind.as_str(), "ce" | "focal"),
-        Some(other) => bail!("[sampler] kind = \"{other}\": use dual or random"),
-    };
-    enum Sampler {
-        Dual(DualSampler),
-        Random(RandomSampler),
-    }
-    let mut sampler = if dual {
-        Sampler::Dual(DualSampler::new(
-            &train.labels,
-            s.batch_size,
-            s.sampling_rate,
-            cfg.train.seed,
-        )?)
-    } else {
-        Sampler::Random(RandomSampler::new(
-            train.len(),
-            s.batch_size,
-            true,
-            cfg.train.seed,
-        )?)
-    };
+    let mut sampler = build_sampler(cfg, train)?;
     let decay_epochs = cfg.train.decay_epochs();
     for epoch in 0..cfg.train.epochs {
         let start = Instant::now();
         if decay_epochs.contains(&epoch) {
             optimizer.decay(cfg.train.decay_factor);
         }
-        let batches = match &mut sampler {
-            Sampler::Dual(d) => d.next_epoch(),
-            Sampler::Random(r) => r.next_epoch(),
-        };
+        let batches = sampler.next_epoch();
         let mut total = 0.0;
         for (step, ids) in batches.iter().enumerate() {
             let y: Vec<f32> = ids.iter().map(|&i| train.labels[i]).collect();
@@ -576,20 +548,62 @@ pub fn fit<M: Scorer>(
     Ok((model, scores))
 }
 
-/// Steps per epoch of the configured sampler (for progress bars).
-pub fn steps_per_epoch(cfg: &Config, train: &Dataset) -> Result<usize> {
+/// The `[sampler]` of a run: controlled positives or plain shuffling.
+pub enum Sampler {
+    /// LibAUC's DualSampler.
+    Dual(DualSampler),
+    /// Shuffled batches (drop-last).
+    Random(RandomSampler),
+}
+
+impl Sampler {
+    /// The batches of the next epoch.
+    pub fn next_epoch(&mut self) -> Vec<Vec<usize>> {
+        match self {
+            Sampler::Dual(d) => d.next_epoch(),
+            Sampler::Random(r) => r.next_epoch(),
+        }
+    }
+
+    /// Batches per epoch.
+    pub fn num_batches(&self) -> usize {
+        match self {
+            Sampler::Dual(d) => d.num_batches(),
+            Sampler::Random(r) => r.num_batches(),
+        }
+    }
+}
+
+/// Builds the sampler of `cfg` over `train` (default: dual for X-risk losses, random for
+/// ce/focal).
+pub fn build_sampler(cfg: &Config, train: &Dataset) -> Result<Sampler> {
     let s = &cfg.sampler;
     let dual = match s.kind.as_deref() {
+        Some("dual") => true,
         Some("random") => false,
-        Some(_) => true,
         None => !matches!(cfg.loss.kind.as_str(), "ce" | "focal"),
+        Some(other) => bail!("[sampler] kind = \"{other}\": use dual or random"),
     };
     Ok(if dual {
-        DualSampler::new(&train.labels, s.batch_size, s.sampling_rate, cfg.train.seed)?
-            .num_batches()
+        Sampler::Dual(DualSampler::new(
+            &train.labels,
+            s.batch_size,
+            s.sampling_rate,
+            cfg.train.seed,
+        )?)
     } else {
-        train.len() / s.batch_size.max(1)
+        Sampler::Random(RandomSampler::new(
+            train.len(),
+            s.batch_size,
+            true,
+            cfg.train.seed,
+        )?)
     })
+}
+
+/// Steps per epoch of the configured sampler (for progress bars).
+pub fn steps_per_epoch(cfg: &Config, train: &Dataset) -> Result<usize> {
+    Ok(build_sampler(cfg, train)?.num_batches())
 }
 
 fn metrics_json(m: &Metrics, max_fpr: f64) -> serde_json::Value {
