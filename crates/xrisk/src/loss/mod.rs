@@ -78,12 +78,10 @@ pub(crate) fn split(
 
 /// Errors when a score is NaN or infinite (one host sync per call).
 pub(crate) fn finite<const D: usize>(loss: &'static str, h: &Tensor<D>) -> Result<()> {
-    let bad = h.clone().is_nan().any().into_scalar::<bool>()
-        || h.clone().is_inf().any().into_scalar::<bool>();
-    if bad {
-        Err(XriskError::NonFinite { loss })
-    } else {
+    if h.clone().is_finite().all().into_scalar::<bool>() {
         Ok(())
+    } else {
+        Err(XriskError::NonFinite { loss })
     }
 }
 
