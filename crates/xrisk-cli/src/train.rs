@@ -1,6 +1,7 @@
 //! `xrisk train --config FILE.toml`: any data × model × loss × optimizer × sampler.
 
 use crate::config::{Config, DataConfig, LossConfig, OptimizerConfig};
+use crate::plot::{Series, unit_square_png};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -669,7 +670,39 @@ pub fn run(args: TrainArgs) -> Result<()> {
     bar.finish_and_clear();
     let final_metrics = evaluate(&test, &scores, max_fpr)?;
     if let Some(dir) = &args.out {
-        eprintln!("wrote {}", dir.display());
+        let y: Vec<f64> = test.labels.iter().map(|&l| f64::from(l)).collect();
+        let name = cfg.loss.kind.as_str();
+        let roc = xrisk_metrics::roc_curve(&y, &scores)?;
+        let pr = xrisk_metrics::precision_recall_curve(&y, &scores)?;
+        let roc = [Series {
+            name,
+            points: roc.iter().map(|q| (q.fpr, q.tpr)).collect(),
+        }];
+        let pr = [Series {
+            name,
+            points: pr.iter().map(|q| (q.recall, q.precision)).collect(),
+        }];
+        let title = format!("{} test rows", test.len());
+        unit_square_png(
+            &dir.join("roc.png"),
+            &format!("ROC — {title}"),
+            "false-positive rate",
+            "true-positive rate",
+            &roc,
+            true,
+        )?;
+        unit_square_png(
+            &dir.join("pr.png"),
+            &format!("Precision–recall — {title}"),
+            "recall",
+            "precision",
+            &pr,
+            false,
+        )?;
+        eprintln!(
+            "wrote {} (metrics.jsonl, model.bpk, config.toml, roc.png, pr.png)",
+            dir.display()
+        );
     }
     let out = json!({"test": metrics_json(&final_metrics, max_fpr)});
     if args.json {

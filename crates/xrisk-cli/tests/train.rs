@@ -84,6 +84,10 @@ fn run_examples(configs: &[PathBuf]) {
             "{}: config copy",
             cfg.display()
         );
+        for png in ["roc.png", "pr.png"] {
+            let bytes = std::fs::read(out.join(png)).unwrap_or_default();
+            assert!(bytes.starts_with(b"\x89PNG"), "{}: {png}", cfg.display());
+        }
     }
     std::fs::remove_dir_all(&out_dir).ok();
 }
