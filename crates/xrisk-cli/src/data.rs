@@ -7,8 +7,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
-use xrisk_data::fetch::{dataset_dir, default_data_dir, fetch};
-use xrisk_data::registry::{DATASETS, find};
+use xrisk_data::fetch::{dataset_dir, default_data_dir, fetch, is_fetched};
+use xrisk_data::registry::{DATASETS, DatasetInfo, find};
 
 /// Arguments of `xrisk data`.
 #[derive(Args, Debug)]
@@ -53,18 +53,14 @@ pub fn run(args: DataArgs) -> Result<()> {
     match args.command {
         DataCommand::List { dir, json } => {
             let dir = dir.unwrap_or_else(default_data_dir);
-            let fetched = |name: &str| {
-                dataset_dir(find(name).expect("registry name"), &dir)
-                    .join(".xrisk-complete")
-                    .exists()
-            };
+            let fetched = |d: &DatasetInfo| if is_fetched(d, &dir) { "yes" } else { "no" };
             if json {
                 let v: Vec<_> = DATASETS
                     .iter()
                     .map(|d| {
                         json!({"name": d.name, "description": d.description, "licence": d.licence,
                                "redistributable": d.redistributable, "source": d.source.describe(),
-                               "fetched": fetched(d.name), "path": dataset_dir(d, &dir)})
+                               "fetched": is_fetched(d, &dir), "path": dataset_dir(d, &dir)})
                     })
                     .collect();
                 println!("{}", serde_json::Value::Array(v));
@@ -74,11 +70,7 @@ pub fn run(args: DataArgs) -> Result<()> {
                     .map(|d| {
                         vec![
                             d.name.to_string(),
-                            if fetched(d.name) {
-                                "yes".into()
-                            } else {
-                                "no".into()
-                            },
+                            fetched(d).into(),
                             d.source.describe(),
                             d.description.to_string(),
                         ]

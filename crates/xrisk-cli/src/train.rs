@@ -510,6 +510,8 @@ pub fn fit<M: Scorer>(
     }
     let mut sampler = build_sampler(cfg, train)?;
     let decay_epochs = cfg.train.decay_epochs();
+    // Test scores of the latest evaluation (each epoch ends with one).
+    let mut scores = None;
     for epoch in 0..cfg.train.epochs {
         let start = Instant::now();
         if decay_epochs.contains(&epoch) {
@@ -535,17 +537,18 @@ pub fn fit<M: Scorer>(
         }
         // Training time only: the evaluation below is reported, not timed.
         let seconds = start.elapsed().as_secs_f64();
-        let scores = predict(&model, &test.features, test.dim, &device);
+        let epoch_scores = predict(&model, &test.features, test.dim, &device);
         let report = EpochReport {
             epoch: epoch + 1,
             train_loss: total / batches.len().max(1) as f64,
             lr: optimizer.lr(),
-            test: evaluate(test, &scores, cfg.train.max_fpr)?,
+            test: evaluate(test, &epoch_scores, cfg.train.max_fpr)?,
             seconds,
         };
         on_epoch(&report)?;
+        scores = Some(epoch_scores);
     }
-    let scores = predict(&model, &test.features, test.dim, &device);
+    let scores = scores.unwrap_or_else(|| predict(&model, &test.features, test.dim, &device));
     Ok((model, scores))
 }
 

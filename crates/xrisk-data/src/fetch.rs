@@ -43,6 +43,11 @@ pub fn dataset_dir(info: &DatasetInfo, dir: &Path) -> PathBuf {
     dir.join(info.name)
 }
 
+/// Whether a verified copy of `info` lies under `dir`.
+pub fn is_fetched(info: &DatasetInfo, dir: &Path) -> bool {
+    dataset_dir(info, dir).join(COMPLETE).exists()
+}
+
 /// Fetches `info` into `dir/NAME` (reusing a verified copy unless `force`), reporting each
 /// step through `progress`.
 pub fn fetch(
@@ -52,7 +57,7 @@ pub fn fetch(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Fetched> {
     let dest = dataset_dir(info, dir);
-    if !force && dest.join(COMPLETE).exists() {
+    if !force && is_fetched(info, dir) {
         progress(&format!("checking the cached copy in {}", dest.display()));
         let facts = (info.verify)(&dest)?;
         return Ok(Fetched {
