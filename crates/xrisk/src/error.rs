@@ -57,6 +57,16 @@ pub enum XriskError {
         /// Loss name.
         loss: &'static str,
     },
+    /// An iterate became NaN or infinite.
+    #[error(
+        "{what} became NaN or infinite at iteration {iteration}; lower the step sizes (eta, tau, tau_u) or raise hessian_floor"
+    )]
+    Diverged {
+        /// Which quantity.
+        what: &'static str,
+        /// Iteration (1-based).
+        iteration: u64,
+    },
     /// A hyper-parameter is outside its domain.
     #[error("{name} = {value}: {reason}")]
     InvalidConfig {

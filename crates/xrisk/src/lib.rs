@@ -15,6 +15,7 @@
 //! # Ok::<(), xrisk::XriskError>(())
 //! ```
 
+pub mod bilevel;
 pub mod error;
 pub mod loss;
 pub mod model;
