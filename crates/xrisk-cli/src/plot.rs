@@ -1,5 +1,5 @@
-//! PNG line charts for reports (ROC and precision–recall curves), drawn with plotters and an
-//! embedded DejaVu Sans font (no system fonts needed).
+//! PNG line charts for reports (ROC and precision–recall curves, learning curves), drawn with
+//! plotters and an embedded DejaVu Sans font (no system fonts needed).
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
@@ -26,6 +26,58 @@ pub fn unit_square_png(
     series: &[Series],
     diagonal: bool,
 ) -> Result<()> {
+    draw(
+        path,
+        title,
+        x_label,
+        y_label,
+        series,
+        diagonal,
+        (0.0..1.0, 0.0..1.02),
+    )
+}
+
+/// Draws `series` into a PNG at `path` with axes fitted to the data (5% headroom).
+pub fn lines_png(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<()> {
+    let points = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+    };
+    let fold = |f: fn(&(f64, f64)) -> f64| {
+        points()
+            .map(f)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let pad = |(lo, hi): (f64, f64)| {
+        if !lo.is_finite() {
+            return 0.0..1.0;
+        }
+        let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) };
+        (lo - 0.05 * span)..(hi + 0.05 * span)
+    };
+    let ranges = (pad(fold(|p| p.0)), pad(fold(|p| p.1)));
+    draw(path, title, x_label, y_label, series, false, ranges)
+}
+
+fn draw(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    diagonal: bool,
+    (xr, yr): (std::ops::Range<f64>, std::ops::Range<f64>),
+) -> Result<()> {
     REGISTER.call_once(|| {
         // The font is a valid TTF compiled into the binary; a failure leaves text undrawn.
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
@@ -38,7 +90,7 @@ pub fn unit_square_png(
         .margin(14)
         .x_label_area_size(44)
         .y_label_area_size(54)
-        .build_cartesian_2d(0f64..1f64, 0f64..1.02f64)
+        .build_cartesian_2d(xr, yr)
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
