@@ -135,6 +135,9 @@ pub struct BilevelArgs {
     /// Which lower-level iterates move each iteration.
     #[arg(long, value_enum, default_value = "sampled")]
     lower_update: LowerArg,
+    /// With --lower-update all, move by τ instead of the default τ·I/m.
+    #[arg(long)]
+    no_stale_scaling: bool,
     /// Seed of the blocks, samples and initial weights.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -252,6 +255,7 @@ fn config(args: &BilevelArgs, arg: MethodArg) -> BilevelConfig {
         LowerArg::Sampled => LowerUpdate::SampledBlocks,
         LowerArg::All => LowerUpdate::AllBlocks,
     };
+    cfg.scale_stale_step = !args.no_stale_scaling;
     (cfg.blocks_per_iter, cfg.samples_per_block) = (args.blocks_per_iter, args.samples_per_block);
     (cfg.eta, cfg.tau_u, cfg.alpha, cfg.beta, cfg.gamma) =
         (args.eta, args.tau_u, args.alpha, args.beta, args.gamma);

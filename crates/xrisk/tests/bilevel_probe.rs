@@ -223,3 +223,34 @@ fn bad_configurations_are_rejected() {
         }
     }
 }
+
+#[test]
+fn every_block_mode_scales_the_stale_step_to_tau_i_over_m_and_converges() {
+    // §1.11: all-block stale moves act like a step τ·m/I, so the default step is τ·I/m.
+    use xrisk::bilevel::LowerUpdate;
+    let mut cfg = probe_config(Method::BsvrbV2, 10, 8, 0);
+    (cfg.lower_update, cfg.tau) = (LowerUpdate::AllBlocks, 0.5);
+    let (start, end) = floor(cfg.clone(), 5);
+    assert!(end * 100.0 < start, "all-block mode: ‖∇F‖² {start} → {end}");
+    // the same run with the scaling off and τ = 0.5·10/50 is the same run
+    let device = Device::flex().autodiff();
+    let mut unscaled = cfg.clone();
+    (unscaled.scale_stale_step, unscaled.tau) = (false, 0.1);
+    let mut a = Bilevel::new(
+        QuadraticProblem::new(QuadraticConfig::default(), &device),
+        cfg,
+    )
+    .expect("valid");
+    let mut b = Bilevel::new(
+        QuadraticProblem::new(QuadraticConfig::default(), &device),
+        unscaled,
+    )
+    .expect("valid");
+    for _ in 0..50 {
+        a.step().expect("no divergence");
+        b.step().expect("no divergence");
+    }
+    for (p, q) in a.y().iter().zip(b.y()) {
+        assert!((p - q).abs() <= 1e-12 * (1.0 + q.abs()), "{p} vs {q}");
+    }
+}

@@ -66,8 +66,10 @@ pub enum Estimator {
 pub enum LowerUpdate {
     /// Only the sampled blocks move (the more stable mode).
     SampledBlocks,
-    /// Every block that has an estimate moves, with its latest (possibly stale) v_i. Stable
-    /// roughly while τ·(m/I)·L < 2, L the lower-level smoothness.
+    /// Every block that has an estimate moves, with its latest (possibly stale) v_i. Stale
+    /// moves act like a step ≈ τ·m/I between refreshes (stable roughly while τ·(m/I)·L < 2, L
+    /// the lower-level smoothness), so by default the step is scaled to τ·I/m; see
+    /// [`BilevelConfig::scale_stale_step`].
     AllBlocks,
 }
 
@@ -80,6 +82,8 @@ pub struct BilevelConfig {
     pub estimator: Estimator,
     /// Which lower-level iterates move.
     pub lower_update: LowerUpdate,
+    /// With [`LowerUpdate::AllBlocks`], move by τ·I/m instead of τ (default true, spec §1.11).
+    pub scale_stale_step: bool,
     /// I: blocks sampled per iteration (1 ≤ I ≤ m).
     pub blocks_per_iter: usize,
     /// B: samples per sampled block and level.
@@ -113,6 +117,7 @@ impl BilevelConfig {
             method,
             estimator: Estimator::Msvr,
             lower_update: LowerUpdate::SampledBlocks,
+            scale_stale_step: true,
             blocks_per_iter: 10,
             samples_per_block: 32,
             eta: 1e-3,
@@ -396,6 +401,12 @@ impl<P: MultiBlockProblem> Bilevel<P> {
 
     fn move_lower(&mut self) {
         let dy = self.problem.dim_y();
+        let all = self.cfg.lower_update == LowerUpdate::AllBlocks;
+        let tau = if all && self.cfg.scale_stale_step {
+            self.cfg.tau * self.cfg.blocks_per_iter as f64 / self.problem.blocks() as f64
+        } else {
+            self.cfg.tau
+        };
         let moving: Vec<usize> = match self.cfg.lower_update {
             LowerUpdate::AllBlocks => (0..self.problem.blocks())
                 .filter(|&i| self.visited[i])
@@ -411,7 +422,7 @@ impl<P: MultiBlockProblem> Bilevel<P> {
             );
             yp.copy_from_slice(y);
             for (a, d) in y.iter_mut().zip(v) {
-                *a -= self.cfg.tau * d;
+                *a -= tau * d;
             }
             self.y_moved[i] = Some(self.t);
         }
