@@ -250,6 +250,22 @@ fn rows<'a>(
     })
 }
 
+/// One hypergradient sample Δ = (1/I) Σ_i [∇_x f_i − ∇²_xy g_i · w_i], from the summed
+/// upper-level gradient `fx` and the per-block vectors `ws`.
+fn hypergradient<P: MultiBlockProblem>(
+    p: &P,
+    blocks: &[usize],
+    x: &[f64],
+    ys: &[f64],
+    fx: &[f64],
+    ws: &[f64],
+    sample: &P::Sample,
+) -> Vec<f64> {
+    let jx = cross_jvp(p, blocks, x, ys, ws, sample);
+    let n = blocks.len() as f64;
+    fx.iter().zip(&jx).map(|(a, b)| (a - b) / n).collect()
+}
+
 fn norm(v: &[f64]) -> f64 {
     v.iter().map(|a| a * a).sum::<f64>().sqrt()
 }
@@ -505,25 +521,15 @@ impl<P: MultiBlockProblem> Bilevel<P> {
             }
         }
         let p = &self.problem;
-        let jx = cross_jvp(p, &blocks, &self.x, &ys, &ws, &s_lo);
-        let delta = fx
-            .iter()
-            .zip(&jx)
-            .map(|(a, b)| (a - b) / n as f64)
-            .collect();
-        let delta_prev = up_prev.map(|(fxp, _)| {
-            let jxp = cross_jvp(p, &blocks, &self.x_prev, &ys_p, &ws_prev, &s_lo);
-            fxp.iter()
-                .zip(&jxp)
-                .map(|(a, b)| (a - b) / n as f64)
-                .collect()
-        });
+        let delta = hypergradient(p, &blocks, &self.x, &ys, &fx, &ws, &s_lo);
+        let delta_prev = up_prev
+            .map(|(fxp, _)| hypergradient(p, &blocks, &self.x_prev, &ys_p, &fxp, &ws_prev, &s_lo));
         self.visit(&blocks);
         (delta, delta_prev)
     }
 
     fn bsvrb_v2(&mut self) -> (Vec<f64>, Option<Vec<f64>>) {
-        let (dy, n) = (self.problem.dim_y(), self.cfg.blocks_per_iter);
+        let dy = self.problem.dim_y();
         let blocks = self.draw_blocks();
         let (s_lo, s_up) = self.sample_pair(&blocks);
         let p = &self.problem;
@@ -595,19 +601,10 @@ impl<P: MultiBlockProblem> Bilevel<P> {
         }
         let ws = gather(&self.u, &blocks, dy);
         let p = &self.problem;
-        let jx = cross_jvp(p, &blocks, &self.x, &ys, &ws, &s_lo);
-        let delta = fx
-            .iter()
-            .zip(&jx)
-            .map(|(a, b)| (a - b) / n as f64)
-            .collect();
+        let delta = hypergradient(p, &blocks, &self.x, &ys, &fx, &ws, &s_lo);
         let delta_prev = prev.map(|(_, (fxp, _))| {
             // u as it was at the end of the previous iteration: before this update
-            let jxp = cross_jvp(p, &blocks, &self.x_prev, &ys_p, &us, &s_lo);
-            fxp.iter()
-                .zip(&jxp)
-                .map(|(a, b)| (a - b) / n as f64)
-                .collect()
+            hypergradient(p, &blocks, &self.x_prev, &ys_p, &fxp, &us, &s_lo)
         });
         self.visit(&blocks);
         (delta, delta_prev)
@@ -685,20 +682,11 @@ impl<P: MultiBlockProblem> Bilevel<P> {
             ws.extend(solve_spd(&h, dy, &self.w[i * dy..(i + 1) * dy], floor));
         }
         let (fx, _) = upper_grads(p, &second, &self.x, &ys2, &s_up2);
-        let jx = cross_jvp(p, &second, &self.x, &ys2, &ws, &s_lo2);
-        let delta = fx
-            .iter()
-            .zip(&jx)
-            .map(|(a, b)| (a - b) / n as f64)
-            .collect();
+        let delta = hypergradient(p, &second, &self.x, &ys2, &fx, &ws, &s_lo2);
         let delta_prev = vr.then(|| {
             let ys2_p = self.previous_ys(&second);
             let (fxp, _) = upper_grads(p, &second, &self.x_prev, &ys2_p, &s_up2);
-            let jxp = cross_jvp(p, &second, &self.x_prev, &ys2_p, &ws, &s_lo2);
-            fxp.iter()
-                .zip(&jxp)
-                .map(|(a, b)| (a - b) / n as f64)
-                .collect()
+            hypergradient(p, &second, &self.x_prev, &ys2_p, &fxp, &ws, &s_lo2)
         });
         (delta, delta_prev)
     }
