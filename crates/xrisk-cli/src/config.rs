@@ -241,7 +241,7 @@ impl TrainConfig {
     /// The decay epochs, defaulting to 50 % and 75 % of training.
     pub fn decay_epochs(&self) -> Vec<usize> {
         self.decay_epochs.clone().unwrap_or_else(|| {
-            [self.epochs / 2, self.epochs * 3 / 4]
+            [self.epochs / 2, (self.epochs as u128 * 3 / 4) as usize]
                 .into_iter()
                 .filter(|&e| e > 0)
                 .collect()
@@ -249,21 +249,23 @@ impl TrainConfig {
     }
 }
 
-/// Reads and checks a config file; relative data paths are resolved against its folder.
-pub fn load(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the config {}", path.display()))?;
-    let mut cfg: Config = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+/// Parses and checks the text of a config read from `origin` (named in errors; relative data
+/// paths are resolved against its folder).
+pub fn parse(text: &str, origin: &Path) -> Result<Config> {
+    let mut cfg: Config = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .and_then(|s| text.get(..s.start))
+            .map(|t| t.lines().count().max(1));
         match line {
-            Some(l) => anyhow::anyhow!("{}:{l}: {}", path.display(), e.message()),
-            None => anyhow::anyhow!("{}: {}", path.display(), e.message()),
+            Some(l) => anyhow::anyhow!("{}:{l}: {}", origin.display(), e.message()),
+            None => anyhow::anyhow!("{}: {}", origin.display(), e.message()),
         }
     })?;
     cfg.loss
         .check_keys()
-        .with_context(|| path.display().to_string())?;
-    let base = path.parent().unwrap_or(Path::new("."));
+        .with_context(|| origin.display().to_string())?;
+    let base = origin.parent().unwrap_or(Path::new("."));
     for p in [
         &mut cfg.data.train,
         &mut cfg.data.test,
@@ -285,17 +287,22 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config> {
-        let dir =
-            std::env::temp_dir().join(format!("xrisk-cfg-{}-{}", std::process::id(), text.len()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("run.toml");
-        std::fs::write(&p, text).unwrap();
-        let r = load(&p);
-        std::fs::remove_dir_all(&dir).ok();
-        r
+        super::parse(text, Path::new("/cfg/run.toml"))
     }
 
     const OK: &str = "[data]\nformat = \"embedded-fashion-mnist\"\n[loss]\nkind = \"ap\"\ngamma = 0.1\n[optimizer]\nkind = \"soap\"\n";
+
+    #[test]
+    fn decay_epochs_of_a_huge_epoch_count_do_not_overflow() {
+        let t = TrainConfig {
+            epochs: usize::MAX,
+            ..TrainConfig::default()
+        };
+        assert_eq!(
+            t.decay_epochs(),
+            vec![usize::MAX / 2, usize::MAX / 4 * 3 + 2]
+        );
+    }
 
     #[test]
     fn accepts_a_minimal_config_with_defaults() {

@@ -9,6 +9,7 @@ mod embedded;
 mod eval;
 mod output;
 mod plot;
+mod report;
 mod train;
 
 use clap::{Parser, Subcommand};

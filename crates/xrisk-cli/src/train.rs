@@ -1,7 +1,6 @@
 //! `xrisk train --config FILE.toml`: any data × model × loss × optimizer × sampler.
 
 use crate::config::{Config, DataConfig, LossConfig, OptimizerConfig};
-use crate::plot::{Series, unit_square_png};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -21,20 +20,30 @@ use xrisk::surrogate::Surrogate;
 use xrisk::train::{Objective, Optimizer, predict};
 use xrisk_data::Dataset;
 use xrisk_data::sampler::{DualSampler, RandomSampler};
+use xrisk_data::snapshot::Snapshot;
 
 /// Arguments of `xrisk train`.
 #[derive(Args, Debug)]
 #[command(
     after_help = "Examples:\n  xrisk train --config examples/ap_soap.toml\n  \
-xrisk train --config examples/aucm_pesg.toml --out runs/aucm --json\n\nSee examples/ for a config per loss."
+xrisk train --config examples/aucm_pesg.toml --out runs/aucm --json\n  \
+xrisk train --resume runs/aucm   # after an interruption\n\nSee examples/ for a config per loss."
 )]
 pub struct TrainArgs {
     /// The run's TOML configuration.
-    #[arg(long, value_name = "FILE")]
-    config: PathBuf,
-    /// Folder for metrics.jsonl (one line per epoch), the final model and a copy of the config.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    config: Option<PathBuf>,
+    /// Folder for the run: metrics.jsonl (one line per epoch), checkpoint.bin (after every
+    /// epoch), the final model, the report (report.html with curves) and a copy of the config.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     out: Option<PathBuf>,
+    /// Continue the run in DIR from its last checkpoint (same config, data and seed); the
+    /// result equals an uninterrupted run bit for bit.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "epochs"])]
+    resume: Option<PathBuf>,
+    /// Also write a checkpoint every N training steps (default: only at the end of each epoch).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
     /// Override `[train] epochs`.
     #[arg(long)]
     epochs: Option<usize>,
@@ -56,6 +65,8 @@ pub struct Metrics {
 pub struct EpochReport {
     pub epoch: usize,
     pub train_loss: f64,
+    /// The X-risk objective estimated from the loss's state tables (name, value), if any.
+    pub objective: Option<(&'static str, f64)>,
     pub lr: f64,
     pub test: Metrics,
     /// Seconds spent training (sampling, forward, backward, update), evaluation excluded.
@@ -407,17 +418,71 @@ fn image_shape(cfg: &Config, dim: usize) -> Result<[usize; 3]> {
     Ok(shape)
 }
 
-/// Trains the `[model]` of `cfg` (see [`fit`]); saves it as `model.bpk` into `save_into`.
+/// Where a run keeps its checkpoints and final model, and what it resumes from.
+pub struct Persistence {
+    /// The run's output folder (`checkpoint.bin`, `checkpoint.prev.bin`, `model.bpk`).
+    pub dir: PathBuf,
+    /// Also checkpoint every this many steps within an epoch.
+    pub every_steps: Option<u64>,
+    /// Run-level entries (`run.*`, `data.*`) copied into every checkpoint.
+    pub meta: Snapshot,
+    /// The checkpoint to continue from.
+    pub resume: Option<Snapshot>,
+}
+
+/// The checkpoint file of a run folder.
+pub fn checkpoint_path(dir: &Path) -> PathBuf {
+    dir.join("checkpoint.bin")
+}
+
+/// The previous checkpoint, kept when a new one is written.
+pub fn previous_checkpoint_path(dir: &Path) -> PathBuf {
+    dir.join("checkpoint.prev.bin")
+}
+
+impl Persistence {
+    /// Writes a checkpoint atomically; the one it replaces becomes `checkpoint.prev.bin`.
+    fn write(&self, mut state: Snapshot) -> Result<()> {
+        for name in self.meta.scalar_names() {
+            state.put_scalar(name, self.meta.scalar(name)?);
+        }
+        for name in self.meta.text_names() {
+            state.put_text(name, self.meta.text(name)?);
+        }
+        // The new checkpoint is complete on disk before the old one moves: a failure at any
+        // point (full disk, kill -9) leaves checkpoint.bin or checkpoint.prev.bin whole.
+        let path = checkpoint_path(&self.dir);
+        let fresh = self.dir.join("checkpoint.new.bin");
+        state.write_atomic(&fresh).with_context(|| {
+            format!(
+                "cannot write a checkpoint into {}; the last good one is kept",
+                self.dir.display()
+            )
+        })?;
+        if path.exists() {
+            std::fs::rename(&path, previous_checkpoint_path(&self.dir)).with_context(|| {
+                format!("cannot keep the previous checkpoint {}", path.display())
+            })?;
+        }
+        std::fs::rename(&fresh, &path)
+            .with_context(|| format!("cannot move the new checkpoint to {}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// Trains the `[model]` of `cfg` (see [`fit`]); with `persist`, checkpoints the run, resumes
+/// it, and saves the final model as `model.bpk`.
 pub fn fit_configured(
     cfg: &Config,
     train: &Dataset,
     test: &Dataset,
     bar: &ProgressBar,
     on_epoch: impl FnMut(&EpochReport) -> Result<()>,
-    save_into: Option<&Path>,
+    persist: Option<&Persistence>,
 ) -> Result<Vec<f64>> {
-    fn save<M: Module>(model: M, dir: Option<&Path>) -> Result<()> {
-        if let Some(dir) = dir {
+    fn save<M: Module>(model: M, persist: Option<&Persistence>) -> Result<()> {
+        if let Some(p) = persist {
+            let dir = &p.dir;
             model.save_file(dir.join("model")).map_err(|e| {
                 anyhow::anyhow!("cannot save the model into {}: {e:?}", dir.display())
             })?;
@@ -439,8 +504,9 @@ pub fn fit_configured(
                 bar,
                 |d| Ok(Mlp::new(dim, &hidden, d)),
                 on_epoch,
+                persist,
             )?;
-            save(m, save_into)?;
+            save(m, persist)?;
             Ok(s)
         }
         "resnet20" | "resnet18" => {
@@ -453,14 +519,40 @@ pub fn fit_configured(
                     ResNet::resnet20(shape, d)
                 })
             };
-            let (m, s) = fit(cfg, train, test, bar, build, on_epoch)?;
-            save(m, save_into)?;
+            let (m, s) = fit(cfg, train, test, bar, build, on_epoch, persist)?;
+            save(m, persist)?;
             Ok(s)
         }
         other => {
             bail!("[model] kind = \"{other}\" is not known; use linear, mlp, resnet20 or resnet18")
         }
     }
+}
+
+/// A fingerprint of an epoch's batches: a resumed run checks that its replayed sampler
+/// reproduces the interrupted epoch.
+fn batches_hash(batches: &[Vec<usize>]) -> String {
+    use std::hash::{Hash, Hasher};
+    // FNV-1a over the ids: stable across Rust versions, unlike DefaultHasher's keys.
+    struct Fnv(u64);
+    impl Hasher for Fnv {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100000001b3);
+            }
+        }
+    }
+    let mut h = Fnv(0xcbf29ce484222325);
+    for b in batches {
+        b.len().hash(&mut h);
+        for id in b {
+            (*id as u64).hash(&mut h);
+        }
+    }
+    format!("{:016x}", h.finish())
 }
 
 fn batch_tensor(data: &Dataset, ids: &[usize], device: &Device) -> Tensor<2> {
@@ -488,6 +580,8 @@ pub fn evaluate(test: &Dataset, scores: &[f64], max_fpr: f64) -> Result<Metrics>
 }
 
 /// Trains per `cfg` and reports every epoch; returns the model and its final test scores.
+/// With `persist`, writes a checkpoint after every epoch (and every `every_steps` steps) and
+/// starts from `persist.resume` when given.
 pub fn fit<M: Scorer>(
     cfg: &Config,
     train: &Dataset,
@@ -495,6 +589,7 @@ pub fn fit<M: Scorer>(
     bar: &ProgressBar,
     build: impl FnOnce(&Device) -> Result<M>,
     mut on_epoch: impl FnMut(&EpochReport) -> Result<()>,
+    persist: Option<&Persistence>,
 ) -> Result<(M, Vec<f64>)> {
     let device = Device::flex().autodiff();
     device.seed(cfg.train.seed);
@@ -510,16 +605,72 @@ pub fn fit<M: Scorer>(
     }
     let mut sampler = build_sampler(cfg, train)?;
     let decay_epochs = cfg.train.decay_epochs();
+    let ids = |m: &M, o: &Objective| {
+        let mut v = xrisk::persist::param_ids(m);
+        v.extend(o.param_ids());
+        v
+    };
+    // Where to start: epoch, step within it, and the running loss sum of that epoch.
+    let (mut first_epoch, mut first_step, mut resumed_total) = (0usize, 0usize, 0.0);
+    let mut expected_hash = None;
+    if let Some(s) = persist.and_then(|p| p.resume.as_ref()) {
+        model = xrisk::persist::restore_module(model, "model", s)?;
+        objective.restore_state(s)?;
+        optimizer.restore_state(&ids(&model, &objective), s, &device)?;
+        first_epoch = s.count("run.epoch")? as usize;
+        first_step = s.count("run.step")? as usize;
+        resumed_total = s.scalar("run.epoch_loss_sum")?;
+        if first_step > 0 {
+            expected_hash = Some(s.text("run.batches")?.to_string());
+        }
+        // The sampler is a function of its seed and position: replay the finished epochs.
+        for _ in 0..first_epoch {
+            sampler.next_epoch();
+        }
+        bar.set_position((first_epoch * sampler.num_batches() + first_step) as u64);
+    }
+    let checkpoint = |model: &M,
+                      objective: &Objective,
+                      optimizer: &Optimizer,
+                      epoch: usize,
+                      step: usize,
+                      total: f64,
+                      batches: &[Vec<usize>]|
+     -> Result<()> {
+        let Some(p) = persist else { return Ok(()) };
+        let mut s = Snapshot::new();
+        xrisk::persist::save_module(model, "model", &mut s);
+        objective.save_state(&mut s);
+        optimizer.save_state(&ids(model, objective), &mut s)?;
+        s.put_scalar("run.epoch", epoch as f64);
+        s.put_scalar("run.step", step as f64);
+        s.put_scalar("run.epoch_loss_sum", total);
+        s.put_text("run.batches", batches_hash(batches));
+        p.write(s)
+    };
+    let every = persist.and_then(|p| p.every_steps).unwrap_or(0) as usize;
     // Test scores of the latest evaluation (each epoch ends with one).
     let mut scores = None;
-    for epoch in 0..cfg.train.epochs {
+    for epoch in first_epoch..cfg.train.epochs {
         let start = Instant::now();
-        if decay_epochs.contains(&epoch) {
+        let resumed_mid_epoch = epoch == first_epoch && first_step > 0;
+        // A mid-epoch checkpoint already holds this epoch's decayed learning rate.
+        if decay_epochs.contains(&epoch) && !resumed_mid_epoch {
             optimizer.decay(cfg.train.decay_factor);
         }
         let batches = sampler.next_epoch();
-        let mut total = 0.0;
-        for (step, ids) in batches.iter().enumerate() {
+        let (skip, mut total) = if resumed_mid_epoch {
+            let hash = batches_hash(&batches);
+            if expected_hash.as_deref() != Some(hash.as_str()) {
+                bail!(
+                    "the resumed run does not replay the interrupted epoch's batches (the data or the sampler changed since the checkpoint)"
+                );
+            }
+            (first_step, resumed_total)
+        } else {
+            (0, 0.0)
+        };
+        for (step, ids) in batches.iter().enumerate().skip(skip) {
             let y: Vec<f32> = ids.iter().map(|&i| train.labels[i]).collect();
             let z = model.score(batch_tensor(train, ids, &device));
             let loss = objective.forward(z, &y, ids)?;
@@ -534,6 +685,17 @@ pub fn fit<M: Scorer>(
             total += value;
             model = optimizer.step(model, &mut objective, loss);
             bar.inc(1);
+            if every > 0 && (step + 1) % every == 0 && step + 1 < batches.len() {
+                checkpoint(
+                    &model,
+                    &objective,
+                    &optimizer,
+                    epoch,
+                    step + 1,
+                    total,
+                    &batches,
+                )?;
+            }
         }
         // Training time only: the evaluation below is reported, not timed.
         let seconds = start.elapsed().as_secs_f64();
@@ -541,11 +703,13 @@ pub fn fit<M: Scorer>(
         let report = EpochReport {
             epoch: epoch + 1,
             train_loss: total / batches.len().max(1) as f64,
+            objective: objective.state_estimate(),
             lr: optimizer.lr(),
             test: evaluate(test, &epoch_scores, cfg.train.max_fpr)?,
             seconds,
         };
         on_epoch(&report)?;
+        checkpoint(&model, &objective, &optimizer, epoch + 1, 0, 0.0, &[])?;
         scores = Some(epoch_scores);
     }
     let scores = scores.unwrap_or_else(|| predict(&model, &test.features, test.dim, &device));
@@ -614,9 +778,160 @@ fn metrics_json(m: &Metrics, max_fpr: f64) -> serde_json::Value {
     json!({"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr})
 }
 
+/// Reads the checkpoint of the run folder `dir`, explaining what to do when it is missing or
+/// damaged.
+fn load_checkpoint(dir: &Path) -> Result<Snapshot> {
+    let path = checkpoint_path(dir);
+    let prev = previous_checkpoint_path(dir);
+    let describe = |s: &Snapshot| {
+        format!(
+            "epoch {} step {}",
+            s.count("run.epoch").unwrap_or(0),
+            s.count("run.step").unwrap_or(0)
+        )
+    };
+    if !path.exists() {
+        // Interrupted between the two renames of `Persistence::write`: the new checkpoint
+        // is whole if it exists, else the previous one is.
+        for other in [dir.join("checkpoint.new.bin"), prev.clone()] {
+            if let Ok(s) = Snapshot::read(&other) {
+                eprintln!(
+                    "{} is missing (interrupted while being replaced); resuming from {} ({})",
+                    path.display(),
+                    other.display(),
+                    describe(&s)
+                );
+                return Ok(s);
+            }
+        }
+        bail!(
+            "{} has no checkpoint.bin: it is not the --out folder of an `xrisk train` run, or the run stopped before its first checkpoint; start it again with --config",
+            dir.display()
+        );
+    }
+    Snapshot::read(&path).map_err(|e| match Snapshot::read(&prev) {
+        Ok(p) => anyhow::anyhow!(
+            "cannot resume: {e}\nthe previous checkpoint {} ({}) is intact: move it to {} to resume from there",
+            prev.display(),
+            describe(&p),
+            path.display()
+        ),
+        Err(_) => anyhow::anyhow!("cannot resume: {e}"),
+    })
+}
+
+/// Keeps the first `lines` lines of a per-epoch log (written again atomically), so that a
+/// resumed run appends after the epochs its checkpoint holds.
+fn truncate_log(path: &Path, lines: usize) -> Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let kept: String = text.lines().take(lines).map(|l| format!("{l}\n")).collect();
+    if kept != text {
+        xrisk_data::snapshot::write_atomic(path, |f| f.write_all(kept.as_bytes()))?;
+    }
+    Ok(())
+}
+
+fn append(path: &Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Prepares the output folder of a new run (refusing one that holds a run already) or of a
+/// resumed one; returns the metrics and timing logs, opened for appending.
+fn open_run_folder(
+    dir: &Path,
+    config_text: &str,
+    resume: Option<&Snapshot>,
+) -> Result<(std::fs::File, std::fs::File)> {
+    let metrics = dir.join("metrics.jsonl");
+    let timing = dir.join("timing.jsonl");
+    match resume {
+        None => {
+            if checkpoint_path(dir).exists() || metrics.exists() {
+                bail!(
+                    "{} already holds a run (checkpoint.bin or metrics.jsonl); continue it with `xrisk train --resume {}` or choose another --out folder",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+            xrisk_data::snapshot::write_atomic(&dir.join("config.toml"), |f| {
+                f.write_all(config_text.as_bytes())
+            })
+            .with_context(|| format!("cannot write into the output folder {}", dir.display()))?;
+            std::fs::File::create(&metrics)
+                .with_context(|| format!("cannot write {}", metrics.display()))?;
+            std::fs::File::create(&timing)
+                .with_context(|| format!("cannot write {}", timing.display()))?;
+        }
+        Some(s) => {
+            let done = s.count("run.epoch")? as usize;
+            truncate_log(&metrics, done)?;
+            truncate_log(&timing, done)?;
+        }
+    }
+    Ok((append(&metrics)?, append(&timing)?))
+}
+
+/// Run-level facts stored in every checkpoint; a resume checks the data against them.
+fn run_meta(
+    cfg: &Config,
+    config_text: &str,
+    config_path: &Path,
+    train: &Dataset,
+    test: &Dataset,
+) -> Snapshot {
+    let mut m = Snapshot::new();
+    m.put_text("run.config", config_text);
+    m.put_text("run.config_path", config_path.display().to_string());
+    m.put_text("run.xrisk_version", env!("CARGO_PKG_VERSION"));
+    m.put_scalar("run.epochs", cfg.train.epochs as f64);
+    m.put_scalar("data.train_len", train.len() as f64);
+    m.put_scalar("data.train_positives", train.positives() as f64);
+    m.put_scalar("data.dim", train.dim as f64);
+    m.put_scalar("data.test_len", test.len() as f64);
+    m
+}
+
 /// Runs `xrisk train`.
 pub fn run(args: TrainArgs) -> Result<()> {
-    let mut cfg = crate::config::load(&args.config)?;
+    let (mut cfg, config_text, config_path, resume) = match &args.resume {
+        Some(dir) => {
+            let snap = load_checkpoint(dir)?;
+            let text = snap.text("run.config")?.to_string();
+            let origin = PathBuf::from(snap.text("run.config_path")?);
+            let mut cfg = crate::config::parse(&text, &origin)
+                .context("the config stored in the checkpoint")?;
+            cfg.train.epochs = snap.count("run.epochs")? as usize;
+            eprintln!(
+                "resuming {} at epoch {} step {} of {} epochs",
+                dir.display(),
+                snap.count("run.epoch")? + u64::from(snap.count("run.step")? > 0),
+                snap.count("run.step")?,
+                cfg.train.epochs
+            );
+            (cfg, text, origin, Some(snap))
+        }
+        None => {
+            let path = args
+                .config
+                .as_ref()
+                .context("give --config FILE (a new run) or --resume DIR")?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the config {}", path.display()))?;
+            let cfg = crate::config::parse(&text, path)?;
+            let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            (cfg, text, abs, None)
+        }
+    };
     if let Some(e) = args.epochs {
         cfg.train.epochs = e;
     }
@@ -635,20 +950,33 @@ pub fn run(args: TrainArgs) -> Result<()> {
         test.positives(),
         train.dim
     );
-    let mut log = match &args.out {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
-            std::fs::copy(&args.config, dir.join("config.toml"))
-                .with_context(|| format!("cannot write into {}", dir.display()))?;
-            let p = dir.join("metrics.jsonl");
-            Some(
-                std::fs::File::create(&p)
-                    .with_context(|| format!("cannot write {}", p.display()))?,
-            )
+    let meta = run_meta(&cfg, &config_text, &config_path, &train, &test);
+    if let Some(s) = &resume {
+        for key in [
+            "data.train_len",
+            "data.train_positives",
+            "data.dim",
+            "data.test_len",
+        ] {
+            let (then, now) = (s.scalar(key)?, meta.scalar(key)?);
+            if then != now {
+                bail!(
+                    "cannot resume: {key} was {then} when the checkpoint was written and is {now} now; the data files changed"
+                );
+            }
         }
+    }
+    let out_dir = args.resume.clone().or(args.out.clone());
+    let mut logs = match &out_dir {
+        Some(dir) => Some(open_run_folder(dir, &config_text, resume.as_ref())?),
         None => None,
     };
+    let persist = out_dir.as_ref().map(|dir| Persistence {
+        dir: dir.clone(),
+        every_steps: args.checkpoint_every,
+        meta,
+        resume,
+    });
     let bar = ProgressBar::new((steps_per_epoch(&cfg, &train)? * cfg.train.epochs) as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps {elapsed} {msg}")
@@ -656,56 +984,60 @@ pub fn run(args: TrainArgs) -> Result<()> {
     );
     let max_fpr = cfg.train.max_fpr;
     let on_epoch = |r: &EpochReport| {
-        let line = json!({"epoch": r.epoch, "train_loss": r.train_loss, "lr": r.lr, "seconds": r.seconds,
-                          "test": metrics_json(&r.test, max_fpr)});
+        let objective = r
+            .objective
+            .map(|(name, value)| json!({"name": name, "value": value}));
+        let line = json!({"epoch": r.epoch, "train_loss": r.train_loss, "objective": objective,
+                          "lr": r.lr, "test": metrics_json(&r.test, max_fpr)});
+        let estimate = r
+            .objective
+            .map(|(name, v)| format!("  {name} {v:.5}"))
+            .unwrap_or_default();
         bar.suspend(|| {
             eprintln!(
-                "epoch {:>3}  loss {:>9.5}  lr {:.2e}  test AUROC {:.4}  AUPRC {:.4}  pAUC(FPR≤{max_fpr}) {:.4}  {:.1}s",
+                "epoch {:>3}  loss {:>9.5}{estimate}  lr {:.2e}  test AUROC {:.4}  AUPRC {:.4}  pAUC(FPR≤{max_fpr}) {:.4}  {:.1}s",
                 r.epoch, r.train_loss, r.lr, r.test.auroc, r.test.auprc, r.test.pauc, r.seconds
             )
         });
-        if let Some(f) = log.as_mut() {
-            writeln!(f, "{line}").context("cannot append to metrics.jsonl")?;
+        if let Some((metrics, timing)) = logs.as_mut() {
+            writeln!(metrics, "{line}").context("cannot append to metrics.jsonl")?;
+            writeln!(
+                timing,
+                "{}",
+                json!({"epoch": r.epoch, "seconds": r.seconds})
+            )
+            .context("cannot append to timing.jsonl")?;
         }
         Ok(())
     };
-    let scores = fit_configured(&cfg, &train, &test, &bar, on_epoch, args.out.as_deref())?;
+    let scores = fit_configured(&cfg, &train, &test, &bar, on_epoch, persist.as_ref()).map_err(
+        |e| match out_dir.as_ref().map(|d| Snapshot::read(&checkpoint_path(d))) {
+            Some(Ok(s)) => e.context(format!(
+                "training stopped; the last good checkpoint (epochs done: {}, steps into the next: {}) is kept in {}",
+                s.count("run.epoch").unwrap_or(0),
+                s.count("run.step").unwrap_or(0),
+                checkpoint_path(out_dir.as_deref().unwrap_or(Path::new("."))).display()
+            )),
+            _ => e,
+        },
+    )?;
     bar.finish_and_clear();
     let final_metrics = evaluate(&test, &scores, max_fpr)?;
-    if let Some(dir) = &args.out {
-        let y: Vec<f64> = test.labels.iter().map(|&l| f64::from(l)).collect();
-        let name = cfg.loss.kind.as_str();
-        let roc = xrisk_metrics::roc_curve(&y, &scores)?;
-        let pr = xrisk_metrics::precision_recall_curve(&y, &scores)?;
-        let roc = [Series {
-            name,
-            points: roc.iter().map(|q| (q.fpr, q.tpr)).collect(),
-        }];
-        let pr = [Series {
-            name,
-            points: pr.iter().map(|q| (q.recall, q.precision)).collect(),
-        }];
-        let title = format!("{} test rows", test.len());
-        unit_square_png(
-            &dir.join("roc.png"),
-            &format!("ROC — {title}"),
-            "false-positive rate",
-            "true-positive rate",
-            &roc,
-            true,
-        )?;
-        unit_square_png(
-            &dir.join("pr.png"),
-            &format!("Precision–recall — {title}"),
-            "recall",
-            "precision",
-            &pr,
-            false,
-        )?;
-        eprintln!(
-            "wrote {} (metrics.jsonl, model.bpk, config.toml, roc.png, pr.png)",
-            dir.display()
-        );
+    if let Some(dir) = &out_dir {
+        let report = crate::report::write(&crate::report::RunReport {
+            dir,
+            config_text: &config_text,
+            config_path: &config_path,
+            train: &train,
+            test: &test,
+            scores: &scores,
+            name: &cfg.loss.kind,
+            max_fpr,
+            final_auroc: final_metrics.auroc,
+            final_auprc: final_metrics.auprc,
+            final_pauc: final_metrics.pauc,
+        })?;
+        eprintln!("report: {}", report.display());
     }
     let out = json!({"test": metrics_json(&final_metrics, max_fpr)});
     if args.json {

@@ -12,6 +12,7 @@ pub mod imbalance;
 pub mod readers;
 pub mod registry;
 pub mod sampler;
+pub mod snapshot;
 
 pub use dataset::Dataset;
 pub use error::{DataError, Result};

@@ -67,6 +67,9 @@ pub enum XriskError {
         /// Iteration (1-based).
         iteration: u64,
     },
+    /// A checkpoint cannot be restored (missing entry, another model or configuration).
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
     /// A hyper-parameter is outside its domain.
     #[error("{name} = {value}: {reason}")]
     InvalidConfig {

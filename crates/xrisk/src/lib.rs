@@ -20,6 +20,7 @@ pub mod error;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod persist;
 pub mod resnet;
 pub mod state;
 pub mod surrogate;

@@ -83,6 +83,12 @@ impl StateTable {
             .select_assign(0, idx, new - old, IndexingUpdateOp::Add);
     }
 
+    /// Overwrites every entry with `values` (same length; checked by the caller).
+    pub fn load(&mut self, values: &[f32]) {
+        let device = self.values.device();
+        self.values = Tensor::from_data(TensorData::new(values.to_vec(), [values.len()]), &device);
+    }
+
     /// All entries, copied to the host.
     pub fn to_vec(&self) -> Vec<f32> {
         self.values

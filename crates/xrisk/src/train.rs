@@ -10,10 +10,12 @@ use crate::loss::{
 };
 use crate::model::Scorer;
 use crate::optim::{Pdsca, Pesg, ProximalOptimizer};
+use crate::persist::Persist;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
+use xrisk_data::snapshot::Snapshot;
 
 /// A loss with whatever state it keeps.
 // One value per training run: the size difference between variants costs nothing.
@@ -56,6 +58,93 @@ impl Objective {
             Objective::TpAucKl(l) => l.forward(sigmoid(z), labels, ids),
             Objective::TpAucCvar(l) => l.forward(sigmoid(z), labels, ids),
             Objective::Pairwise(l) => l.forward(sigmoid(z), labels),
+        }
+    }
+}
+
+impl Objective {
+    /// The ids of the loss's own trainable tensors (`a`, `b` of AUCM and compositional AUC),
+    /// which the optimizer updates after the model's.
+    pub fn param_ids(&self) -> Vec<burn::module::ParamId> {
+        match self {
+            Objective::Aucm(l) => crate::persist::param_ids(&l.params),
+            Objective::Compositional(l) => crate::persist::param_ids(&l.aucm.params),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Stores the loss's state (tables, scalars, `a`, `b`, `α`) under `loss.*`.
+    pub fn save_state(&self, s: &mut Snapshot) {
+        let p = "loss";
+        match self {
+            Objective::Aucm(l) => l.save(p, s),
+            Objective::Compositional(l) => l.save(p, s),
+            Objective::Ap(l) => l.save(p, s),
+            Objective::PAucDro(l) => l.save(p, s),
+            Objective::PAucCvar(l) => l.save(p, s),
+            Objective::TpAucKl(l) => l.save(p, s),
+            Objective::TpAucCvar(l) => l.save(p, s),
+            Objective::Ce(_) | Objective::Focal(_) | Objective::Pairwise(_) => {}
+        }
+    }
+
+    /// Restores what [`Objective::save_state`] stored.
+    pub fn restore_state(&mut self, s: &Snapshot) -> Result<()> {
+        let p = "loss";
+        match self {
+            Objective::Aucm(l) => l.restore(p, s),
+            Objective::Compositional(l) => l.restore(p, s),
+            Objective::Ap(l) => l.restore(p, s),
+            Objective::PAucDro(l) => l.restore(p, s),
+            Objective::PAucCvar(l) => l.restore(p, s),
+            Objective::TpAucKl(l) => l.restore(p, s),
+            Objective::TpAucCvar(l) => l.restore(p, s),
+            Objective::Ce(_) | Objective::Focal(_) | Objective::Pairwise(_) => Ok(()),
+        }
+    }
+
+    /// The X-risk objective estimated from the per-sample state tables (spec §1.1): the outer
+    /// functions applied to the tracked inner values `u_i`, averaged over the anchors visited
+    /// so far. `None` for losses without compositional state (CE, focal, pairwise, AUCM,
+    /// compositional AUC: their epoch mean of batch losses is already an unbiased estimate)
+    /// and for the CVaR losses (their tables hold thresholds, not inner averages).
+    ///
+    /// * AP (SOAP): mean over positives of `u⁺_i / u_i`, the smoothed average precision
+    ///   (higher is better);
+    /// * one-way pAUC, KL-DRO (SOPA-s): `λ · mean_i ln u_i`, with `u_i ≈ mean_j exp(ℓ_ij/λ)`;
+    /// * two-way pAUC, KL-DRO (SOTA-s): `τ · ln w`, with `w ≈ mean_i u_i^{λ/τ}`.
+    pub fn state_estimate(&self) -> Option<(&'static str, f64)> {
+        match self {
+            Objective::Ap(l) => {
+                let (all, pos) = l.state();
+                let (mut sum, mut n) = (0.0, 0usize);
+                for (a, p) in all.iter().zip(&pos) {
+                    if *a > 0.0 {
+                        sum += f64::from(*p) / f64::from(*a);
+                        n += 1;
+                    }
+                }
+                (n > 0).then(|| ("smoothed AP (u+/u)", sum / n as f64))
+            }
+            Objective::PAucDro(l) => {
+                let u = l.state();
+                let logs: Vec<f64> = u
+                    .iter()
+                    .filter(|&&v| v > 0.0)
+                    .map(|&v| f64::from(v).ln())
+                    .collect();
+                (!logs.is_empty()).then(|| {
+                    (
+                        "KL-DRO pAUC risk λ·mean ln u",
+                        l.config.lambda * logs.iter().sum::<f64>() / logs.len() as f64,
+                    )
+                })
+            }
+            Objective::TpAucKl(l) => {
+                let (_, w) = l.state();
+                (w > 0.0).then(|| ("two-way KL-DRO risk τ·ln w", l.config.tau * w.ln()))
+            }
+            _ => None,
         }
     }
 }
@@ -123,6 +212,44 @@ impl Optimizer {
             Optimizer::Pdsca(o) => o.inner.config.lr,
             Optimizer::Plain(o) => o.config.lr,
         }
+    }
+}
+
+impl Optimizer {
+    fn skeleton(&self) -> &ProximalOptimizer {
+        match self {
+            Optimizer::Pesg(o) => &o.inner,
+            Optimizer::Pdsca(o) => &o.inner,
+            Optimizer::Plain(o) => o,
+        }
+    }
+
+    /// Stores the optimizer's state under `optimizer.*`; `ids` are the model's parameter ids
+    /// followed by [`Objective::param_ids`].
+    pub fn save_state(&self, ids: &[burn::module::ParamId], s: &mut Snapshot) -> Result<()> {
+        if let Optimizer::Pdsca(o) = self {
+            s.put_scalar("optimizer.lr0", o.lr0());
+        }
+        self.skeleton().save_state("optimizer", ids, s)
+    }
+
+    /// Restores what [`Optimizer::save_state`] stored, for a model on `device` whose ids
+    /// (and the loss's) are `ids`.
+    pub fn restore_state(
+        &mut self,
+        ids: &[burn::module::ParamId],
+        s: &Snapshot,
+        device: &Device,
+    ) -> Result<()> {
+        let inner = match self {
+            Optimizer::Pesg(o) => &mut o.inner,
+            Optimizer::Pdsca(o) => {
+                o.set_lr0(crate::persist::entry(s.scalar("optimizer.lr0"))?);
+                &mut o.inner
+            }
+            Optimizer::Plain(o) => o,
+        };
+        inner.restore_state("optimizer", ids, s, device)
     }
 }
 

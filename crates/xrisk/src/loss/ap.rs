@@ -133,6 +133,8 @@ pub(crate) fn soap_step(
     (p.detach() * l).mean()
 }
 
+crate::persist::persist_fields!(ApLoss; tables: u_all, u_pos; scalars: );
+
 #[cfg(test)]
 mod tests {
     use super::*;

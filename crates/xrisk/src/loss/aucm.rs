@@ -136,6 +136,20 @@ pub(crate) fn objective(
     }
 }
 
+impl crate::persist::Persist for AucmLoss {
+    fn save(&self, prefix: &str, s: &mut xrisk_data::snapshot::Snapshot) {
+        crate::persist::save_module(&self.params, &format!("{prefix}.ab"), s);
+        s.put_scalar(format!("{prefix}.alpha"), self.alpha);
+    }
+
+    fn restore(&mut self, prefix: &str, s: &xrisk_data::snapshot::Snapshot) -> Result<()> {
+        self.params =
+            crate::persist::restore_module(self.params.clone(), &format!("{prefix}.ab"), s)?;
+        self.alpha = crate::persist::entry(s.scalar(&format!("{prefix}.alpha")))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

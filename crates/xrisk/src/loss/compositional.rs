@@ -56,3 +56,22 @@ impl CompositionalAucLoss {
         Ok(loss)
     }
 }
+
+impl crate::persist::Persist for CompositionalAucLoss {
+    fn save(&self, prefix: &str, s: &mut xrisk_data::snapshot::Snapshot) {
+        self.aucm.save(&format!("{prefix}.aucm"), s);
+        s.put_scalar(format!("{prefix}.step"), self.step as f64);
+        s.put_scalar(
+            format!("{prefix}.last_was_auc"),
+            f64::from(u8::from(self.last_was_auc)),
+        );
+    }
+
+    fn restore(&mut self, prefix: &str, s: &xrisk_data::snapshot::Snapshot) -> Result<()> {
+        use crate::persist::entry;
+        self.aucm.restore(&format!("{prefix}.aucm"), s)?;
+        self.step = entry(s.count(&format!("{prefix}.step")))? as usize;
+        self.last_was_auc = entry(s.count(&format!("{prefix}.last_was_auc")))? == 1;
+        Ok(())
+    }
+}

@@ -90,3 +90,5 @@ impl PAucCvarLoss {
         Ok((q * l).mean() / beta)
     }
 }
+
+crate::persist::persist_fields!(PAucCvarLoss; tables: s; scalars: );

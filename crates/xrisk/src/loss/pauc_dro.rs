@@ -94,6 +94,8 @@ impl PAucDroLoss {
     }
 }
 
+crate::persist::persist_fields!(PAucDroLoss; tables: u; scalars: );
+
 #[cfg(test)]
 mod tests {
     use super::*;

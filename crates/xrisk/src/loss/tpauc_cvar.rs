@@ -136,3 +136,5 @@ impl TpAucCvarLoss {
         Ok(loss)
     }
 }
+
+crate::persist::persist_fields!(TpAucCvarLoss; tables: u, s1, y; scalars: s2);

@@ -99,3 +99,5 @@ impl TpAucKlLoss {
         Ok((p * l).mean())
     }
 }
+
+crate::persist::persist_fields!(TpAucKlLoss; tables: u; scalars: w);

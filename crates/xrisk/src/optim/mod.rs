@@ -138,6 +138,96 @@ impl ProximalOptimizer {
     }
 }
 
+impl ProximalOptimizer {
+    /// Stores the learning rate and every parameter's buffers under `prefix`, keyed by the
+    /// parameter's position in `ids` (see [`crate::persist`]).
+    pub fn save_state(
+        &self,
+        prefix: &str,
+        ids: &[ParamId],
+        s: &mut xrisk_data::snapshot::Snapshot,
+    ) -> crate::Result<()> {
+        s.put_scalar(format!("{prefix}.lr"), self.config.lr);
+        if let Some(id) = self.states.keys().find(|id| !ids.contains(id)) {
+            return Err(crate::persist::error(format!(
+                "{prefix}: optimizer state for parameter {id} that is not part of the model"
+            )));
+        }
+        for (j, id) in ids.iter().enumerate() {
+            let Some(st) = self.states.get(id) else {
+                continue;
+            };
+            let key = |f: &str| format!("{prefix}.{j}.{f}");
+            s.put_scalar(key("steps"), st.steps as f64);
+            s.put_scalar(key("acc_steps"), st.acc_steps as f64);
+            for (f, t) in [
+                ("buf", &st.buf),
+                ("second", &st.second),
+                ("reference", &st.reference),
+                ("acc", &st.acc),
+            ] {
+                if let Some(t) = t {
+                    let v = t.clone().into_data().convert::<f32>().try_to_vec::<f32>();
+                    s.put_array(key(f), v.unwrap_or_default());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Restores what [`ProximalOptimizer::save_state`] stored, for the parameters `ids` (same
+    /// order) of a model on `device`.
+    pub fn restore_state(
+        &mut self,
+        prefix: &str,
+        ids: &[ParamId],
+        s: &xrisk_data::snapshot::Snapshot,
+        device: &burn::tensor::Device,
+    ) -> crate::Result<()> {
+        use crate::persist::entry;
+        let device = device.clone().without_autodiff();
+        self.config.lr = entry(s.scalar(&format!("{prefix}.lr")))?;
+        self.states.clear();
+        for (j, id) in ids.iter().enumerate() {
+            let key = |f: &str| format!("{prefix}.{j}.{f}");
+            let Ok(steps) = s.count(&key("steps")) else {
+                continue;
+            };
+            let tensor = |f: &str| {
+                s.try_array(&key(f)).map(|v| {
+                    Tensor::<1>::from_data(
+                        burn::tensor::TensorData::new(v.to_vec(), [v.len()]),
+                        &device,
+                    )
+                })
+            };
+            self.states.insert(
+                *id,
+                ParamState {
+                    buf: tensor("buf"),
+                    second: tensor("second"),
+                    reference: tensor("reference"),
+                    acc: tensor("acc"),
+                    acc_steps: entry(s.count(&key("acc_steps")))?,
+                    steps,
+                },
+            );
+        }
+        if let Some(extra) = s
+            .array_names(&format!("{prefix}."))
+            .filter_map(|n| n.strip_prefix(&format!("{prefix}.")))
+            .filter_map(|r| r.split('.').next()?.parse::<usize>().ok())
+            .find(|&j| j >= ids.len())
+        {
+            return Err(crate::persist::error(format!(
+                "{prefix}: state for parameter {extra} but the model has {} parameters: the checkpoint belongs to another model",
+                ids.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
 struct StepMapper<'a> {
     config: SkeletonConfig,
     states: &'a mut HashMap<ParamId, ParamState>,

@@ -78,6 +78,16 @@ impl PdscaConfig {
 }
 
 impl Pdsca {
+    /// The learning rate of the cross-entropy phase.
+    pub fn lr0(&self) -> f64 {
+        self.lr0
+    }
+
+    /// Sets the learning rate of the cross-entropy phase (used when resuming).
+    pub fn set_lr0(&mut self, lr0: f64) {
+        self.lr0 = lr0;
+    }
+
     /// Divides `lr` by `decay_factor` and `lr0` by `decay_factor0` (LibAUC's `update_lr`).
     pub fn update_lr(&mut self, decay_factor: Option<f64>, decay_factor0: Option<f64>) {
         if let Some(f) = decay_factor {
