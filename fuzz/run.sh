@@ -19,6 +19,6 @@ for t in "${targets[@]}"; do
     >"logs-$t.txt" 2>&1
   rc=$?
   end=$(date +%s)
-  runs=$(grep -o '#[0-9]* *DONE' "logs-$t.txt" | tail -1 | tr -dc 0-9)
+  runs=$(grep -ao "Done [0-9]* runs" "logs-$t.txt" | tail -1 | tr -dc 0-9)
   echo "$t: exit $rc after $((end - start)) s, ${runs:-?} executions, corpus $(ls "corpus/$t" | wc -l) inputs"
 done

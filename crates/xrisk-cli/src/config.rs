@@ -59,7 +59,7 @@ pub struct DataConfig {
 pub struct ModelConfig {
     /// `linear`, `mlp`, `resnet20` or `resnet18`.
     pub kind: String,
-    /// Hidden widths of the MLP (default [128]).
+    /// Hidden widths of the MLP (default `[128]`).
     pub hidden: Option<Vec<usize>>,
     /// ResNets: `[channels, height, width]` of the flattened rows (default: 784 features →
     /// [1, 28, 28], 3072 → [3, 32, 32]).

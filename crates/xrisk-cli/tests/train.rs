@@ -140,3 +140,54 @@ fn bad_configs_name_the_problem() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Every `--config examples/…` in the README and docs names a config that exists (and so is
+/// run by `every_example_config_runs`), and every documented command is a real subcommand.
+#[test]
+fn documented_configs_and_commands_exist() {
+    let mut pages = vec![repo().join("README.md")];
+    for e in std::fs::read_dir(repo().join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            pages.push(p);
+        }
+    }
+    let mut seen = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        let mut in_shell = false;
+        for (i, line) in text.lines().enumerate() {
+            if let Some(lang) = line.trim_start().strip_prefix("```") {
+                in_shell = !in_shell && matches!(lang, "sh" | "bash" | "console");
+                continue;
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for w in words.windows(2) {
+                if w[0] == "--config" && w[1].starts_with("examples/") {
+                    let path = w[1].trim_end_matches(['`', ')', ',']);
+                    assert!(
+                        repo().join(path).exists(),
+                        "{}:{}: {path} does not exist",
+                        page.display(),
+                        i + 1
+                    );
+                    seen += 1;
+                }
+            }
+            if let Some(rest) = line
+                .trim_start()
+                .strip_prefix("xrisk ")
+                .filter(|_| in_shell)
+            {
+                let sub = rest.split_whitespace().next().unwrap_or("");
+                assert!(
+                    ["demo", "train", "eval", "data", "bilevel", "bench"].contains(&sub),
+                    "{}:{}: `xrisk {sub}` is not a command",
+                    page.display(),
+                    i + 1
+                );
+            }
+        }
+    }
+    assert!(seen >= 3, "found only {seen} documented configs");
+}

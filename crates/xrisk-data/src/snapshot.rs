@@ -7,6 +7,20 @@
 //! and texts (`u32` each); per array its name (`u32` length + UTF-8), element count (`u64`)
 //! and elements; per scalar its name and the `u64` bits of the `f64`; per text its name,
 //! byte count (`u64`) and bytes; then the CRC-32 of everything before it.
+//!
+//! ```
+//! use xrisk_data::snapshot::Snapshot;
+//! let mut s = Snapshot::new();
+//! s.put_array("loss.u", vec![0.25, 0.5]);
+//! s.put_scalar("run.epoch", 3.0);
+//! let path = std::env::temp_dir().join("xrisk-doc-snapshot.bin");
+//! s.write_atomic(&path)?;
+//! let back = Snapshot::read(&path)?;
+//! assert_eq!(back.array("loss.u")?, &[0.25, 0.5]);
+//! assert_eq!(back.count("run.epoch")?, 3);
+//! # std::fs::remove_file(&path).ok();
+//! # Ok::<(), xrisk_data::DataError>(())
+//! ```
 
 use crate::error::{DataError, Result};
 use std::collections::BTreeMap;

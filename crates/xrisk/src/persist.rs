@@ -1,11 +1,35 @@
 //! Saving and restoring training state exactly, for checkpoints and resume: every float
 //! tensor of a module (weights and running statistics) in visit order, the optimizers'
 //! per-parameter buffers, the losses' state tables and scalars — into a
-//! [`Snapshot`](xrisk_data::snapshot::Snapshot).
+//! [`xrisk_data::snapshot::Snapshot`].
 //!
 //! Parameter ids are not stable across processes (a fresh model gets fresh ids), so the
 //! optimizer state is stored by the parameter's position in the visit order of the model
 //! followed by the loss's own parameters, and mapped back to the ids of the restored model.
+//!
+//! ```
+//! use burn::tensor::Device;
+//! use xrisk::loss::{ApConfig, ApLoss};
+//! use xrisk::model::Mlp;
+//! use xrisk::persist::{Persist, restore_module, save_module};
+//! use xrisk_data::snapshot::Snapshot;
+//!
+//! let device = Device::flex().autodiff();
+//! device.seed(1);
+//! let (model, loss) = (Mlp::new(4, &[8], &device), ApLoss::new(ApConfig::new(100), &device));
+//! let mut s = Snapshot::new();
+//! save_module(&model, "model", &mut s);
+//! loss.save("loss", &mut s);
+//!
+//! device.seed(2); // a fresh model starts elsewhere…
+//! let fresh = Mlp::new(4, &[8], &device);
+//! let restored = restore_module(fresh, "model", &s)?; // …and takes the saved values
+//! let mut again = Snapshot::new();
+//! save_module(&restored, "model", &mut again);
+//! loss.save("loss", &mut again);
+//! assert_eq!(again, s);
+//! # Ok::<(), xrisk::XriskError>(())
+//! ```
 
 use crate::error::{Result, XriskError};
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};

@@ -8,6 +8,15 @@ use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 ///
 /// Reads gather the rows of a batch; writes overwrite them. When an id occurs more than once
 /// in a batch (tiled positives), the last occurrence wins, as in LibAUC.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use xrisk::state::StateTable;
+/// let device = Device::flex();
+/// let mut u = StateTable::new(5, 0.0, &device);
+/// u.set(&[3, 1, 3], Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device));
+/// assert_eq!(u.to_vec(), vec![0.0, 2.0, 0.0, 3.0, 0.0]);
+/// ```
 #[derive(Debug, Clone)]
 pub struct StateTable {
     values: Tensor<1>,

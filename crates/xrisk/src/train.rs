@@ -2,6 +2,29 @@
 //! `xrisk demo` and user code share. The model maps features to one logit per sample; the
 //! AUC-family losses see `sigmoid(logit)` (LibAUC's convention, spec §1.3), CE and focal the
 //! logits.
+//!
+//! One PESG step of an AUC-margin model, the way `xrisk train` does it:
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use xrisk::loss::{AucmConfig, AucmLoss};
+//! use xrisk::model::{Mlp, Scorer};
+//! use xrisk::optim::PesgConfig;
+//! use xrisk::train::{Objective, Optimizer};
+//!
+//! let device = Device::flex().autodiff();
+//! let mut model = Mlp::new(3, &[8], &device);
+//! let mut objective = Objective::Aucm(AucmLoss::new(AucmConfig::default(), &device));
+//! let mut optimizer = Optimizer::Pesg(PesgConfig::default().init());
+//! let x = Tensor::<2>::from_floats([[0.1, 0.2, 0.3], [0.9, 0.1, 0.4], [0.5, 0.5, 0.5]], &device);
+//! let (labels, ids) = ([1.0, 0.0, 0.0], [0, 1, 2]);
+//! let loss = objective.forward(model.score(x), &labels, &ids)?;
+//! model = optimizer.step(model, &mut objective, loss);
+//! if let Objective::Aucm(l) = &objective {
+//!     assert!(l.alpha > 0.0, "PESG's dual ascent moved α");
+//! }
+//! # Ok::<(), xrisk::XriskError>(())
+//! ```
 
 use crate::error::Result;
 use crate::loss::{

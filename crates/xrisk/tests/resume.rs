@@ -116,7 +116,12 @@ impl Run {
 
     fn steps(&mut self, range: std::ops::Range<usize>) {
         let (x, y) = data();
-        for (step, ids) in batches().iter().enumerate().skip(range.start).take(range.len()) {
+        for (step, ids) in batches()
+            .iter()
+            .enumerate()
+            .skip(range.start)
+            .take(range.len())
+        {
             if step == 4 {
                 self.optimizer.decay(10.0);
             }
@@ -168,9 +173,17 @@ fn every_objective_and_optimizer_resumes_bit_for_bit() {
         a.steps(7..12);
 
         let mut b = Run::new(name, 2);
-        assert_ne!(b.save(), saved, "{name}: the fresh run must start elsewhere");
+        assert_ne!(
+            b.save(),
+            saved,
+            "{name}: the fresh run must start elsewhere"
+        );
         b.restore(&saved);
-        assert_eq!(b.save(), saved, "{name}: restore is not the inverse of save");
+        assert_eq!(
+            b.save(),
+            saved,
+            "{name}: restore is not the inverse of save"
+        );
         b.steps(7..12);
         assert_eq!(
             a.save(),
@@ -186,7 +199,9 @@ fn a_checkpoint_of_another_model_or_data_set_is_refused_with_the_reason() {
     let saved = a.save();
     let device = Device::flex().autodiff();
     let wider = Mlp::new(DIM, &[7], &device);
-    let e = restore_module(wider, "model", &saved).unwrap_err().to_string();
+    let e = restore_module(wider, "model", &saved)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("another model"), "{e}");
     let mut other = Objective::Ap(ApLoss::new(ApConfig::new(N + 1), &device));
     let e = other.restore_state(&saved).unwrap_err().to_string();
