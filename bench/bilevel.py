@@ -16,7 +16,7 @@ LARGE_ETA = 3000.0
 
 def run(name, extra):
     out = os.path.join(args.runs, name)
-    cmd = [args.xrisk, "bilevel", "--out", out, "--json"] + extra
+    cmd = [args.xrisk, "bilevel", "--out", out, "--force", "--json"] + extra
     print("+", " ".join(cmd), flush=True)
     summary = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     with open(os.path.join(out, "curves.jsonl")) as fh:

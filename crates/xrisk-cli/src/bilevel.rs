@@ -147,6 +147,9 @@ pub struct BilevelArgs {
     /// Output folder.
     #[arg(long, default_value = "runs/bilevel")]
     out: PathBuf,
+    /// Replace the files of an earlier run in the output folder (refused otherwise).
+    #[arg(long)]
+    force: bool,
     /// Print the summary as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -273,6 +276,13 @@ pub fn run(args: BilevelArgs) -> Result<()> {
     }
     if args.eval_every == 0 {
         bail!("--eval-every must be at least 1");
+    }
+    let earlier = std::fs::metadata(args.out.join("curves.jsonl")).map_or(0, |m| m.len());
+    if !args.force && earlier > 0 {
+        bail!(
+            "{} already holds a bilevel run (curves.jsonl); choose another --out folder or pass --force to replace it",
+            args.out.display()
+        );
     }
     let (train, val, test) = load(&args)?;
     std::fs::create_dir_all(&args.out)

@@ -63,6 +63,18 @@ fn writes_curves_plots_and_a_summary_for_each_method() {
         let png = std::fs::read(out.join(format!("{name}.png"))).unwrap();
         assert_eq!(&png[1..4], b"PNG", "{name}");
     }
+    // A second run into the same folder is refused and leaves the first run's files alone.
+    let o = xrisk(&["bilevel", "--iters", "1", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("already holds a bilevel run") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("curves.jsonl")).unwrap(),
+        curves
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 

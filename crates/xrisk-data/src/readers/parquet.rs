@@ -5,7 +5,6 @@ use super::table::NumericTable;
 use crate::error::{DataError, Result};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
-use std::fs::File;
 use std::path::Path;
 
 fn field_value(f: &Field) -> Option<f64> {
@@ -31,12 +30,36 @@ fn field_value(f: &Field) -> Option<f64> {
 /// Reads every column of a parquet file as numbers (text holding a number is parsed; a
 /// null becomes NaN). A value that is not a number is an error naming its row and column.
 pub fn read_parquet(path: &Path) -> Result<NumericTable> {
-    let origin = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    parse_parquet(bytes, &path.display().to_string())
+}
+
+/// [`read_parquet`] on the bytes of a file read from `origin` (named in errors). A malformed
+/// file is an error, never a panic: the `parquet` crate can panic on corrupt metadata, so its
+/// calls run under `catch_unwind` and a panic becomes a parse error.
+pub fn parse_parquet(bytes: impl Into<bytes::Bytes>, origin: &str) -> Result<NumericTable> {
+    let bytes: bytes::Bytes = bytes.into();
+    let len = bytes.len();
+    std::panic::catch_unwind(move || parse_bytes(bytes, origin)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown failure");
+        Err(DataError::parse(
+            origin,
+            0,
+            format!("not a readable parquet file ({len} bytes): the parquet decoder failed: {why}"),
+        ))
+    })
+}
+
+fn parse_bytes(bytes: bytes::Bytes, origin: &str) -> Result<NumericTable> {
+    let file_len = bytes.len();
     let pq_err = |e: parquet::errors::ParquetError| {
-        DataError::parse(&origin, 0, format!("not a readable parquet file: {e}"))
+        DataError::parse(origin, 0, format!("not a readable parquet file: {e}"))
     };
-    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let reader = SerializedFileReader::new(file).map_err(pq_err)?;
+    let reader = SerializedFileReader::new(bytes).map_err(pq_err)?;
     let columns: Vec<String> = reader
         .metadata()
         .file_metadata()
@@ -45,16 +68,17 @@ pub fn read_parquet(path: &Path) -> Result<NumericTable> {
         .iter()
         .map(|c| c.name().to_string())
         .collect();
-    let mut values = Vec::with_capacity(
-        reader.metadata().file_metadata().num_rows().max(0) as usize * columns.len(),
-    );
+    // The row count in the metadata is untrusted: reserve no more than the file could hold.
+    let declared = (reader.metadata().file_metadata().num_rows().max(0) as usize)
+        .saturating_mul(columns.len());
+    let mut values = Vec::with_capacity(declared.min(file_len.saturating_mul(8)));
     for (r, row) in reader.get_row_iter(None).map_err(pq_err)?.enumerate() {
         let row = row.map_err(pq_err)?;
         let before = values.len();
         for (name, field) in row.get_column_iter() {
             let v = field_value(field).ok_or_else(|| {
                 DataError::parse(
-                    &origin,
+                    origin,
                     r as u64 + 1,
                     format!("row {}: column \"{name}\": {field} is not a number", r + 1),
                 )
@@ -63,11 +87,35 @@ pub fn read_parquet(path: &Path) -> Result<NumericTable> {
         }
         if values.len() - before != columns.len() {
             return Err(DataError::parse(
-                &origin,
+                origin,
                 r as u64 + 1,
                 "nested parquet columns are not supported",
             ));
         }
     }
     Ok(NumericTable { columns, values })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_and_truncated_files_are_errors() {
+        let cases: [&[u8]; 4] = [
+            b"",
+            b"PAR1",
+            b"PAR1\x00\x00\x00\x00PAR1",
+            b"PAR1\x15\x04\x15\x00\x15\x00\x4c\x15\x02\xff\xff\x00\x00\x00PAR1",
+        ];
+        for (i, c) in cases.iter().enumerate() {
+            let e = parse_parquet(c.to_vec(), "mem.parquet")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("mem.parquet:0: not a readable parquet file"),
+                "case {i}: {e}"
+            );
+        }
+    }
 }
