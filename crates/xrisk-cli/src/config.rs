@@ -249,6 +249,139 @@ impl TrainConfig {
     }
 }
 
+/// `Ok` when `v` (named `key`) is finite and satisfies `ok`; else an error saying what
+/// `domain` the value must lie in.
+fn check(key: &str, v: Option<f64>, ok: impl Fn(f64) -> bool, domain: &str) -> Result<()> {
+    match v {
+        Some(x) if !x.is_finite() || !ok(x) => bail!("{key} = {x} must be {domain}"),
+        _ => Ok(()),
+    }
+}
+
+impl Config {
+    /// Checks every value's domain, naming the section and key (the losses and optimizers
+    /// would otherwise turn a bad value into NaN scores many steps later).
+    pub fn validate(&self) -> Result<()> {
+        let unit = |x: f64| x > 0.0 && x <= 1.0;
+        let pos = |x: f64| x > 0.0;
+        let nonneg = |x: f64| x >= 0.0;
+        let l = &self.loss;
+        let margin_ok: fn(f64) -> bool = if l.kind == "ap" {
+            |x| x > 0.0
+        } else {
+            |x| x >= 0.0
+        };
+        check("[loss] margin", l.margin, margin_ok, "≥ 0 (> 0 for ap)")?;
+        check(
+            "[loss] gamma",
+            l.gamma,
+            if l.kind == "focal" { nonneg } else { unit },
+            if l.kind == "focal" {
+                "≥ 0"
+            } else {
+                "in (0, 1]"
+            },
+        )?;
+        check("[loss] lambda", l.lambda, pos, "> 0")?;
+        check("[loss] tau", l.tau, pos, "> 0")?;
+        check("[loss] beta", l.beta, unit, "in (0, 1]")?;
+        check("[loss] eta", l.eta, pos, "> 0")?;
+        check(
+            "[loss] alpha",
+            l.alpha,
+            if l.kind == "focal" {
+                |x: f64| (0.0..=1.0).contains(&x)
+            } else {
+                pos
+            },
+            if l.kind == "focal" {
+                "in [0, 1]"
+            } else {
+                "> 0"
+            },
+        )?;
+        for (k, v) in [("beta_0", l.beta_0), ("beta_1", l.beta_1)] {
+            check(&format!("[loss] {k}"), v, pos, "> 0")?;
+        }
+        for (k, v) in [("theta_0", l.theta_0), ("theta_1", l.theta_1)] {
+            check(&format!("[loss] {k}"), v, unit, "in (0, 1]")?;
+        }
+        if let Some((g0, g1)) = l.gammas {
+            check("[loss] gammas[0]", Some(g0), unit, "in (0, 1]")?;
+            check("[loss] gammas[1]", Some(g1), unit, "in (0, 1]")?;
+        }
+        check("[loss] scale", l.scale, pos, "> 0")?;
+        check("[loss] hparam", l.hparam, pos, "> 0")?;
+        if l.k == Some(0) {
+            bail!("[loss] k = 0 must be at least 1");
+        }
+        let o = &self.optimizer;
+        check("[optimizer] lr", o.lr, pos, "> 0")?;
+        check("[optimizer] lr0", o.lr0, pos, "> 0")?;
+        check(
+            "[optimizer] momentum",
+            o.momentum,
+            |x| (0.0..1.0).contains(&x),
+            "in [0, 1)",
+        )?;
+        check(
+            "[optimizer] dampening",
+            o.dampening,
+            |x| (0.0..=1.0).contains(&x),
+            "in [0, 1]",
+        )?;
+        for (k, v) in [("beta1", o.beta1), ("beta2", o.beta2)] {
+            check(
+                &format!("[optimizer] {k}"),
+                v,
+                |x| (0.0..1.0).contains(&x),
+                "in [0, 1)",
+            )?;
+        }
+        check("[optimizer] weight_decay", o.weight_decay, nonneg, "≥ 0")?;
+        check("[optimizer] epoch_decay", o.epoch_decay, nonneg, "≥ 0")?;
+        check("[optimizer] clip_value", o.clip_value, pos, "> 0")?;
+        if self.sampler.batch_size < 2 {
+            bail!(
+                "[sampler] batch_size = {} must be at least 2",
+                self.sampler.batch_size
+            );
+        }
+        check(
+            "[sampler] sampling_rate",
+            Some(self.sampler.sampling_rate),
+            |x| x > 0.0 && x < 1.0,
+            "in (0, 1)",
+        )?;
+        let t = &self.train;
+        check("[train] decay_factor", Some(t.decay_factor), pos, "> 0")?;
+        check("[train] max_fpr", Some(t.max_fpr), unit, "in (0, 1]")?;
+        check(
+            "[data] imratio",
+            self.data.imratio,
+            |x| x > 0.0 && x < 1.0,
+            "in (0, 1)",
+        )?;
+        check(
+            "[data] test_fraction",
+            self.data.test_fraction,
+            |x| x > 0.0 && x < 1.0,
+            "in (0, 1)",
+        )?;
+        if let Some(h) = &self.model.hidden
+            && h.contains(&0)
+        {
+            bail!("[model] hidden = {h:?}: every width must be at least 1");
+        }
+        if let Some(s) = self.model.input_shape
+            && s.contains(&0)
+        {
+            bail!("[model] input_shape = {s:?}: every size must be at least 1");
+        }
+        Ok(())
+    }
+}
+
 /// Parses and checks the text of a config read from `origin` (named in errors; relative data
 /// paths are resolved against its folder).
 pub fn parse(text: &str, origin: &Path) -> Result<Config> {
@@ -264,6 +397,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Config> {
     })?;
     cfg.loss
         .check_keys()
+        .and_then(|()| cfg.validate())
         .with_context(|| origin.display().to_string())?;
     let base = origin.parent().unwrap_or(Path::new("."));
     for p in [

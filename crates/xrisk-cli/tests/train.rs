@@ -116,7 +116,7 @@ fn bad_configs_name_the_problem() {
         ),
         (
             base.replace("lr = 1e-3", "lr = -1"),
-            "lr = -1 must be a positive number",
+            "[optimizer] lr = -1 must be > 0",
         ),
         (
             base.replace(
@@ -129,6 +129,39 @@ fn bad_configs_name_the_problem() {
             base.replace("positive_class = 6", "positive_class = 6.0\nimratio2 = 1"),
             "unknown field `imratio2`",
         ),
+        (
+            base.replace("hidden = [128]", "hidden = [0]"),
+            "[model] hidden = [0]: every width must be at least 1",
+        ),
+        (
+            base.replace("gamma = 0.1", "gamma = 1.5"),
+            "[loss] gamma = 1.5 must be in (0, 1]",
+        ),
+        (
+            base.replace("gamma = 0.1", "gamma = nan"),
+            "[loss] gamma = NaN must be in (0, 1]",
+        ),
+        (
+            base.replace("margin = 1.0", "margin = -1.0"),
+            "[loss] margin = -1 must be ≥ 0",
+        ),
+        (
+            base.replace("epochs = 20", "epochs = 20\ndecay_factor = 0.0"),
+            "[train] decay_factor = 0 must be > 0",
+        ),
+        (
+            base.replace("batch_size = 64", "batch_size = 1"),
+            "[sampler] batch_size = 1 must be at least 2",
+        ),
+        (
+            base.replace("sampling_rate = 0.5", "sampling_rate = 1.0"),
+            "[sampler] sampling_rate = 1 must be in (0, 1)",
+        ),
+        (
+            base.replace("epochs = 20", "epochs = \"ten\""),
+            ":27: invalid type: string \"ten\", expected usize",
+        ),
+        (base.replace("[loss]", "[loss"), ":13: unclosed table"),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
         let p = dir.join(format!("c{i}.toml"));
