@@ -37,6 +37,9 @@ wait "$pid" 2>/dev/null || true
 } >"$work/out/resume"
 cd "$OLDPWD"
 
+# docs/bilevel.md: the default bilevel run (the table goes to stdout; progress to stderr).
+(cd "$work" && "$X" bilevel --out runs/bilevel >"$work/out/bilevel" 2>/dev/null)
+
 python3 - "$work/out" <<'PY'
 import pathlib, re, sys
 out = pathlib.Path(sys.argv[1])

@@ -967,6 +967,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     }
     let out_dir = args.resume.clone().or(args.out.clone());
+    if args.checkpoint_every.is_some() && out_dir.is_none() {
+        bail!("--checkpoint-every needs --out DIR (the folder that receives the checkpoints)");
+    }
     let mut logs = match &out_dir {
         Some(dir) => Some(open_run_folder(dir, &config_text, resume.as_ref())?),
         None => None,
