@@ -31,6 +31,11 @@ impl StateTable {
         }
     }
 
+    /// The device the table lives on.
+    pub fn device(&self) -> Device {
+        self.values.device()
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.values.dims()[0]

@@ -7,8 +7,10 @@ mod aucm;
 mod ce;
 mod compositional;
 mod focal;
+mod listwise_ce;
 mod map;
 mod multilabel_aucm;
+mod ndcg;
 mod pairwise;
 mod pauc_cvar;
 mod pauc_dro;
@@ -20,8 +22,10 @@ pub use aucm::{AucmConfig, AucmLoss, AucmParams, AucmVersion};
 pub use ce::CrossEntropyLoss;
 pub use compositional::CompositionalAucLoss;
 pub use focal::FocalLoss;
+pub use listwise_ce::{ListwiseCeConfig, ListwiseCeLoss};
 pub use map::{MapConfig, MapLoss};
 pub use multilabel_aucm::{MultiLabelAucmLoss, MultiLabelAucmParams};
+pub use ndcg::{NdcgConfig, NdcgLoss, RankingBatch, TopkVersion};
 pub use pairwise::PairwiseAucLoss;
 pub use pauc_cvar::{PAucCvarConfig, PAucCvarLoss};
 pub use pauc_dro::{PAucDroConfig, PAucDroLoss};
@@ -121,6 +125,32 @@ pub(crate) fn pairs(
         pos_ids,
         n_neg: s.neg.len(),
     })
+}
+
+/// Validates the `[B, L]` scores of a ranking loss whose first `num_pos` columns are the
+/// sampled relevant items, with one relevant-pair id per positive column (`B·num_pos` ids).
+pub(crate) fn check_ranking_scores(
+    loss: &'static str,
+    scores: &Tensor<2>,
+    num_pos: usize,
+    pair_ids: &[usize],
+) -> Result<()> {
+    let [b, l] = scores.dims();
+    if num_pos == 0 || num_pos > l {
+        return Err(XriskError::InvalidConfig {
+            name: "num_pos",
+            value: num_pos as f64,
+            reason: "must be at least 1 and at most the number of score columns",
+        });
+    }
+    if pair_ids.len() != b * num_pos {
+        return Err(XriskError::LengthMismatch {
+            scores: b * num_pos,
+            labels: b * num_pos,
+            ids: pair_ids.len(),
+        });
+    }
+    finite(loss, scores)
 }
 
 /// A 1-D index tensor of positions.
