@@ -10,6 +10,7 @@ pub mod error;
 pub mod fetch;
 pub mod imbalance;
 pub mod readers;
+pub mod recsplit;
 pub mod registry;
 pub mod sampler;
 pub mod snapshot;

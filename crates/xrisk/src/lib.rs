@@ -19,6 +19,7 @@ pub mod bilevel;
 pub mod error;
 pub mod loss;
 pub mod model;
+pub mod neumf;
 pub mod optim;
 pub mod persist;
 pub mod resnet;
