@@ -51,6 +51,11 @@ pub struct DataConfig {
     pub imratio: Option<f64>,
     /// Held-out share when there is no test file (default 0.3).
     pub test_fraction: Option<f64>,
+    /// movielens: a data set fetched with `xrisk data fetch` (`movielens-100k`), instead of
+    /// `train`.
+    pub dataset: Option<String>,
+    /// movielens: never-rated items sampled per user for evaluation (default 100).
+    pub eval_negatives: Option<usize>,
 }
 
 /// `[model]`.
@@ -64,6 +69,12 @@ pub struct ModelConfig {
     /// ResNets: `[channels, height, width]` of the flattened rows (default: 784 features →
     /// [1, 28, 28], 3072 → [3, 32, 32]).
     pub input_shape: Option<[usize; 3]>,
+    /// NeuMF: width of each embedding (default 64).
+    pub emb_size: Option<usize>,
+    /// NeuMF: widths of the MLP tower (default `[64]`).
+    pub layers: Option<Vec<usize>>,
+    /// NeuMF: dropout after each MLP layer (default 0.2).
+    pub dropout: Option<f64>,
 }
 
 impl Default for ModelConfig {
@@ -72,6 +83,9 @@ impl Default for ModelConfig {
             kind: "mlp".into(),
             hidden: None,
             input_shape: None,
+            emb_size: None,
+            layers: None,
+            dropout: None,
         }
     }
 }
@@ -101,6 +115,21 @@ pub struct LossConfig {
     /// Scale `s` of the barrier-hinge surrogate.
     pub scale: Option<f64>,
     pub hparam: Option<f64>,
+    /// NDCG: moving-average weight of `u` (γ₀).
+    pub gamma0: Option<f64>,
+    /// NDCG: moving-average weight of `s_q` (γ₁).
+    pub gamma1: Option<f64>,
+    /// NDCG: step size of the top-K thresholds λ_q (η₀).
+    pub eta0: Option<f64>,
+    /// NDCG: K of NDCG@K (K-SONG); absent = SONG.
+    pub topk: Option<usize>,
+    /// NDCG: `theo` or `prac`.
+    pub topk_version: Option<String>,
+    pub tau_1: Option<f64>,
+    pub tau_2: Option<f64>,
+    pub sigmoid_alpha: Option<f64>,
+    /// NDCG: scale c_ψ of ψ (1 = LibAUC).
+    pub psi_scale: Option<f64>,
 }
 
 impl LossConfig {
@@ -126,8 +155,23 @@ impl LossConfig {
             "pairwise_auc" => &["surrogate", "hparam", "scale"],
             "ce" => &[],
             "focal" => &["alpha", "gamma"],
+            "listwise_ce" => &["gamma"],
+            "ndcg" => &[
+                "margin",
+                "gamma0",
+                "gamma1",
+                "eta0",
+                "topk",
+                "topk_version",
+                "tau_1",
+                "tau_2",
+                "sigmoid_alpha",
+                "psi_scale",
+                "surrogate",
+                "scale",
+            ],
             other => bail!(
-                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal"
+                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal, listwise_ce, ndcg"
             ),
         };
         let set = [
@@ -148,6 +192,15 @@ impl LossConfig {
             ("surrogate", self.surrogate.is_some()),
             ("scale", self.scale.is_some()),
             ("hparam", self.hparam.is_some()),
+            ("gamma0", self.gamma0.is_some()),
+            ("gamma1", self.gamma1.is_some()),
+            ("eta0", self.eta0.is_some()),
+            ("topk", self.topk.is_some()),
+            ("topk_version", self.topk_version.is_some()),
+            ("tau_1", self.tau_1.is_some()),
+            ("tau_2", self.tau_2.is_some()),
+            ("sigmoid_alpha", self.sigmoid_alpha.is_some()),
+            ("psi_scale", self.psi_scale.is_some()),
         ];
         for (key, present) in set {
             if present && !allowed.contains(&key) {
@@ -194,6 +247,10 @@ pub struct SamplerConfig {
     pub batch_size: usize,
     /// Positive share of a dual batch (default 0.5).
     pub sampling_rate: f64,
+    /// Ranking: relevant items per query in a batch (default 10).
+    pub num_pos: Option<usize>,
+    /// Ranking: other items per query in a batch (default 100).
+    pub num_neg: Option<usize>,
 }
 
 impl Default for SamplerConfig {
@@ -202,6 +259,8 @@ impl Default for SamplerConfig {
             kind: None,
             batch_size: 64,
             sampling_rate: 0.5,
+            num_pos: None,
+            num_neg: None,
         }
     }
 }
@@ -222,6 +281,8 @@ pub struct TrainConfig {
     pub threads: Option<usize>,
     /// FPR bound of the reported partial AUC (default 0.3).
     pub max_fpr: f64,
+    /// Ranking: ListwiseCE warm-up epochs before SONG/K-SONG (then the last layer is reset).
+    pub warmup_epochs: usize,
 }
 
 impl Default for TrainConfig {
@@ -233,6 +294,7 @@ impl Default for TrainConfig {
             decay_factor: 10.0,
             threads: None,
             max_fpr: 0.3,
+            warmup_epochs: 0,
         }
     }
 }
@@ -312,6 +374,41 @@ impl Config {
         }
         check("[loss] scale", l.scale, pos, "> 0")?;
         check("[loss] hparam", l.hparam, pos, "> 0")?;
+        for (k, v) in [("gamma0", l.gamma0), ("gamma1", l.gamma1)] {
+            check(&format!("[loss] {k}"), v, unit, "in (0, 1]")?;
+        }
+        for (k, v) in [
+            ("eta0", l.eta0),
+            ("tau_1", l.tau_1),
+            ("tau_2", l.tau_2),
+            ("sigmoid_alpha", l.sigmoid_alpha),
+            ("psi_scale", l.psi_scale),
+        ] {
+            check(&format!("[loss] {k}"), v, pos, "> 0")?;
+        }
+        if l.topk == Some(0) {
+            bail!("[loss] topk = 0 must be at least 1 (leave it out for SONG)");
+        }
+        if let Some(v) = &l.topk_version
+            && v != "theo"
+            && v != "prac"
+        {
+            bail!("[loss] topk_version = \"{v}\": use theo or prac");
+        }
+        check(
+            "[model] dropout",
+            self.model.dropout,
+            |x| (0.0..1.0).contains(&x),
+            "in [0, 1)",
+        )?;
+        if self.model.emb_size == Some(0) {
+            bail!("[model] emb_size = 0 must be at least 1");
+        }
+        if let Some(h) = &self.model.layers
+            && h.contains(&0)
+        {
+            bail!("[model] layers = {h:?}: every width must be at least 1");
+        }
         if l.k == Some(0) {
             bail!("[loss] k = 0 must be at least 1");
         }

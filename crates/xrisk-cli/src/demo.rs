@@ -90,7 +90,7 @@ fn methods(args: &DemoArgs) -> Vec<(&'static str, Config)> {
         model: ModelConfig {
             kind: "mlp".into(),
             hidden: Some(vec![128]),
-            input_shape: None,
+            ..ModelConfig::default()
         },
         loss,
         optimizer,
@@ -98,6 +98,7 @@ fn methods(args: &DemoArgs) -> Vec<(&'static str, Config)> {
             kind: Some(sampler.into()),
             batch_size: args.batch_size,
             sampling_rate: rate,
+            ..SamplerConfig::default()
         },
         train: TrainConfig {
             epochs: args.epochs,

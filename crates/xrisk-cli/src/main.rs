@@ -9,6 +9,7 @@ mod embedded;
 mod eval;
 mod output;
 mod plot;
+mod rank;
 mod report;
 mod train;
 

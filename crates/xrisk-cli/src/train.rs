@@ -941,6 +941,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .build_global()
             .context("cannot set [train] threads")?;
     }
+    if crate::rank::is_ranking(&cfg) {
+        if resume.is_some() || args.checkpoint_every.is_some() {
+            bail!("ranking runs do not write checkpoints yet; drop --resume / --checkpoint-every");
+        }
+        return crate::rank::run(&cfg, args.out.as_deref(), args.json);
+    }
     let (train, test) = prepare_data(&cfg.data, cfg.train.seed)?;
     eprintln!(
         "data: train {} ({} positive), test {} ({} positive), {} features",

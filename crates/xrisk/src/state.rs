@@ -90,11 +90,12 @@ impl StateTable {
         );
         let new = new.select(0, pos_t);
         let idx = self.index(&uids);
-        let old = self.values.clone().select(0, idx.clone());
+        // Overwrite exactly (ids are unique here): adding `new − old` would lose `new` when
+        // the magnitudes differ and turn infinite entries into NaN.
         self.values = self
             .values
             .clone()
-            .select_assign(0, idx, new - old, IndexingUpdateOp::Add);
+            .select_assign(0, idx, new, IndexingUpdateOp::Assign);
     }
 
     /// Overwrites every entry with `values` (same length; checked by the caller).
@@ -124,6 +125,14 @@ mod tests {
         let new = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0], [3]), &device);
         t.set(&[3, 1, 3], new);
         assert_eq!(t.to_vec(), vec![0.5, 2.0, 0.5, 3.0, 0.5]);
+        // Exact overwrite across magnitudes and of infinite entries.
+        let mut big = StateTable::new(3, f32::MIN, &device);
+        big.set(
+            &[0, 2],
+            Tensor::<1>::from_floats([1e-7, f32::NEG_INFINITY], &device),
+        );
+        big.set(&[2], Tensor::<1>::from_floats([0.25], &device));
+        assert_eq!(big.to_vec(), vec![1e-7, f32::MIN, 0.25]);
         assert_eq!(
             t.get(&[3, 0]).into_data().try_to_vec::<f32>().unwrap(),
             vec![3.0, 0.5]
