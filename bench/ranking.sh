@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Ranking side by side (xrisk vs LibAUC 2.0.1) on MovieLens-100k; writes the table into
+# BENCHMARKS.md. Needs the data once: `xrisk data fetch movielens-100k` (in $XRISK_DATA_DIR,
+# default ~/.cache/xrisk/data). Extra arguments go to bench/ranking.py (e.g. --seeds 0).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+cargo build --release --workspace --quiet
+py=$(conformance/setup_peer.sh)
+data=${XRISK_DATA_DIR:-$HOME/.cache/xrisk/data}
+inter="$data/movielens-100k/recbole/dataset_example/ml-100k/ml-100k.inter"
+if [ ! -f "$inter" ]; then
+  echo "MovieLens-100k is not in $data: run \`xrisk data fetch movielens-100k\` first" >&2
+  exit 1
+fi
+"$py" bench/ranking.py --xrisk "$root/target/release/xrisk" --inter "$inter" --out "$root/BENCHMARKS.md" "$@"
