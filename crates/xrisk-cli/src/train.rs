@@ -980,9 +980,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Some(dir) => Some(open_run_folder(dir, &config_text, resume.as_ref())?),
         None => None,
     };
+    // A resumed run keeps checkpointing as often as the interrupted one did.
+    let every_steps = args.checkpoint_every.or_else(|| {
+        resume
+            .as_ref()
+            .and_then(|s| s.count("run.checkpoint_every").ok())
+            .filter(|&n| n > 0)
+    });
+    let mut meta = meta;
+    meta.put_scalar("run.checkpoint_every", every_steps.unwrap_or(0) as f64);
     let persist = out_dir.as_ref().map(|dir| Persistence {
         dir: dir.clone(),
-        every_steps: args.checkpoint_every,
+        every_steps,
         meta,
         resume,
     });
