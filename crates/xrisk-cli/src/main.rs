@@ -10,6 +10,8 @@ mod eval;
 mod output;
 mod plot;
 mod rank;
+mod rank_letor;
+mod rank_movielens;
 mod report;
 mod train;
 

@@ -130,3 +130,64 @@ fn every_ranking_loss_trains_and_reports_ranking_metrics() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A LETOR file: `queries` × 15 documents, 4 features, the label graded by feature 1.
+fn write_letor(path: &Path, queries: u64, seed: u64) {
+    let mut text = String::new();
+    for q in 0..queries {
+        for d in 0..15u64 {
+            let f1 = ((q * 31 + d * 17 + seed) % 23) as f64 / 23.0;
+            let f2 = ((q * 7 + d * 5 + seed) % 11) as f64 / 11.0;
+            let label = (f1 * 4.0).floor().min(3.0) as u64 * u64::from(d % 4 != 3);
+            text.push_str(&format!(
+                "{label} qid:{} 1:{f1:.4} 2:{f2:.4} 3:{:.3} 4:1\n",
+                q + 1,
+                d as f64 / 15.0
+            ));
+        }
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn learning_to_rank_on_letor_rows_trains_and_needs_query_ids() {
+    let dir = std::env::temp_dir().join(format!("xrisk-letor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    write_letor(&dir.join("train.txt"), 24, 1);
+    write_letor(&dir.join("test.txt"), 10, 2);
+    for loss in [
+        "kind = \"ndcg\"\ngamma0 = 0.3",
+        "kind = \"ndcg\"\ntopk = 3\ntopk_version = \"prac\"",
+        "kind = \"listwise_ce\"",
+    ] {
+        let text = format!(
+            "[data]\nformat = \"svmlight\"\ntrain = \"train.txt\"\ntest = \"test.txt\"\n\
+             [model]\nkind = \"mlp\"\nhidden = [8]\n[loss]\n{loss}\n\
+             [optimizer]\nkind = \"song\"\nmode = \"adam\"\nlr = 0.01\n\
+             [sampler]\nbatch_size = 6\nnum_pos = 2\nnum_neg = 5\n[train]\nepochs = 2\nthreads = 1\n"
+        );
+        let cfg = dir.join("letor.toml");
+        std::fs::write(&cfg, &text).unwrap();
+        let o = xrisk(&["train", "--config", cfg.to_str().unwrap(), "--json"]);
+        assert!(
+            o.status.success(),
+            "{loss}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        for k in ["ndcg@5", "ndcg@10", "map@10", "p@10"] {
+            let x = v["test"][k].as_f64().unwrap_or(-1.0);
+            assert!((0.0..=1.0).contains(&x), "{loss}: {k} = {x}");
+        }
+    }
+    std::fs::write(dir.join("train.txt"), "1 1:0.5 4:1\n0 1:0.1 4:1\n").unwrap();
+    let o = xrisk(&[
+        "train",
+        "--config",
+        dir.join("letor.toml").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("needs `qid:` on every svmlight row"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

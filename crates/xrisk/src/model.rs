@@ -28,6 +28,14 @@ impl Mlp {
         }
     }
 
+    /// Re-initialises the output layer (the warm-up hand-off of SONG, spec
+    /// `bilevel_ndcg_spec.md` §3.6); build a new optimizer after it.
+    pub fn reset_last_layer(mut self, device: &Device) -> Self {
+        let width = self.head.weight.dims()[0];
+        self.head = LinearConfig::new(width, 1).init(device);
+        self
+    }
+
     /// Logits `[batch]` of inputs `[batch, input]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<1> {
         let mut h = x;

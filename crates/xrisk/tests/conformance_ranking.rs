@@ -119,6 +119,7 @@ fn ranking_losses_match_libauc() {
                     pair_ids: &pair_ids,
                     num_pos_items: &floats(&call["num_pos_items"]),
                     ideal_dcg: &floats(&call["ideal_dcg"]),
+                    items_per_query: None,
                 };
                 ndcg.as_mut()
                     .unwrap()

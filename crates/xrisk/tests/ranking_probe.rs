@@ -105,6 +105,7 @@ fn estimator(qs: &[Query], config: NdcgConfig, lambdas: Option<&[f32]>) -> Vec<f
         pair_ids: &pair_ids,
         num_pos_items: &npi,
         ideal_dcg: &ideal,
+        items_per_query: None,
     };
     let v = loss.forward(scores.clone(), &batch).unwrap();
     let g = scores.grad(&v.backward()).unwrap();
@@ -333,6 +334,7 @@ fn train(
                 pair_ids: &pair_ids,
                 num_pos_items: &npi,
                 ideal_dcg: &ideal,
+                items_per_query: None,
             };
             let l = loss.forward(scores, &batch).unwrap();
             let Optimizer::Plain(o) = optimizer else {

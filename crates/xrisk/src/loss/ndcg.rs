@@ -109,6 +109,10 @@ pub struct RankingBatch<'a> {
     pub num_pos_items: &'a [f32],
     /// Ideal DCG of each row's query (of its top K for K-SONG, if the data was built so), `B`.
     pub ideal_dcg: &'a [f32],
+    /// `N_q`, the number of candidate items of each row's query, `B` (learning to rank, where
+    /// every query has its own list); `None` uses the config's `num_items` for every query
+    /// (recommendation: the catalogue).
+    pub items_per_query: Option<&'a [f32]>,
 }
 
 /// SONG / K-SONG with their per-pair and per-query state.
@@ -170,6 +174,11 @@ impl NdcgLoss {
             ("user_ids", batch.user_ids.len(), b),
             ("num_pos_items", batch.num_pos_items.len(), b),
             ("ideal_dcg", batch.ideal_dcg.len(), b),
+            (
+                "items_per_query",
+                batch.items_per_query.map_or(b, <[f32]>::len),
+                b,
+            ),
         ] {
             if len != want {
                 return Err(XriskError::InvalidConfig {
@@ -220,11 +229,15 @@ impl NdcgLoss {
             .reshape([b, p]);
         let u = old * (1.0 - c.gamma0) + g.clone().detach() * c.gamma0;
         self.u.set(batch.pair_ids, u.clone().reshape([b * p]));
-        let n = c.num_items as f64;
-        let nu = (u * n).clamp_min(1e-12);
+        // n per row: the catalogue, or each query's own list length.
+        let n: Tensor<2> = match batch.items_per_query {
+            Some(v) => host(v, [b, 1], &device),
+            None => Tensor::full([b, 1], c.num_items as f32, &device),
+        };
+        let nu = (u * n.clone()).clamp_min(1e-12);
         let log2 = (nu.clone() + 1.0).log() / std::f64::consts::LN_2;
-        let mut nabla =
-            gain.clone() * n / (log2.clone().square() * (nu + 1.0) * std::f64::consts::LN_2);
+        let mut nabla = gain.clone() * n.clone()
+            / (log2.clone().square() * (nu + 1.0) * std::f64::consts::LN_2);
         let npi = host(batch.num_pos_items, [b, 1], &device).squeeze_dim::<1>(1);
         let idcg = host(batch.ideal_dcg, [b, 1], &device).squeeze_dim::<1>(1);
         let finish = |per_row: Tensor<1>| (npi.clone() * per_row / idcg.clone()).mean();
@@ -239,7 +252,7 @@ impl NdcgLoss {
         let d = scores.clone().detach() - lam.clone();
         let dpos = d.clone().slice([0..b, 0..p]);
         let grad_lam =
-            lam.clone() * c.tau_2 + (k as f64 / n) - sigmoid(d.clone() / c.tau_1).mean_dim(1);
+            lam.clone() * c.tau_2 + n.recip() * k as f64 - sigmoid(d.clone() / c.tau_1).mean_dim(1);
         self.lambda_q.set(
             batch.user_ids,
             (lam - grad_lam * c.eta0).squeeze_dim::<1>(1),
