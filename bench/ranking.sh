@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ranking side by side (xrisk vs LibAUC 2.0.1) on MovieLens-100k; writes the table into
 # BENCHMARKS.md. Needs the data once: `xrisk data fetch movielens-100k` (in $XRISK_DATA_DIR,
-# default ~/.cache/xrisk/data). Extra arguments go to bench/ranking.py (e.g. --seeds 0).
+# default ~/.cache/xrisk/data); the MSLR-WEB10K subset rows need `xrisk data fetch mslr10k-subset`.
+# Extra arguments go to bench/ranking.py (e.g. --seeds 0).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -13,4 +14,8 @@ if [ ! -f "$inter" ]; then
   echo "MovieLens-100k is not in $data: run \`xrisk data fetch movielens-100k\` first" >&2
   exit 1
 fi
-"$py" bench/ranking.py --xrisk "$root/target/release/xrisk" --inter "$inter" --out "$root/BENCHMARKS.md" "$@"
+mslr="$data/mslr10k-subset/rankeval-0.8.2/rankeval/test/data"
+extra=()
+if [ -f "$mslr/msn1.fold1.train.5k.txt" ]; then extra=(--mslr "$mslr"); else
+  echo "mslr10k-subset not fetched: MSLR rows skipped (\`xrisk data fetch mslr10k-subset\`)" >&2; fi
+"$py" bench/ranking.py --xrisk "$root/target/release/xrisk" --inter "$inter" --out "$root/BENCHMARKS.md" "${extra[@]}" "$@"
