@@ -156,23 +156,34 @@ enum RankLoss {
     Ndcg(NdcgLoss),
 }
 
-/// Runs a ranking config; writes metrics.jsonl into `out` when given.
-pub fn run(cfg: &Config, out: Option<&Path>, json_out: bool) -> Result<()> {
+/// Runs a ranking config; with `out`, writes config.toml, metrics.jsonl and report.html there.
+pub fn run(cfg: &Config, config_text: &str, out: Option<&Path>, json_out: bool) -> Result<()> {
+    let o = Output {
+        dir: out,
+        config_text,
+    };
     match cfg.data.format.as_str() {
         "movielens" => train(
             cfg,
             crate::rank_movielens::Movielens::load(cfg)?,
-            out,
+            o,
             json_out,
         ),
-        "svmlight" => train(cfg, crate::rank_letor::Letor::load(cfg)?, out, json_out),
+        "svmlight" => train(cfg, crate::rank_letor::Letor::load(cfg)?, o, json_out),
         other => bail!(
             "[data] format = \"{other}\": ranking losses train on interactions (movielens) or LETOR rows with qid (svmlight)"
         ),
     }
 }
 
-fn train<T: RankTask>(cfg: &Config, mut task: T, out: Option<&Path>, json_out: bool) -> Result<()> {
+/// Where a ranking run writes.
+struct Output<'a> {
+    dir: Option<&'a Path>,
+    config_text: &'a str,
+}
+
+fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> Result<()> {
+    let out = o.dir;
     let device = Device::flex().autodiff();
     device.seed(cfg.train.seed);
     let mut model = task.init(cfg, &device);
@@ -242,6 +253,7 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, out: Option<&Path>, json_out: b
     );
     let decay = cfg.train.decay_epochs.clone().unwrap_or_default();
     let mut last = None;
+    let mut history: Vec<(usize, f64, RankMetrics)> = Vec::new();
     for epoch in 0..epochs {
         if epoch == warmup && warmup > 0 {
             model = task.reset(cfg, model, &device);
@@ -317,9 +329,14 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, out: Option<&Path>, json_out: b
             )
             .context("cannot append to metrics.jsonl")?;
         }
+        history.push((epoch + 1, loss_mean, m));
         last = Some(m);
     }
     bar.finish_and_clear();
+    if let Some(dir) = out {
+        let report = crate::report::write_ranking(dir, cfg, o.config_text, warmup, &history)?;
+        eprintln!("report: {}", report.display());
+    }
     let m = match last {
         Some(m) => m,
         None => task.evaluate(&model, &device)?,

@@ -239,5 +239,96 @@ per-sample state tables (spec §1.1) where the loss keeps them.</p>\n",
     Ok(path)
 }
 
+/// The report of a ranking run (`report.html` with `curve_ranking.png` and
+/// `curve_train_loss.png`): final and per-epoch NDCG@{5,10,20}, MAP@10, P@10, the config and
+/// the versions. `history` holds (epoch, mean batch loss, test metrics).
+pub fn write_ranking(
+    dir: &Path,
+    cfg: &crate::config::Config,
+    config_text: &str,
+    warmup: usize,
+    history: &[(usize, f64, crate::rank::RankMetrics)],
+) -> Result<PathBuf> {
+    let pts = |f: fn(&crate::rank::RankMetrics) -> f64| -> Vec<(f64, f64)> {
+        history.iter().map(|h| (h.0 as f64, f(&h.2))).collect()
+    };
+    lines_png(
+        &dir.join("curve_ranking.png"),
+        "Test ranking metrics per epoch",
+        "epoch",
+        "metric",
+        &[
+            Series {
+                name: "NDCG@5",
+                points: pts(|m| m.ndcg5),
+            },
+            Series {
+                name: "NDCG@10",
+                points: pts(|m| m.ndcg10),
+            },
+            Series {
+                name: "NDCG@20",
+                points: pts(|m| m.ndcg20),
+            },
+            Series {
+                name: "MAP@10",
+                points: pts(|m| m.map10),
+            },
+            Series {
+                name: "P@10",
+                points: pts(|m| m.p10),
+            },
+        ],
+    )?;
+    lines_png(
+        &dir.join("curve_train_loss.png"),
+        "Mean mini-batch surrogate loss per epoch (not the objective)",
+        "epoch",
+        "loss",
+        &[Series {
+            name: &cfg.loss.kind,
+            points: history.iter().map(|h| (h.0 as f64, h.1)).collect(),
+        }],
+    )?;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>xrisk ranking run — {kind}</title>\
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:0 1em;text-align:right}}\
+img{{max-width:100%}}pre{{background:#f4f4f4;padding:1em}}</style></head><body>\n\
+<h1>xrisk ranking run — {kind}</h1>\n<p>{warm}</p>\n",
+        kind = escape(&cfg.loss.kind),
+        warm = if warmup > 0 {
+            format!(
+                "Epochs 1–{warmup}: ListwiseCE warm-up; then the prediction layer was re-initialised."
+            )
+        } else {
+            String::new()
+        }
+    );
+    h.push_str("<img src=\"curve_ranking.png\" alt=\"ranking metrics per epoch\">\n");
+    h.push_str("<img src=\"curve_train_loss.png\" alt=\"training loss per epoch\">\n");
+    h.push_str("<table><tr><th>epoch</th><th>loss</th><th>NDCG@5</th><th>NDCG@10</th><th>NDCG@20</th><th>MAP@10</th><th>P@10</th></tr>\n");
+    for (e, l, m) in history {
+        let _ = writeln!(
+            h,
+            "<tr><td>{e}</td><td>{l:.5}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr>",
+            m.ndcg5, m.ndcg10, m.ndcg20, m.map10, m.p10
+        );
+    }
+    let _ = write!(
+        h,
+        "</table>\n<h2>Configuration</h2>\n<pre>{}</pre>\n<p>xrisk {} (burn {}), {} {}</p>\n</body></html>\n",
+        escape(config_text),
+        env!("CARGO_PKG_VERSION"),
+        BURN_VERSION,
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    let path = dir.join("report.html");
+    std::fs::write(&path, h).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
 /// The burn release xrisk is built against (pinned `=0.22.1` in the workspace manifest).
 const BURN_VERSION: &str = "0.22.1";

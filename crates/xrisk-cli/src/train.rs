@@ -945,7 +945,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         if resume.is_some() || args.checkpoint_every.is_some() {
             bail!("ranking runs do not write checkpoints yet; drop --resume / --checkpoint-every");
         }
-        return crate::rank::run(&cfg, args.out.as_deref(), args.json);
+        return crate::rank::run(&cfg, &config_text, args.out.as_deref(), args.json);
     }
     let (train, test) = prepare_data(&cfg.data, cfg.train.seed)?;
     eprintln!(

@@ -94,6 +94,14 @@ fn every_ranking_loss_trains_and_reports_ranking_metrics() {
         if !extra.is_empty() {
             assert!(lines.contains("\"phase\":\"warm-up\""), "{lines}");
         }
+        let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(report.contains("curve_ranking.png"), "{loss}");
+        assert!(
+            std::fs::read(out.join("curve_ranking.png"))
+                .unwrap()
+                .starts_with(b"\x89PNG")
+        );
+        assert!(out.join("config.toml").exists());
     }
     let text = std::fs::read_to_string(config(&dir, "[loss]\nkind = \"ndcg\"", "")).unwrap();
     for (edit, want) in [
