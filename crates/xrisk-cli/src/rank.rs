@@ -238,6 +238,8 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
             }
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+            std::fs::write(dir.join("config.toml"), o.config_text)
+                .with_context(|| format!("cannot write into {}", dir.display()))?;
             Some(
                 std::fs::File::create(&p)
                     .with_context(|| format!("cannot write {}", p.display()))?,
