@@ -80,8 +80,8 @@ threads = {args.threads}
         subprocess.run([args.xrisk, "train", "--config", p, "--out", out, "--json"],
                        check=True, capture_output=True, text=True)
         lines = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
+        secs = [json.loads(l)["seconds"] for l in open(os.path.join(out, "timing.jsonl"))]
     last = lines[-1]["test"]
-    secs = [l["seconds"] for l in lines]
     return {"ndcg5": last["ndcg@5"], "ndcg10": last["ndcg@10"], "ndcg20": last["ndcg@20"],
             "sec": statistics.mean(secs)}
 

@@ -19,6 +19,8 @@ use xrisk::loss::{
     ListwiseCeConfig, ListwiseCeLoss, NdcgConfig, NdcgLoss, RankingBatch, TopkVersion,
 };
 use xrisk::optim::{ProximalOptimizer, SkeletonConfig, UpdateRule};
+use xrisk::persist::Persist;
+use xrisk_data::snapshot::Snapshot;
 
 /// Whether `cfg` is a ranking run.
 pub fn is_ranking(cfg: &Config) -> bool {
@@ -156,12 +158,9 @@ enum RankLoss {
     Ndcg(NdcgLoss),
 }
 
-/// Runs a ranking config; with `out`, writes config.toml, metrics.jsonl and report.html there.
-pub fn run(cfg: &Config, config_text: &str, out: Option<&Path>, json_out: bool) -> Result<()> {
-    let o = Output {
-        dir: out,
-        config_text,
-    };
+/// Runs a ranking config; with `o.dir`, writes config.toml, metrics.jsonl, a checkpoint after
+/// every epoch and report.html there, and continues from `o.resume` when given.
+pub fn run(cfg: &Config, o: Output, json_out: bool) -> Result<()> {
     match cfg.data.format.as_str() {
         "movielens" => train(
             cfg,
@@ -176,10 +175,23 @@ pub fn run(cfg: &Config, config_text: &str, out: Option<&Path>, json_out: bool) 
     }
 }
 
-/// Where a ranking run writes.
-struct Output<'a> {
-    dir: Option<&'a Path>,
-    config_text: &'a str,
+/// Where a ranking run writes and what it resumes from.
+pub struct Output<'a> {
+    /// The run folder (`--out`, or the `--resume` folder).
+    pub dir: Option<&'a Path>,
+    /// The config as written.
+    pub config_text: &'a str,
+    /// Where the config was read from.
+    pub config_path: &'a Path,
+    /// The checkpoint to continue from.
+    pub resume: Option<Snapshot>,
+}
+
+/// The seed of epoch `epoch`'s random stream (dropout, re-initialisation): a function of the
+/// run's seed and the epoch alone, so that a run resumed at an epoch boundary draws what the
+/// uninterrupted run drew (burn's device RNG state cannot be saved).
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed ^ (epoch as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> Result<()> {
@@ -227,8 +239,36 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
         RankLoss::Ndcg(NdcgLoss::new(ndcg_config, &device))
     };
     let mut optimizer = song(cfg)?;
-    let mut log = match out {
-        Some(dir) => {
+    let ids = |m: &T::Model| xrisk::persist::param_ids(m);
+    let mut first_epoch = 0;
+    let mut history: Vec<(usize, f64, RankMetrics)> = Vec::new();
+    if let Some(s) = &o.resume {
+        first_epoch = s.count("run.epoch")? as usize;
+        model = xrisk::persist::restore_module(model, "model", s)?;
+        if s.count("rank.ndcg_phase")? == 1 {
+            loss = RankLoss::Ndcg(NdcgLoss::new(ndcg_config, &device));
+        }
+        match &mut loss {
+            RankLoss::Listwise(lw) => lw.restore("loss", s)?,
+            RankLoss::Ndcg(n) => n.restore("loss", s)?,
+        }
+        optimizer.restore_state("optimizer", &ids(&model), s, &device)?;
+        // The sampler is a function of its seed and position: replay the finished epochs.
+        for _ in 0..first_epoch {
+            task.next_epoch()?;
+        }
+    }
+    let mut log = match (out, &o.resume) {
+        (Some(dir), Some(s)) => {
+            let p = dir.join("metrics.jsonl");
+            let done = s.count("run.epoch")? as usize;
+            crate::train::truncate_log(&p, done)?;
+            let t = dir.join("timing.jsonl");
+            crate::train::truncate_log(&t, done)?;
+            history = read_history(&p)?;
+            Some((crate::train::append(&p)?, crate::train::append(&t)?))
+        }
+        (Some(dir), None) => {
             let p = dir.join("metrics.jsonl");
             if p.exists() {
                 bail!(
@@ -240,13 +280,31 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
                 .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
             std::fs::write(dir.join("config.toml"), o.config_text)
                 .with_context(|| format!("cannot write into {}", dir.display()))?;
-            Some(
+            let t = dir.join("timing.jsonl");
+            (
                 std::fs::File::create(&p)
                     .with_context(|| format!("cannot write {}", p.display()))?,
-            )
+                std::fs::File::create(&t)
+                    .with_context(|| format!("cannot write {}", t.display()))?,
+            );
+            Some((crate::train::append(&p)?, crate::train::append(&t)?))
         }
-        None => None,
+        (None, _) => None,
     };
+    let persist = out.map(|dir| {
+        let mut meta = Snapshot::new();
+        meta.put_text("run.config", o.config_text);
+        meta.put_text("run.config_path", o.config_path.display().to_string());
+        meta.put_text("run.xrisk_version", env!("CARGO_PKG_VERSION"));
+        meta.put_scalar("run.epochs", cfg.train.epochs as f64);
+        meta.put_scalar("run.step", 0.0);
+        crate::train::Persistence {
+            dir: dir.to_path_buf(),
+            every_steps: None,
+            meta,
+            resume: None,
+        }
+    });
     let epochs = warmup + cfg.train.epochs;
     let bar = ProgressBar::new((task.num_batches() * epochs) as u64);
     bar.set_style(
@@ -254,9 +312,10 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
             .expect("static template"),
     );
     let decay = cfg.train.decay_epochs.clone().unwrap_or_default();
-    let mut last = None;
-    let mut history: Vec<(usize, f64, RankMetrics)> = Vec::new();
-    for epoch in 0..epochs {
+    bar.set_position((first_epoch * task.num_batches()) as u64);
+    let mut last = history.last().map(|h| h.2);
+    for epoch in first_epoch..epochs {
+        device.seed(epoch_seed(cfg.train.seed, epoch));
         if epoch == warmup && warmup > 0 {
             model = task.reset(cfg, model, &device);
             optimizer = song(cfg)?;
@@ -321,18 +380,38 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
                 m.p10
             )
         });
-        if let Some(f) = log.as_mut() {
+        if let Some((f, t)) = log.as_mut() {
             writeln!(
                 f,
                 "{}",
-                json!({"epoch": epoch + 1, "phase": phase, "train_loss": loss_mean, "seconds": seconds,
+                json!({"epoch": epoch + 1, "phase": phase, "train_loss": loss_mean,
                        "test": {"ndcg@5": m.ndcg5, "ndcg@10": m.ndcg10, "ndcg@20": m.ndcg20,
                                 "map@10": m.map10, "p@10": m.p10}})
             )
             .context("cannot append to metrics.jsonl")?;
+            writeln!(t, "{}", json!({"epoch": epoch + 1, "seconds": seconds}))
+                .context("cannot append to timing.jsonl")?;
         }
         history.push((epoch + 1, loss_mean, m));
         last = Some(m);
+        if let Some(p) = &persist {
+            let mut state = Snapshot::new();
+            xrisk::persist::save_module(&model, "model", &mut state);
+            optimizer.save_state("optimizer", &ids(&model), &mut state)?;
+            let ndcg_phase = match &loss {
+                RankLoss::Listwise(lw) => {
+                    lw.save("loss", &mut state);
+                    0.0
+                }
+                RankLoss::Ndcg(n) => {
+                    n.save("loss", &mut state);
+                    1.0
+                }
+            };
+            state.put_scalar("rank.ndcg_phase", ndcg_phase);
+            state.put_scalar("run.epoch", (epoch + 1) as f64);
+            p.write(state)?;
+        }
     }
     bar.finish_and_clear();
     if let Some(dir) = out {
@@ -355,4 +434,32 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
         );
     }
     Ok(())
+}
+
+/// The (epoch, loss, metrics) of the lines of a ranking run's metrics.jsonl.
+fn read_history(path: &Path) -> Result<Vec<(usize, f64, RankMetrics)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not a JSON line", path.display(), i + 1))?;
+        let num = |p: &str| {
+            v.pointer(p)
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN)
+        };
+        out.push((
+            num("/epoch") as usize,
+            num("/train_loss"),
+            RankMetrics {
+                ndcg5: num("/test/ndcg@5"),
+                ndcg10: num("/test/ndcg@10"),
+                ndcg20: num("/test/ndcg@20"),
+                map10: num("/test/map@10"),
+                p10: num("/test/p@10"),
+            },
+        ));
+    }
+    Ok(out)
 }

@@ -442,7 +442,7 @@ pub fn previous_checkpoint_path(dir: &Path) -> PathBuf {
 
 impl Persistence {
     /// Writes a checkpoint atomically; the one it replaces becomes `checkpoint.prev.bin`.
-    fn write(&self, mut state: Snapshot) -> Result<()> {
+    pub(crate) fn write(&self, mut state: Snapshot) -> Result<()> {
         for name in self.meta.scalar_names() {
             state.put_scalar(name, self.meta.scalar(name)?);
         }
@@ -822,7 +822,7 @@ fn load_checkpoint(dir: &Path) -> Result<Snapshot> {
 
 /// Keeps the first `lines` lines of a per-epoch log (written again atomically), so that a
 /// resumed run appends after the epochs its checkpoint holds.
-fn truncate_log(path: &Path, lines: usize) -> Result<()> {
+pub(crate) fn truncate_log(path: &Path, lines: usize) -> Result<()> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -835,7 +835,7 @@ fn truncate_log(path: &Path, lines: usize) -> Result<()> {
     Ok(())
 }
 
-fn append(path: &Path) -> Result<std::fs::File> {
+pub(crate) fn append(path: &Path) -> Result<std::fs::File> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -942,10 +942,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .context("cannot set [train] threads")?;
     }
     if crate::rank::is_ranking(&cfg) {
-        if resume.is_some() || args.checkpoint_every.is_some() {
-            bail!("ranking runs do not write checkpoints yet; drop --resume / --checkpoint-every");
+        if args.checkpoint_every.is_some() {
+            bail!(
+                "ranking runs checkpoint at the end of every epoch; --checkpoint-every is for the AUC-family losses"
+            );
         }
-        return crate::rank::run(&cfg, &config_text, args.out.as_deref(), args.json);
+        let dir = args.resume.clone().or(args.out.clone());
+        return crate::rank::run(
+            &cfg,
+            crate::rank::Output {
+                dir: dir.as_deref(),
+                config_text: &config_text,
+                config_path: &config_path,
+                resume,
+            },
+            args.json,
+        );
     }
     let (train, test) = prepare_data(&cfg.data, cfg.train.seed)?;
     eprintln!(
