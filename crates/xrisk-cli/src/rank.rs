@@ -281,12 +281,10 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
             std::fs::write(dir.join("config.toml"), o.config_text)
                 .with_context(|| format!("cannot write into {}", dir.display()))?;
             let t = dir.join("timing.jsonl");
-            (
-                std::fs::File::create(&p)
-                    .with_context(|| format!("cannot write {}", p.display()))?,
-                std::fs::File::create(&t)
-                    .with_context(|| format!("cannot write {}", t.display()))?,
-            );
+            for f in [&p, &t] {
+                std::fs::File::create(f)
+                    .with_context(|| format!("cannot write {}", f.display()))?;
+            }
             Some((crate::train::append(&p)?, crate::train::append(&t)?))
         }
         (None, _) => None,
