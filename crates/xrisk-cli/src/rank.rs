@@ -127,6 +127,16 @@ pub fn ideal_dcg(ratings: &[f32], k: usize) -> f32 {
         .sum()
 }
 
+/// The `k`-th largest of `scores` (the smallest when there are fewer than `k`; 0 when
+/// empty): where a query's top-K threshold λ starts after the warm-up.
+pub fn kth_largest(mut scores: Vec<f64>, k: usize) -> f32 {
+    scores.sort_by(|a, b| b.total_cmp(a));
+    scores
+        .get(k.min(scores.len()).saturating_sub(1))
+        .copied()
+        .unwrap_or(0.0) as f32
+}
+
 /// The per-query MAP@10 and P@10 of ranked lists whose relevant entries are marked.
 pub fn map_p_at_10(lists: &[(Vec<f64>, Vec<bool>)]) -> Result<(f64, f64)> {
     let (mut actual, mut predicted) = (Vec::new(), Vec::new());
@@ -258,43 +268,19 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
             task.next_epoch()?;
         }
     }
-    let mut log = match (out, &o.resume) {
-        (Some(dir), Some(s)) => {
-            let p = dir.join("metrics.jsonl");
-            let done = s.count("run.epoch")? as usize;
-            crate::train::truncate_log(&p, done)?;
-            let t = dir.join("timing.jsonl");
-            crate::train::truncate_log(&t, done)?;
-            history = read_history(&p)?;
-            Some((crate::train::append(&p)?, crate::train::append(&t)?))
-        }
-        (Some(dir), None) => {
-            let p = dir.join("metrics.jsonl");
-            if p.exists() {
-                bail!(
-                    "{} already holds a run (metrics.jsonl); choose another --out folder",
-                    dir.display()
-                );
-            }
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
-            std::fs::write(dir.join("config.toml"), o.config_text)
-                .with_context(|| format!("cannot write into {}", dir.display()))?;
-            let t = dir.join("timing.jsonl");
-            for f in [&p, &t] {
-                std::fs::File::create(f)
-                    .with_context(|| format!("cannot write {}", f.display()))?;
-            }
-            Some((crate::train::append(&p)?, crate::train::append(&t)?))
-        }
-        (None, _) => None,
+    let mut log = match out {
+        Some(dir) => Some(crate::train::open_run_folder(
+            dir,
+            o.config_text,
+            o.resume.as_ref(),
+        )?),
+        None => None,
     };
+    if let (Some(dir), Some(_)) = (out, &o.resume) {
+        history = read_history(&dir.join("metrics.jsonl"))?;
+    }
     let persist = out.map(|dir| {
-        let mut meta = Snapshot::new();
-        meta.put_text("run.config", o.config_text);
-        meta.put_text("run.config_path", o.config_path.display().to_string());
-        meta.put_text("run.xrisk_version", env!("CARGO_PKG_VERSION"));
-        meta.put_scalar("run.epochs", cfg.train.epochs as f64);
+        let mut meta = crate::train::run_meta(cfg, o.config_text, o.config_path);
         meta.put_scalar("run.step", 0.0);
         crate::train::Persistence {
             dir: dir.to_path_buf(),

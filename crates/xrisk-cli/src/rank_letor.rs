@@ -7,7 +7,7 @@
 //! with label > 0 as relevant.
 
 use crate::config::Config;
-use crate::rank::{RankBatch, RankMetrics, RankTask, ideal_dcg, map_p_at_10};
+use crate::rank::{RankBatch, RankMetrics, RankTask, ideal_dcg, kth_largest, map_p_at_10};
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::seq::{SliceRandom, index};
@@ -69,16 +69,9 @@ impl Letor {
         }
         let opts = |n| xrisk_data::readers::svmlight::SvmlightOptions { n_features: n };
         let (train_path, test_path) = match cfg.data.dataset.as_deref() {
-            Some("mslr10k-subset") => {
-                let info = xrisk_data::registry::find("mslr10k-subset")?;
+            Some(name @ "mslr10k-subset") => {
                 let dir = xrisk_data::fetch::default_data_dir();
-                if !xrisk_data::fetch::is_fetched(info, &dir) {
-                    bail!(
-                        "mslr10k-subset is not in {}: run `xrisk data fetch mslr10k-subset` first",
-                        dir.display()
-                    );
-                }
-                let base = xrisk_data::fetch::dataset_dir(info, &dir)
+                let base = xrisk_data::fetch::fetched_dir(name, &dir)?
                     .join("rankeval-0.8.2/rankeval/test/data");
                 (
                     base.join("msn1.fold1.train.5k.txt"),
@@ -291,13 +284,7 @@ impl RankTask for Letor {
         self.train
             .rows
             .iter()
-            .map(|rows| {
-                let mut s: Vec<f64> = rows.iter().map(|&r| scores[r]).collect();
-                s.sort_by(|a, b| b.total_cmp(a));
-                s.get(k.min(s.len()).saturating_sub(1))
-                    .copied()
-                    .unwrap_or(0.0) as f32
-            })
+            .map(|rows| kth_largest(rows.iter().map(|&r| scores[r]).collect(), k))
             .collect()
     }
 }

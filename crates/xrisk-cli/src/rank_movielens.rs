@@ -3,7 +3,7 @@
 //! among `eval_negatives` sampled items it never rated), and the TriSampler in ranking mode.
 
 use crate::config::Config;
-use crate::rank::{RankBatch, RankMetrics, RankTask, ideal_dcg, map_p_at_10};
+use crate::rank::{RankBatch, RankMetrics, RankTask, ideal_dcg, kth_largest, map_p_at_10};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -39,16 +39,8 @@ fn int2(v: &[usize], shape: [usize; 2], device: &Device) -> Tensor<2, Int> {
 fn interactions_path(cfg: &Config) -> Result<PathBuf> {
     Ok(match (&cfg.data.train, cfg.data.dataset.as_deref()) {
         (Some(p), None) => p.clone(),
-        (None, Some("movielens-100k")) => {
-            let info = xrisk_data::registry::find("movielens-100k")?;
-            let dir = xrisk_data::fetch::default_data_dir();
-            if !xrisk_data::fetch::is_fetched(info, &dir) {
-                bail!(
-                    "movielens-100k is not in {}: run `xrisk data fetch movielens-100k` first",
-                    dir.display()
-                );
-            }
-            xrisk_data::fetch::dataset_dir(info, &dir)
+        (None, Some(name @ "movielens-100k")) => {
+            xrisk_data::fetch::fetched_dir(name, &xrisk_data::fetch::default_data_dir())?
                 .join("recbole/dataset_example/ml-100k/ml-100k.inter")
         }
         (None, Some(other)) => {
@@ -143,7 +135,7 @@ impl Movielens {
     }
 
     /// Scores of the lists (held-out items first, then negatives) without autodiff.
-    fn score_lists(&self, model: &NeuMf, lists: &[EvalList], device: &Device) -> Vec<Vec<f64>> {
+    fn score_lists(&self, model: &NeuMf, lists: &[&EvalList], device: &Device) -> Vec<Vec<f64>> {
         let eval = model.valid();
         let device = device.clone().without_autodiff();
         lists
@@ -155,15 +147,20 @@ impl Movielens {
                     .map(|p| p.0)
                     .chain(l.negatives.iter().copied())
                     .collect();
-                let n = items.len();
-                eval.forward(int1(&[l.user], &device), int2(&items, [1, n], &device))
-                    .into_data()
-                    .convert::<f64>()
-                    .try_to_vec::<f64>()
-                    .unwrap_or_default()
+                user_scores(&eval, l.user, &items, &device)
             })
             .collect()
     }
+}
+
+/// Scores of `items` for `user` by an evaluation-mode model.
+fn user_scores(eval: &NeuMf, user: usize, items: &[usize], device: &Device) -> Vec<f64> {
+    let n = items.len();
+    eval.forward(int1(&[user], device), int2(items, [1, n], device))
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .unwrap_or_default()
 }
 
 impl RankTask for Movielens {
@@ -242,10 +239,9 @@ impl RankTask for Movielens {
             first.positives.len(),
             first.positives.len() + first.negatives.len(),
         );
-        let lists: Vec<EvalList> = lists
+        let lists: Vec<&EvalList> = lists
             .iter()
             .filter(|l| l.positives.len() == p && l.positives.len() + l.negatives.len() == c)
-            .cloned()
             .collect();
         let scores = self.score_lists(model, &lists, device);
         let rel: Vec<f64> = lists
@@ -274,21 +270,9 @@ impl RankTask for Movielens {
     fn kth_scores(&self, model: &NeuMf, k: usize, device: &Device) -> Vec<f32> {
         let eval = model.valid();
         let device = device.clone().without_autodiff();
-        let n = self.split.n_items;
-        let items: Vec<usize> = (0..n).collect();
+        let items: Vec<usize> = (0..self.split.n_items).collect();
         (0..self.split.n_users)
-            .map(|u| {
-                let mut s = eval
-                    .forward(int1(&[u], &device), int2(&items, [1, n], &device))
-                    .into_data()
-                    .convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .unwrap_or_default();
-                s.sort_by(|a, b| b.total_cmp(a));
-                s.get(k.min(s.len()).saturating_sub(1))
-                    .copied()
-                    .unwrap_or(0.0)
-            })
+            .map(|u| kth_largest(user_scores(&eval, u, &items, &device), k))
             .collect()
     }
 }

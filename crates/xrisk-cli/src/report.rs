@@ -81,6 +81,56 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The opening of a report page with its style, titled `title`.
+fn html_head(title: &str) -> String {
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title>\
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:0 1em;text-align:right}}\
+th:first-child,td:first-child{{text-align:left}}img{{max-width:100%}}pre{{background:#f4f4f4;padding:1em}}</style>\
+</head><body>\n<h1>{t}</h1>\n",
+        t = escape(title)
+    )
+}
+
+/// The end of a report page: the config (with where it came from, if known), the versions,
+/// a line about the folder's files; then writes `report.html` into `dir`.
+fn finish_html(
+    dir: &Path,
+    mut h: String,
+    config_path: Option<&Path>,
+    config_text: &str,
+    files: &str,
+) -> Result<PathBuf> {
+    h.push_str("<h2>Configuration</h2>\n");
+    if let Some(p) = config_path {
+        let _ = writeln!(h, "<p>{}</p>", escape(&p.display().to_string()));
+    }
+    let _ = write!(
+        h,
+        "<pre>{}</pre>\n<h2>Versions</h2>\n<p>xrisk {} (burn {}, flex CPU backend), {} {}</p>\n<p>Files: {}</p>\n</body></html>\n",
+        escape(config_text),
+        env!("CARGO_PKG_VERSION"),
+        BURN_VERSION,
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        escape(files)
+    );
+    let path = dir.join("report.html");
+    std::fs::write(&path, h).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// `curve_train_loss.png`: the mean mini-batch loss per epoch.
+fn train_loss_png(dir: &Path, name: &str, points: Vec<(f64, f64)>) -> Result<()> {
+    lines_png(
+        &dir.join("curve_train_loss.png"),
+        "Mean mini-batch surrogate loss per epoch (not the objective)",
+        "epoch",
+        "loss",
+        &[Series { name, points }],
+    )
+}
+
 /// Draws the curves and writes `report.html`; returns its path.
 pub fn write(r: &RunReport) -> Result<PathBuf> {
     let dir = r.dir;
@@ -114,16 +164,7 @@ pub fn write(r: &RunReport) -> Result<PathBuf> {
     let per_epoch = |f: fn(&EpochLine) -> f64| -> Vec<(f64, f64)> {
         epochs.iter().map(|e| (e.epoch, f(e))).collect()
     };
-    lines_png(
-        &dir.join("curve_train_loss.png"),
-        "Mean mini-batch surrogate loss per epoch (not the objective)",
-        "epoch",
-        "loss",
-        &[Series {
-            name: r.name,
-            points: per_epoch(|e| e.train_loss),
-        }],
-    )?;
+    train_loss_png(dir, r.name, per_epoch(|e| e.train_loss))?;
     let objective_name = epochs
         .iter()
         .find_map(|e| e.objective.as_ref().map(|o| o.0.clone()));
@@ -161,16 +202,8 @@ pub fn write(r: &RunReport) -> Result<PathBuf> {
         ],
     )?;
 
-    let mut h = String::new();
+    let mut h = html_head(&format!("xrisk run — {}", r.name));
     let pct = |p: usize, n: usize| 100.0 * p as f64 / n.max(1) as f64;
-    let _ = write!(
-        h,
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>xrisk run — {name}</title>\
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:0 1em;text-align:right}}\
-th:first-child,td:first-child{{text-align:left}}img{{max-width:100%}}pre{{background:#f4f4f4;padding:1em}}</style>\
-</head><body>\n<h1>xrisk run — {name}</h1>\n",
-        name = escape(r.name)
-    );
     let _ = write!(
         h,
         "<h2>Final test metrics</h2>\n<table><tr><th>AUROC</th><th>AUPRC</th><th>pAUC (FPR ≤ {})</th></tr>\
@@ -223,20 +256,13 @@ per-sample state tables (spec §1.1) where the loss keeps them.</p>\n",
         );
     }
     h.push_str("</table>\n");
-    let _ = write!(
+    finish_html(
+        dir,
         h,
-        "<h2>Configuration</h2>\n<p>{}</p>\n<pre>{}</pre>\n<h2>Versions</h2>\n<p>xrisk {} (burn {}, flex CPU backend), {} {}</p>\n\
-<p>Files: metrics.jsonl (per epoch), timing.jsonl (training seconds per epoch), model.bpk, checkpoint.bin, config.toml.</p>\n</body></html>\n",
-        escape(&r.config_path.display().to_string()),
-        escape(r.config_text),
-        env!("CARGO_PKG_VERSION"),
-        BURN_VERSION,
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    );
-    let path = dir.join("report.html");
-    std::fs::write(&path, h).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
+        Some(r.config_path),
+        r.config_text,
+        "metrics.jsonl (per epoch), timing.jsonl (training seconds per epoch), model.bpk, checkpoint.bin, config.toml.",
+    )
 }
 
 /// The report of a ranking run (`report.html` with `curve_ranking.png` and
@@ -280,32 +306,18 @@ pub fn write_ranking(
             },
         ],
     )?;
-    lines_png(
-        &dir.join("curve_train_loss.png"),
-        "Mean mini-batch surrogate loss per epoch (not the objective)",
-        "epoch",
-        "loss",
-        &[Series {
-            name: &cfg.loss.kind,
-            points: history.iter().map(|h| (h.0 as f64, h.1)).collect(),
-        }],
+    train_loss_png(
+        dir,
+        &cfg.loss.kind,
+        history.iter().map(|h| (h.0 as f64, h.1)).collect(),
     )?;
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>xrisk ranking run — {kind}</title>\
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:0 1em;text-align:right}}\
-img{{max-width:100%}}pre{{background:#f4f4f4;padding:1em}}</style></head><body>\n\
-<h1>xrisk ranking run — {kind}</h1>\n<p>{warm}</p>\n",
-        kind = escape(&cfg.loss.kind),
-        warm = if warmup > 0 {
-            format!(
-                "Epochs 1–{warmup}: ListwiseCE warm-up; then the prediction layer was re-initialised."
-            )
-        } else {
-            String::new()
-        }
-    );
+    let mut h = html_head(&format!("xrisk ranking run — {}", cfg.loss.kind));
+    if warmup > 0 {
+        let _ = writeln!(
+            h,
+            "<p>Epochs 1–{warmup}: ListwiseCE warm-up; then the prediction layer was re-initialised.</p>"
+        );
+    }
     h.push_str("<img src=\"curve_ranking.png\" alt=\"ranking metrics per epoch\">\n");
     h.push_str("<img src=\"curve_train_loss.png\" alt=\"training loss per epoch\">\n");
     h.push_str("<table><tr><th>epoch</th><th>loss</th><th>NDCG@5</th><th>NDCG@10</th><th>NDCG@20</th><th>MAP@10</th><th>P@10</th></tr>\n");
@@ -316,18 +328,14 @@ img{{max-width:100%}}pre{{background:#f4f4f4;padding:1em}}</style></head><body>\
             m.ndcg5, m.ndcg10, m.ndcg20, m.map10, m.p10
         );
     }
-    let _ = write!(
+    h.push_str("</table>\n");
+    finish_html(
+        dir,
         h,
-        "</table>\n<h2>Configuration</h2>\n<pre>{}</pre>\n<p>xrisk {} (burn {}), {} {}</p>\n</body></html>\n",
-        escape(config_text),
-        env!("CARGO_PKG_VERSION"),
-        BURN_VERSION,
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    );
-    let path = dir.join("report.html");
-    std::fs::write(&path, h).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
+        None,
+        config_text,
+        "metrics.jsonl (per epoch), timing.jsonl (training seconds per epoch), checkpoint.bin, config.toml.",
+    )
 }
 
 /// The burn release xrisk is built against (pinned `=0.22.1` in the workspace manifest).

@@ -822,7 +822,7 @@ fn load_checkpoint(dir: &Path) -> Result<Snapshot> {
 
 /// Keeps the first `lines` lines of a per-epoch log (written again atomically), so that a
 /// resumed run appends after the epochs its checkpoint holds.
-pub(crate) fn truncate_log(path: &Path, lines: usize) -> Result<()> {
+fn truncate_log(path: &Path, lines: usize) -> Result<()> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -835,7 +835,7 @@ pub(crate) fn truncate_log(path: &Path, lines: usize) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn append(path: &Path) -> Result<std::fs::File> {
+fn append(path: &Path) -> Result<std::fs::File> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -845,7 +845,7 @@ pub(crate) fn append(path: &Path) -> Result<std::fs::File> {
 
 /// Prepares the output folder of a new run (refusing one that holds a run already) or of a
 /// resumed one; returns the metrics and timing logs, opened for appending.
-fn open_run_folder(
+pub(crate) fn open_run_folder(
     dir: &Path,
     config_text: &str,
     resume: Option<&Snapshot>,
@@ -881,19 +881,26 @@ fn open_run_folder(
     Ok((append(&metrics)?, append(&timing)?))
 }
 
-/// Run-level facts stored in every checkpoint; a resume checks the data against them.
-fn run_meta(
+/// Run-level facts stored in every checkpoint: the config (text and origin, which a resume
+/// parses again), the xrisk version and the epoch count.
+pub(crate) fn run_meta(cfg: &Config, config_text: &str, config_path: &Path) -> Snapshot {
+    let mut m = Snapshot::new();
+    m.put_text("run.config", config_text);
+    m.put_text("run.config_path", config_path.display().to_string());
+    m.put_text("run.xrisk_version", env!("CARGO_PKG_VERSION"));
+    m.put_scalar("run.epochs", cfg.train.epochs as f64);
+    m
+}
+
+/// [`run_meta`] plus the data counts that a resume checks the data against.
+fn run_meta_with_data(
     cfg: &Config,
     config_text: &str,
     config_path: &Path,
     train: &Dataset,
     test: &Dataset,
 ) -> Snapshot {
-    let mut m = Snapshot::new();
-    m.put_text("run.config", config_text);
-    m.put_text("run.config_path", config_path.display().to_string());
-    m.put_text("run.xrisk_version", env!("CARGO_PKG_VERSION"));
-    m.put_scalar("run.epochs", cfg.train.epochs as f64);
+    let mut m = run_meta(cfg, config_text, config_path);
     m.put_scalar("data.train_len", train.len() as f64);
     m.put_scalar("data.train_positives", train.positives() as f64);
     m.put_scalar("data.dim", train.dim as f64);
@@ -968,7 +975,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         test.positives(),
         train.dim
     );
-    let meta = run_meta(&cfg, &config_text, &config_path, &train, &test);
+    let meta = run_meta_with_data(&cfg, &config_text, &config_path, &train, &test);
     if let Some(s) = &resume {
         for key in [
             "data.train_len",

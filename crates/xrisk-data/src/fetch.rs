@@ -48,6 +48,19 @@ pub fn is_fetched(info: &DatasetInfo, dir: &Path) -> bool {
     dataset_dir(info, dir).join(COMPLETE).exists()
 }
 
+/// The folder of the verified copy of data set `name` under `dir`, or an error that says to
+/// run `xrisk data fetch NAME` first.
+pub fn fetched_dir(name: &str, dir: &Path) -> Result<PathBuf> {
+    let info = crate::registry::find(name)?;
+    if !is_fetched(info, dir) {
+        return Err(DataError::Invalid(format!(
+            "{name} is not in {}: run `xrisk data fetch {name}` first",
+            dir.display()
+        )));
+    }
+    Ok(dataset_dir(info, dir))
+}
+
 /// Fetches `info` into `dir/NAME` (reusing a verified copy unless `force`), reporting each
 /// step through `progress`.
 pub fn fetch(
