@@ -49,6 +49,22 @@ fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// Every file of a folder with its bytes, sorted by name.
+fn folder(d: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                read(&e.path()),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 /// Position `(epochs done, step)` of the run's current checkpoint, if one can be read.
 fn position(dir: &Path) -> Option<(u64, u64)> {
     let s = Snapshot::read(&dir.join("checkpoint.bin")).ok()?;
@@ -282,10 +298,7 @@ fn a_corrupt_checkpoint_is_refused_and_the_previous_one_is_offered() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;
     std::fs::write(&path, &bytes).unwrap();
-    let before: Vec<Vec<u8>> = ["checkpoint.bin", "checkpoint.prev.bin", "metrics.jsonl"]
-        .iter()
-        .map(|f| read(&out.join(f)))
-        .collect();
+    let before = folder(&out);
     let (ok, err) = train(&["--resume", out.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("checksum mismatch"), "{err}");
@@ -296,11 +309,11 @@ fn a_corrupt_checkpoint_is_refused_and_the_previous_one_is_offered() {
         prev.count("run.step").unwrap()
     );
     assert!(err.contains(&want), "{err}");
-    let after: Vec<Vec<u8>> = ["checkpoint.bin", "checkpoint.prev.bin", "metrics.jsonl"]
-        .iter()
-        .map(|f| read(&out.join(f)))
-        .collect();
-    assert_eq!(before, after, "a failed resume changed the run folder");
+    assert_eq!(
+        before,
+        folder(&out),
+        "a failed resume changed the run folder"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -316,21 +329,7 @@ fn bad_input_names_the_problem_and_damages_nothing() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
-    let snapshot = |d: &Path| -> Vec<(String, Vec<u8>)> {
-        let mut v: Vec<_> = std::fs::read_dir(d)
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    read(&e.path()),
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    let before = snapshot(&out);
+    let before = folder(&out);
 
     // A second run into the same folder is refused.
     let (ok, err) = train(&[
@@ -369,7 +368,7 @@ fn bad_input_names_the_problem_and_damages_nothing() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be used with"));
     assert_eq!(
         before,
-        snapshot(&out),
+        folder(&out),
         "a refused command changed the run folder"
     );
 

@@ -5,6 +5,11 @@
 //! covers values that are 0 up to rounding, such as SOAP's first-call loss). Cases with a
 //! "note" compare against LibAUC with the named bug corrected in the generator.
 
+#[allow(dead_code)]
+mod common;
+
+use common::{Checker, f, floats, ids};
+
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::Value;
@@ -15,55 +20,6 @@ use xrisk::loss::{
 };
 use xrisk::loss::{MapConfig, MapLoss, MultiLabelAucmLoss};
 use xrisk::surrogate::Surrogate;
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number") as f32)
-        .collect()
-}
-
-fn ids(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_u64().expect("id") as usize)
-        .collect()
-}
-
-fn f(v: &Value) -> f64 {
-    v.as_f64().expect("number")
-}
-
-struct Checker {
-    failures: Vec<String>,
-    compared: usize,
-}
-
-impl Checker {
-    fn one(&mut self, what: String, got: f64, want: f64) {
-        self.compared += 1;
-        if (got - want).abs() > 1e-5 * want.abs() + 1e-6 {
-            self.failures
-                .push(format!("{what}: got {got:.9}, peer {want:.9}"));
-        }
-    }
-
-    fn all(&mut self, what: &str, got: &[f32], want: &[f32]) {
-        if got.len() != want.len() {
-            self.failures.push(format!(
-                "{what}: {} values, peer has {}",
-                got.len(),
-                want.len()
-            ));
-            return;
-        }
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            self.one(format!("{what}[{i}]"), *g as f64, *w as f64);
-        }
-    }
-}
 
 fn vec1(t: Tensor<1>) -> Vec<f32> {
     t.into_data()
@@ -204,10 +160,7 @@ fn losses_match_libauc() {
             .expect("JSON");
     let cases = doc["cases"].as_array().expect("cases");
     let device = Device::flex().autodiff();
-    let mut c = Checker {
-        failures: Vec::new(),
-        compared: 0,
-    };
+    let mut c = Checker::new(1e-5);
     let mut kinds = std::collections::BTreeMap::<String, usize>::new();
     for case in cases {
         let name = case["name"].as_str().expect("name");
@@ -292,13 +245,7 @@ fn losses_match_libauc() {
             }
         }
     }
-    assert!(
-        c.failures.is_empty(),
-        "{} of {} values differ:\n{}",
-        c.failures.len(),
-        c.compared,
-        c.failures.join("\n")
-    );
+    c.assert_clean();
     for (kind, n) in &kinds {
         assert!(*n >= 3, "{kind}: only {n} cases");
     }
@@ -319,10 +266,7 @@ fn multilabel_losses_match_libauc() {
         serde_json::from_str(&std::fs::read_to_string(path).expect("committed vectors"))
             .expect("JSON");
     let device = Device::flex().autodiff();
-    let mut c = Checker {
-        failures: Vec::new(),
-        compared: 0,
-    };
+    let mut c = Checker::new(1e-5);
     let mut kinds = std::collections::BTreeMap::<String, usize>::new();
     for case in doc["cases"].as_array().expect("cases") {
         let name = case["name"].as_str().expect("name");
@@ -406,13 +350,7 @@ fn multilabel_losses_match_libauc() {
             }
         }
     }
-    assert!(
-        c.failures.is_empty(),
-        "{} of {} values differ:\n{}",
-        c.failures.len(),
-        c.compared,
-        c.failures.join("\n")
-    );
+    c.assert_clean();
     assert_eq!(kinds.get("multilabel_aucm"), Some(&6));
     assert_eq!(kinds.get("map"), Some(&3));
     assert!(c.compared > 1000, "compared only {} values", c.compared);

@@ -5,6 +5,11 @@
 //! |got − peer| ≤ 1e-5·|peer| + 1e-6 (f32). The generator applies two documented fixes to
 //! LibAUC (reference point = initial weights; PDSCA branch by step kind).
 
+#[allow(dead_code)]
+mod common;
+
+use common::{f, floats};
+
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::GradientsParams;
@@ -20,19 +25,6 @@ use xrisk::optim::{
 #[derive(Module, Debug)]
 struct Lin {
     l: Linear,
-}
-
-fn f(v: &Value) -> f64 {
-    v.as_f64()
-        .unwrap_or_else(|| panic!("number expected, got {v}"))
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number") as f32)
-        .collect()
 }
 
 enum Opt {

@@ -6,51 +6,16 @@
 //! rounding more than the AUC losses do). ListwiseCE's reference is LibAUC without its
 //! batch-wide exponent shift (the case's note; docs/libauc-differences.md).
 
+#[allow(dead_code)]
+mod common;
+
+use common::{Checker, floats, ids};
+
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::Value;
 use xrisk::loss::{
     ListwiseCeConfig, ListwiseCeLoss, NdcgConfig, NdcgLoss, RankingBatch, TopkVersion,
 };
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number") as f32)
-        .collect()
-}
-
-fn ids(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_u64().expect("id") as usize)
-        .collect()
-}
-
-#[derive(Default)]
-struct Checker {
-    failures: Vec<String>,
-    compared: usize,
-}
-
-impl Checker {
-    fn all(&mut self, what: &str, got: &[f32], want: &[f32]) {
-        if got.len() != want.len() {
-            self.failures
-                .push(format!("{what}: {} values, peer {}", got.len(), want.len()));
-            return;
-        }
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            self.compared += 1;
-            let (g, w) = (f64::from(*g), f64::from(*w));
-            if (g - w).abs() > 1e-4 * w.abs() + 1e-6 {
-                self.failures
-                    .push(format!("{what}[{i}]: got {g:.9}, peer {w:.9}"));
-            }
-        }
-    }
-}
 
 #[test]
 fn ranking_losses_match_libauc() {
@@ -63,7 +28,7 @@ fn ranking_losses_match_libauc() {
     let (n_pairs, n_users, n_items) = (dim("n_pairs"), dim("n_users"), dim("n_items"));
     let (p, ng, b) = (dim("num_pos"), dim("num_neg"), dim("batch"));
     let device = Device::flex().autodiff();
-    let mut check = Checker::default();
+    let mut check = Checker::new(1e-4);
     let mut kinds = std::collections::BTreeMap::new();
     for (ci, case) in doc["cases"].as_array().expect("cases").iter().enumerate() {
         let kind = case["kind"].as_str().expect("kind");
@@ -151,13 +116,7 @@ fn ranking_losses_match_libauc() {
             }
         }
     }
-    assert!(
-        check.failures.is_empty(),
-        "{} of {} values differ:\n{}",
-        check.failures.len(),
-        check.compared,
-        check.failures.join("\n")
-    );
+    check.assert_clean();
     for kind in ["listwise_ce", "song", "ksong_prac", "ksong_theo"] {
         assert!(kinds.contains_key(kind), "no {kind} case");
     }
