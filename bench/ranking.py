@@ -246,6 +246,7 @@ if args.mslr:
 format = "svmlight"
 train = "{args.mslr}/msn1.fold1.train.5k.txt"
 test = "{args.mslr}/msn1.fold1.test.5k.txt"
+normalize = "log_standard"
 [model]
 kind = "mlp"
 hidden = [128]
@@ -280,8 +281,8 @@ if mslr_rows:
     q_test = n_queries(f"{args.mslr}/msn1.fold1.test.5k.txt")
     lines += [
         "",
-        f"MSLR-WEB10K subset (rankeval's fold-1 5k-row train and test files: {q_train} + {q_test} queries, raw "
-        "features, graded labels), MLP [128]; SONG optimizer, adam, lr 1e-3; 16 queries × (5 relevant + 20 other documents) per "
+        f"MSLR-WEB10K subset (rankeval's fold-1 5k-row train and test files: {q_train} + {q_test} queries, "
+        "features log-standardised on the training rows (`normalize = \"log_standard\"`), graded labels), MLP [128]; SONG optimizer, adam, lr 1e-3; 16 queries × (5 relevant + 20 other documents) per "
         f"batch; same epochs and warm-up as above; γ₀ = 0.3; K-SONG K = 5, η₀ = 0.1. NDCG over every test query with a "
         "relevant document. xrisk only: LibAUC's NDCGLoss has no per-query list length.",
         "",

@@ -56,6 +56,9 @@ pub struct DataConfig {
     pub dataset: Option<String>,
     /// movielens: never-rated items sampled per user for evaluation (default 100).
     pub eval_negatives: Option<usize>,
+    /// Feature transform fitted on the training rows: `none` (default), `standard` (z-score
+    /// per feature) or `log_standard` (`sign(x)·ln(1+|x|)`, then z-score).
+    pub normalize: Option<String>,
 }
 
 /// `[model]`.
@@ -130,6 +133,9 @@ pub struct LossConfig {
     pub sigmoid_alpha: Option<f64>,
     /// NDCG: scale c_ψ of ψ (1 = LibAUC).
     pub psi_scale: Option<f64>,
+    /// MIL (`format = "mil"`): bag pooling — midam: `attention` (default) or `softmax`
+    /// (temperature `tau`); ce: also `mean` or `max`.
+    pub pooling: Option<String>,
 }
 
 impl LossConfig {
@@ -153,7 +159,8 @@ impl LossConfig {
                 "scale",
             ],
             "pairwise_auc" => &["surrogate", "hparam", "scale"],
-            "ce" => &[],
+            "ce" => &["pooling", "tau"],
+            "midam" => &["margin", "gamma", "tau", "pooling"],
             "focal" => &["alpha", "gamma"],
             "listwise_ce" => &["gamma"],
             "ndcg" => &[
@@ -171,7 +178,7 @@ impl LossConfig {
                 "scale",
             ],
             other => bail!(
-                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal, listwise_ce, ndcg"
+                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal, listwise_ce, ndcg, midam"
             ),
         };
         let set = [
@@ -201,6 +208,7 @@ impl LossConfig {
             ("tau_2", self.tau_2.is_some()),
             ("sigmoid_alpha", self.sigmoid_alpha.is_some()),
             ("psi_scale", self.psi_scale.is_some()),
+            ("pooling", self.pooling.is_some()),
         ];
         for (key, present) in set {
             if present && !allowed.contains(&key) {
@@ -251,6 +259,8 @@ pub struct SamplerConfig {
     pub num_pos: Option<usize>,
     /// Ranking: other items per query in a batch (default 100).
     pub num_neg: Option<usize>,
+    /// MIL with MIDAM: instances sampled per bag in a batch (default 4).
+    pub instances: Option<usize>,
 }
 
 impl Default for SamplerConfig {
@@ -261,6 +271,7 @@ impl Default for SamplerConfig {
             sampling_rate: 0.5,
             num_pos: None,
             num_neg: None,
+            instances: None,
         }
     }
 }
@@ -385,6 +396,33 @@ impl Config {
             ("psi_scale", l.psi_scale),
         ] {
             check(&format!("[loss] {k}"), v, pos, "> 0")?;
+        }
+        let mil = self.data.format == "mil";
+        if !mil && (l.pooling.is_some() || (l.kind == "ce" && l.tau.is_some())) {
+            bail!("[loss] pooling and tau (for ce) apply to bags: [data] format = \"mil\"");
+        }
+        if mil && !matches!(l.kind.as_str(), "midam" | "ce") {
+            bail!(
+                "[loss] kind = \"{}\": MIL data trains with midam (MIDAM) or ce (pooled cross-entropy)",
+                l.kind
+            );
+        }
+        if !mil && (l.kind == "midam" || self.sampler.instances.is_some()) {
+            bail!(
+                "[loss] kind = \"midam\" and [sampler] instances need bags: [data] format = \"mil\""
+            );
+        }
+        if self.sampler.instances == Some(0) {
+            bail!("[sampler] instances = 0 must be at least 1");
+        }
+        if let Some(n) = &self.data.normalize {
+            if self.data.format == "movielens" {
+                bail!(
+                    "[data] normalize does not apply to format = \"movielens\" (it has no features)"
+                );
+            }
+            n.parse::<xrisk_data::scaler::Normalize>()
+                .map_err(|e| anyhow::anyhow!("[data] {e}"))?;
         }
         if l.topk == Some(0) {
             bail!("[loss] topk = 0 must be at least 1 (leave it out for SONG)");
@@ -533,6 +571,24 @@ mod tests {
             t.decay_epochs(),
             vec![usize::MAX / 2, usize::MAX / 4 * 3 + 2]
         );
+    }
+
+    #[test]
+    fn normalize_names_are_checked_and_refused_for_movielens() {
+        let with = |fmt: &str, n: &str| {
+            parse(&OK.replace(
+                "format = \"embedded-fashion-mnist\"",
+                &format!("format = \"{fmt}\"\nnormalize = \"{n}\""),
+            ))
+        };
+        assert!(with("embedded-fashion-mnist", "log_standard").is_ok());
+        let e = with("embedded-fashion-mnist", "zscore").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("[data] normalize = \"zscore\""),
+            "{e:#}"
+        );
+        let e = with("movielens", "standard").unwrap_err();
+        assert!(format!("{e:#}").contains("no features"), "{e:#}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod data;
 mod demo;
 mod embedded;
 mod eval;
+mod mil;
 mod output;
 mod plot;
 mod rank;

@@ -87,9 +87,9 @@ impl Letor {
                     .context("[data] needs `test` (a LETOR file with the test queries)")?,
             ),
         };
-        let train =
+        let mut train =
             xrisk_data::readers::svmlight::read_svmlight(&train_path, opts(cfg.data.n_features))?;
-        let test = xrisk_data::readers::svmlight::read_svmlight(
+        let mut test = xrisk_data::readers::svmlight::read_svmlight(
             &test_path,
             opts(cfg.data.n_features.or(Some(train.dim))),
         )?;
@@ -100,6 +100,7 @@ impl Letor {
                 test.dim
             );
         }
+        crate::train::normalize_features(&cfg.data, &mut train, &mut test)?;
         let (train, test) = (group(train, "train")?, group(test, "test")?);
         let topk = cfg.loss.topk.unwrap_or(usize::MAX);
         let (mut relevant, mut others, mut ideal) = (Vec::new(), Vec::new(), Vec::new());

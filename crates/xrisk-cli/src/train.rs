@@ -147,8 +147,24 @@ fn read(
     Ok(d)
 }
 
-/// Loads the train and test parts of a binary task.
+/// Applies `[data] normalize`, fitted on `train`, to both parts.
+pub fn normalize_features(cfg: &DataConfig, train: &mut Dataset, test: &mut Dataset) -> Result<()> {
+    let how = match &cfg.normalize {
+        None => return Ok(()),
+        Some(n) => n.parse().map_err(|e| anyhow::anyhow!("[data] {e}"))?,
+    };
+    xrisk_data::scaler::normalize(how, train, &mut [test])?;
+    Ok(())
+}
+
+/// Loads the train and test parts of a binary task (with `[data] normalize` applied).
 pub fn prepare_data(cfg: &DataConfig, seed: u64) -> Result<(Dataset, Dataset)> {
+    let (mut train, mut test) = load_parts(cfg, seed)?;
+    normalize_features(cfg, &mut train, &mut test)?;
+    Ok((train, test))
+}
+
+fn load_parts(cfg: &DataConfig, seed: u64) -> Result<(Dataset, Dataset)> {
     let split = |all: Dataset| -> Result<(Dataset, Dataset)> {
         let task = binarize(all, cfg, seed, true)?;
         let (tr, te) =
@@ -963,6 +979,20 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 config_path: &config_path,
                 resume,
             },
+            args.json,
+        );
+    }
+    if crate::mil::is_mil(&cfg) {
+        if resume.is_some() || args.checkpoint_every.is_some() {
+            bail!(
+                "MIL runs do not checkpoint yet: --resume and --checkpoint-every are for the AUC-family and ranking runs"
+            );
+        }
+        return crate::mil::run(
+            &cfg,
+            args.out.as_deref(),
+            &config_text,
+            &config_path,
             args.json,
         );
     }

@@ -13,6 +13,7 @@ pub mod readers;
 pub mod recsplit;
 pub mod registry;
 pub mod sampler;
+pub mod scaler;
 pub mod snapshot;
 
 pub use dataset::Dataset;

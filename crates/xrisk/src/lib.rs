@@ -18,6 +18,7 @@
 pub mod bilevel;
 pub mod error;
 pub mod loss;
+pub mod mil;
 pub mod model;
 pub mod neumf;
 pub mod optim;

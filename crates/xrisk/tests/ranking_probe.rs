@@ -6,15 +6,16 @@
 //! * the top-heavy synthetic probe (§5.3): K-SONG (K = 5) moves the linear scorer's weight onto
 //!   the feature that finds the top items (w_b/w_a grows over SONG's), in both its "prac" and
 //!   "theo" form, for each of 3 seeds. The spec's acceptance line — K-SONG − SONG ≥ 0.01 test
-//!   NDCG@5 — is printed, not asserted: with the design as specified it does not hold here
-//!   (issue 4's note has the numbers).
+//!   NDCG@5 — is printed, not asserted: the next test shows, on the noiseless two-feature
+//!   scorers of the same design, that NDCG@5 has less than 0.01 to gain over the full-NDCG
+//!   optimum, which our SONG reaches (the spec's prototype SONG stopped short of it).
 
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::{SliceRandom, index};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use xrisk::loss::{NdcgConfig, NdcgLoss, RankingBatch, TopkVersion};
+use xrisk::loss::{InnerSample, NdcgConfig, NdcgLoss, RankingBatch, TopkVersion};
 use xrisk::model::{Mlp, Scorer};
 use xrisk::optim::{ProximalOptimizer, SkeletonConfig, adam};
 use xrisk::train::Optimizer;
@@ -348,7 +349,7 @@ fn train(
 }
 
 /// Test NDCG@k and the weight ratio w_b/w_a of SONG, K-SONG prac and K-SONG theo.
-fn probe(seed: u64, k: usize) -> [(f64, f64); 3] {
+fn probe(seed: u64, k: usize, inner_sample: InnerSample) -> [(f64, f64); 3] {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let train_data = make_data(300, &mut rng);
     let test_data = make_data(300, &mut rng);
@@ -373,6 +374,7 @@ fn probe(seed: u64, k: usize) -> [(f64, f64); 3] {
         tau_1: 0.01,
         sigmoid_alpha: 2.0,
         psi_scale: 2.0,
+        inner_sample,
         ..NdcgConfig::new(n_pairs, 300, ITEMS, 8)
     };
     // Warm-up: 10 SONG epochs.
@@ -435,18 +437,100 @@ fn probe(seed: u64, k: usize) -> [(f64, f64); 3] {
     [results[0], results[1], results[2]]
 }
 
-#[test]
-fn ksong_moves_weight_to_the_top_item_feature_in_the_top_heavy_probe() {
-    let runs: Vec<[(f64, f64); 3]> = (0..3).map(|s| probe(s, 5)).collect();
-    let mean = |m: usize| runs.iter().map(|r| r[m].0).sum::<f64>() / 3.0;
+fn report(label: &str, runs: &[[(f64, f64); 3]]) -> [f64; 3] {
+    let mean = |m: usize| runs.iter().map(|r| r[m].0).sum::<f64>() / runs.len() as f64;
     eprintln!(
-        "test NDCG@5, 3 seeds: SONG {:.4}, K-SONG prac {:.4}, theo {:.4}; w_b/w_a per seed {:?}",
+        "{label}: test NDCG@K over {} seeds: SONG {:.4}, K-SONG prac {:.4}, theo {:.4}; w_b/w_a per seed {:?}",
+        runs.len(),
         mean(0),
         mean(1),
         mean(2),
         runs.iter()
             .map(|r| [r[0].1, r[1].1, r[2].1])
             .collect::<Vec<_>>()
+    );
+    [mean(0), mean(1), mean(2)]
+}
+
+/// The spec's table (§5.3) for both inner samples: `cargo test --release --test ranking_probe
+/// -- --ignored --nocapture probe_sweep`.
+#[test]
+#[ignore = "a sweep that prints the §5.3 table (about 20 s in release); not an assertion"]
+fn probe_sweep() {
+    for inner in [InnerSample::AllColumns, InnerSample::AfterPositives] {
+        for k in [3, 5, 10, 20] {
+            let runs: Vec<[(f64, f64); 3]> = (0..3).map(|s| probe(s, k, inner)).collect();
+            report(&format!("{inner:?} K={k}"), &runs);
+        }
+    }
+}
+
+/// NDCG@k of the noiseless two-feature scorer `h = x_a + r·x_b` on `data`.
+fn oracle_ndcg(data: &Data, r: f64, k: usize) -> f64 {
+    let (mut qs, mut ys, mut ss) = (Vec::new(), Vec::new(), Vec::new());
+    for (q, x) in data.x.iter().enumerate() {
+        for i in 0..ITEMS {
+            qs.push(q);
+            ys.push(data.y[q][i]);
+            ss.push(f64::from(x[i * DIM]) + r * f64::from(x[i * DIM + 1]));
+        }
+    }
+    xrisk_metrics::ndcg_by_query(&qs, &ys, &ss, &[k]).unwrap()[0]
+}
+
+/// Why the spec's acceptance line (K-SONG − SONG ≥ 0.01 NDCG@5) cannot hold against a SONG
+/// that reaches its own optimum: along the best linear scorers `x_a + r·x_b`, the full-list
+/// NDCG peaks at a smaller ratio than NDCG@5 (so K-SONG's direction is right), but NDCG@5 at
+/// its own peak is less than 0.01 above NDCG@5 at the full-NDCG peak. The spec's prototype
+/// SONG stopped at r = 2.8, below the full-NDCG peak, which left room for the 0.02 it saw;
+/// ours reaches r ≈ 3.4–4.2 (printed by the test below).
+#[test]
+fn top_heavy_design_leaves_less_than_0_01_ndcg_at_5_above_the_full_ndcg_optimum() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let data = make_data(2000, &mut rng);
+    let grid: Vec<f64> = (4..=40).map(|i| f64::from(i) * 0.25).collect(); // r = 1 … 10
+    let argmax = |k: usize| {
+        grid.iter()
+            .map(|&r| (r, oracle_ndcg(&data, r, k)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap()
+    };
+    let (r_full, full) = argmax(ITEMS);
+    let (r5, at5) = argmax(5);
+    let at5_of_full = oracle_ndcg(&data, r_full, 5);
+    let at5_of_spec_song = oracle_ndcg(&data, 2.8, 5);
+    eprintln!(
+        "full NDCG peaks at r = {r_full} ({full:.4}); NDCG@5 peaks at r = {r5} ({at5:.4}); \
+         NDCG@5 at r = {r_full}: {at5_of_full:.4}; at the spec's SONG ratio 2.8: {at5_of_spec_song:.4}"
+    );
+    assert!(r5 > r_full, "NDCG@5 should want more weight on x_b");
+    assert!(
+        at5 - at5_of_full < 0.01,
+        "headroom {:.4} — the acceptance line would be reachable",
+        at5 - at5_of_full
+    );
+    assert!(
+        at5 - at5_of_spec_song > 0.01,
+        "from the spec's SONG ratio the headroom is {:.4}",
+        at5 - at5_of_spec_song
+    );
+}
+
+#[test]
+fn ksong_moves_weight_to_the_top_item_feature_in_the_top_heavy_probe() {
+    let runs: Vec<[(f64, f64); 3]> = (0..3)
+        .map(|s| probe(s, 5, InnerSample::AllColumns))
+        .collect();
+    let mean = |m: usize| runs.iter().map(|r| r[m].0).sum::<f64>() / 3.0;
+    eprintln!(
+        "test NDCG@5, 3 seeds: SONG {:.4}, K-SONG prac {:.4}, theo {:.4}; w_b/w_a (SONG, prac, theo) per seed: {}",
+        mean(0),
+        mean(1),
+        mean(2),
+        runs.iter()
+            .map(|r| format!("[{:.2}, {:.2}, {:.2}]", r[0].1, r[1].1, r[2].1))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     for (seed, r) in runs.iter().enumerate() {
         assert!(

@@ -18,9 +18,14 @@
 //!   `H_q = mean_j(c_j·h_j)/s_q`, `c_j = σ(d_j/τ₁)(1−σ(d_j/τ₁))/τ₁` and the scalar Hessian
 //!   tracker `s_q ← γ₁·(τ₂ + mean_j c_j) + (1−γ₁)·s_q`.
 //!
+//! The items `j` are every column of the batch row by default (LibAUC); with
+//! [`InnerSample::AfterPositives`] they are only the columns after the positives, a uniform
+//! sample of the query's items (the papers' estimator), and the λ step and Hessian tracker use
+//! the same columns.
+//!
 //! Defaults are LibAUC 2.0.1's. Differences: `n·u` is floored at 1e-12 before the logarithm
 //! (LibAUC divides by zero when a pair's `u` is 0, which its self-pair term prevents only for
-//! margins > 0), and `c_ψ` (the paper's ψ scale, absent in LibAUC) defaults to 1.
+//! margins > 0; with the uniform sample, which has no self term, the floor is rank 1), and `c_ψ` (the paper's ψ scale, absent in LibAUC) defaults to 1.
 
 use super::check_ranking_scores;
 use crate::error::{Result, XriskError};
@@ -36,6 +41,18 @@ pub enum TopkVersion {
     Theo,
     /// The stop-gradient variant: ψ is a constant weight per positive.
     Prac,
+}
+
+/// Which score columns of a batch row estimate the rank surrogate `g_qi` and the top-K
+/// statistics (λ step, Hessian tracker) — spec `bilevel_ndcg_spec.md` §3.9.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InnerSample {
+    /// Every column, the sampled positives included (LibAUC 2.0.1). Positives are
+    /// over-represented relative to the catalogue, which also biases λ_q's quantile upward.
+    AllColumns,
+    /// Only the columns after the `num_pos` positives, which the caller draws uniformly from
+    /// the query's items (the papers' estimator: `B_q` uniform from `S_q`).
+    AfterPositives,
 }
 
 /// Settings of [`NdcgLoss`] (LibAUC 2.0.1 names and defaults).
@@ -71,6 +88,8 @@ pub struct NdcgConfig {
     pub psi_scale: f64,
     /// Rank surrogate ℓ (squared hinge).
     pub surrogate: Surrogate,
+    /// Columns that estimate `g` and the top-K statistics (all columns, as LibAUC).
+    pub inner_sample: InnerSample,
 }
 
 impl NdcgConfig {
@@ -92,6 +111,7 @@ impl NdcgConfig {
             sigmoid_alpha: 2.0,
             psi_scale: 1.0,
             surrogate: Surrogate::SquaredHinge,
+            inner_sample: InnerSample::AllColumns,
         }
     }
 }
@@ -214,7 +234,19 @@ impl NdcgLoss {
         self.lambda_q.check_ids(batch.user_ids)?;
         let device = scores.device();
         let pos = scores.clone().slice([0..b, 0..p]);
-        let diff = pos.clone().unsqueeze_dim::<3>(2) - scores.clone().unsqueeze_dim::<3>(1);
+        let width = scores.dims()[1];
+        let inner = match c.inner_sample {
+            InnerSample::AllColumns => scores.clone(),
+            InnerSample::AfterPositives if width > p => scores.clone().slice([0..b, p..width]),
+            InnerSample::AfterPositives => {
+                return Err(XriskError::InvalidConfig {
+                    name: "inner_sample",
+                    value: width as f64,
+                    reason: "estimating from the columns after the positives needs more than num_pos columns",
+                });
+            }
+        };
+        let diff = pos.clone().unsqueeze_dim::<3>(2) - inner.clone().unsqueeze_dim::<3>(1);
         let g = c
             .surrogate
             .apply(c.margin, diff)
@@ -234,7 +266,14 @@ impl NdcgLoss {
             Some(v) => host(v, [b, 1], &device),
             None => Tensor::full([b, 1], c.num_items as f32, &device),
         };
-        let nu = (u * n.clone()).clamp_min(1e-12);
+        // The rank counts the item itself (r ≥ 1). LibAUC's columns include the positive, so
+        // its self term ℓ(0) keeps n·u away from 0 for margins > 0; the uniform sample does
+        // not, so there the floor is the self term's rank, 1.
+        let floor = match c.inner_sample {
+            InnerSample::AllColumns => 1e-12,
+            InnerSample::AfterPositives => 1.0,
+        };
+        let nu = (u * n.clone()).clamp_min(floor);
         let log2 = (nu.clone() + 1.0).log() / std::f64::consts::LN_2;
         let mut nabla = gain.clone() * n.clone()
             / (log2.clone().square() * (nu + 1.0) * std::f64::consts::LN_2);
@@ -249,8 +288,8 @@ impl NdcgLoss {
             .get(batch.user_ids)
             .to_device(&device)
             .unsqueeze_dim::<2>(1);
-        let d = scores.clone().detach() - lam.clone();
-        let dpos = d.clone().slice([0..b, 0..p]);
+        let dpos = scores.clone().detach().slice([0..b, 0..p]) - lam.clone();
+        let d = inner.clone().detach() - lam.clone();
         let grad_lam =
             lam.clone() * c.tau_2 + n.recip() * k as f64 - sigmoid(d.clone() / c.tau_1).mean_dim(1);
         self.lambda_q.set(
@@ -280,10 +319,83 @@ impl NdcgLoss {
             .get(batch.user_ids)
             .to_device(&device)
             .unsqueeze_dim::<2>(1);
-        let h_q = (temp * scores).mean_dim(1) / s_read;
+        let h_q = (temp * inner).mean_dim(1) / s_read;
         let term = nabla * g + d_psi * f_u * (pos - h_q);
         Ok(finish(term.mean_dim(1).squeeze_dim::<1>(1)))
     }
 }
 
 crate::persist::persist_fields!(NdcgLoss; tables: u, lambda_q, s_q; scalars: );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_call(inner_sample: InnerSample) -> Vec<f32> {
+        let device = Device::flex();
+        let config = NdcgConfig {
+            gamma0: 1.0,
+            inner_sample,
+            ..NdcgConfig::new(2, 1, 10, 2)
+        };
+        let mut loss = NdcgLoss::new(config, &device);
+        // One row: 2 positives, then 3 items.
+        let scores = host(&[0.5, -0.2, 0.1, 0.9, -1.0], [1, 5], &device);
+        let batch = RankingBatch {
+            ratings: &[2.0, 1.0],
+            user_ids: &[0],
+            pair_ids: &[0, 1],
+            num_pos_items: &[2.0],
+            ideal_dcg: &[3.5],
+            items_per_query: None,
+        };
+        loss.forward(scores, &batch).unwrap();
+        loss.state().0
+    }
+
+    /// `u` after one call with γ₀ = 1 is the surrogate mean over the chosen columns.
+    #[test]
+    fn inner_sample_picks_the_columns_of_the_rank_estimate() {
+        let h = [0.5f64, -0.2, 0.1, 0.9, -1.0];
+        let sq = |hi: f64, hj: f64| (1.0 - (hi - hj)).max(0.0).powi(2);
+        let mean = |i: usize, cols: std::ops::Range<usize>| {
+            let n = cols.len() as f64;
+            cols.map(|j| sq(h[i], h[j])).sum::<f64>() / n
+        };
+        for (inner, cols) in [
+            (InnerSample::AllColumns, 0..5),
+            (InnerSample::AfterPositives, 2..5),
+        ] {
+            let u = one_call(inner);
+            for (i, got) in u.iter().enumerate() {
+                let want = mean(i, cols.clone());
+                assert!(
+                    (f64::from(*got) - want).abs() < 1e-6,
+                    "{inner:?} pair {i}: u {got} want {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn after_positives_needs_columns_after_the_positives() {
+        let device = Device::flex();
+        let config = NdcgConfig {
+            inner_sample: InnerSample::AfterPositives,
+            ..NdcgConfig::new(2, 1, 10, 2)
+        };
+        let mut loss = NdcgLoss::new(config, &device);
+        let batch = RankingBatch {
+            ratings: &[2.0, 1.0],
+            user_ids: &[0],
+            pair_ids: &[0, 1],
+            num_pos_items: &[2.0],
+            ideal_dcg: &[3.5],
+            items_per_query: None,
+        };
+        let err = loss
+            .forward(host(&[0.5, -0.2], [1, 2], &device), &batch)
+            .unwrap_err();
+        assert!(err.to_string().contains("inner_sample"), "{err}");
+    }
+}

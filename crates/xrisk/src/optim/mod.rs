@@ -13,11 +13,15 @@
 //! Each named optimizer ([`Pesg`], SOAP, SOPA-s, …) is this skeleton with its own defaults and,
 //! for PESG, a dual step.
 
+mod midam;
 mod pdsca;
 mod pesg;
+mod scent;
 
+pub use midam::{Midam, MidamConfig};
 pub use pdsca::{Pdsca, PdscaConfig};
 pub use pesg::{Pesg, PesgConfig};
+pub use scent::ScentConfig;
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::GradientsParams;
@@ -49,6 +53,18 @@ pub enum UpdateRule {
         lr0: f64,
         /// Averaging weight β1 on the new iterate.
         beta1: f64,
+    },
+    /// SCENT's SGD for large sparse classifier matrices (spec §3.8): weight decay only when
+    /// the gradient tensor has a non-zero entry; the buffer `buf = μ·buf + (1−d)·g` (first
+    /// step `buf = g`) is updated only in the rows (first dimension) whose processed gradient
+    /// is non-zero, and the step uses the whole buffer (`g + μ·buf` with Nesterov).
+    SparseRowSgd {
+        /// μ.
+        momentum: f64,
+        /// Dampening.
+        dampening: f64,
+        /// Nesterov momentum.
+        nesterov: bool,
     },
     /// Adam with bias correction.
     Adam {
@@ -246,7 +262,8 @@ impl ModuleMapper for StepMapper<'_> {
         let w: Tensor<1> = tensor.inner().reshape([n]);
         let grad: Tensor<1> = grad.reshape([n]).to_device(&w.device());
         let state = self.states.entry(id).or_default();
-        let updated = update(&self.config, state, w, grad);
+        let rows = if D > 1 { shape.dims::<D>()[0] } else { n };
+        let updated = update(&self.config, state, w, grad, rows);
         let mut t: Tensor<D> = Tensor::from_inner(updated.reshape(shape));
         if require_grad {
             t = t.require_grad();
@@ -255,8 +272,14 @@ impl ModuleMapper for StepMapper<'_> {
     }
 }
 
-/// One skeleton update of a flattened parameter.
-fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>) -> Tensor<1> {
+/// One skeleton update of a flattened parameter whose first dimension has `rows` rows.
+fn update(
+    c: &SkeletonConfig,
+    s: &mut ParamState,
+    w: Tensor<1>,
+    grad: Tensor<1>,
+    rows: usize,
+) -> Tensor<1> {
     let w = if c.decoupled_weight_decay != 0.0 {
         w * (1.0 - c.lr * c.decoupled_weight_decay)
     } else {
@@ -267,7 +290,13 @@ fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>)
         None => grad,
     };
     if c.weight_decay != 0.0 {
-        g = g + w.clone() * c.weight_decay;
+        if let UpdateRule::SparseRowSgd { .. } = c.rule {
+            // Only when some entry of the gradient is non-zero (SCENT).
+            let any = g.clone().abs().sum().greater_elem(0.0).float();
+            g = g + w.clone() * any * c.weight_decay;
+        } else {
+            g = g + w.clone() * c.weight_decay;
+        }
     }
     if c.epoch_decay > 0.0 {
         let reference = s.reference.get_or_insert_with(|| w.clone()).clone();
@@ -286,6 +315,32 @@ fn update(c: &SkeletonConfig, s: &mut ParamState, w: Tensor<1>, grad: Tensor<1>)
                 let buf = match s.buf.take() {
                     None => g.clone(),
                     Some(b) => b * momentum + g.clone() * (1.0 - dampening),
+                };
+                s.buf = Some(buf.clone());
+                if nesterov { g + buf * momentum } else { buf }
+            };
+            w - step * c.lr
+        }
+        UpdateRule::SparseRowSgd {
+            momentum,
+            dampening,
+            nesterov,
+        } => {
+            let step = if momentum == 0.0 {
+                g
+            } else {
+                let buf = match s.buf.take() {
+                    None => g.clone(),
+                    Some(b) => {
+                        let n = g.dims()[0];
+                        let cols = n / rows.max(1);
+                        let g2 = g.clone().reshape([rows, cols]);
+                        let has = g2.clone().abs().sum_dim(1).greater_elem(0.0).float();
+                        let b2 = b.reshape([rows, cols]);
+                        let moved = b2.clone() * momentum + g2 * (1.0 - dampening);
+                        // Rows without gradient keep their buffer: b + (moved − b)·has.
+                        (b2.clone() + (moved - b2) * has).reshape([n])
+                    }
                 };
                 s.buf = Some(buf.clone());
                 if nesterov { g + buf * momentum } else { buf }
@@ -425,7 +480,7 @@ mod tests {
         let mut s = ParamState::default();
         let mut w = t(&[1.0, -2.0]);
         for g in grads {
-            w = update(&c, &mut s, w, t(g));
+            w = update(&c, &mut s, w, t(g), g.len());
         }
         w.into_data().try_to_vec::<f32>().unwrap()
     }
@@ -496,12 +551,12 @@ mod tests {
         };
         let mut s = ParamState::default();
         // Reference starts at the initial weights: the first step sees no pull.
-        let w = update(&c, &mut s, t(&[1.0]), t(&[0.0]));
+        let w = update(&c, &mut s, t(&[1.0]), t(&[0.0]), 1);
         assert_eq!(
             w.clone().into_data().try_to_vec::<f32>().unwrap(),
             vec![1.0]
         );
-        let w = update(&c, &mut s, w + 1.0, t(&[0.0])); // w = 2, ref = 1: g = 0.5 -> 1.5
+        let w = update(&c, &mut s, w + 1.0, t(&[0.0]), 1); // w = 2, ref = 1: g = 0.5 -> 1.5
         assert_eq!(
             w.clone().into_data().try_to_vec::<f32>().unwrap(),
             vec![1.5]

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# MIL side by side (xrisk vs LibAUC 2.0.1 / PyTorch): MIDAM and pooled-CE baselines on musk1,
+# musk2 and elephant; writes the table into BENCHMARKS.md. Needs the data once:
+# `xrisk data fetch mil` (in $XRISK_DATA_DIR, default ~/.cache/xrisk/data).
+# Extra arguments go to bench/mil.py (e.g. --seeds 0 --epochs 20).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+cargo build --release --workspace --quiet
+py=$(conformance/setup_peer.sh)
+data=${XRISK_DATA_DIR:-$HOME/.cache/xrisk/data}
+mil="$data/mil/mil/data/datasets/csv"
+if [ ! -f "$mil/musk1.csv" ]; then
+  echo "the MIL data sets are not in $data: run \`xrisk data fetch mil\` first" >&2
+  exit 1
+fi
+"$py" bench/mil.py --xrisk "$root/target/release/xrisk" --mil-dir "$mil" --out "$root/BENCHMARKS.md" "$@"
