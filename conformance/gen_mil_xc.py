@@ -1,11 +1,13 @@
-"""Conformance vectors for MIDAM (softmax and attention pooling losses, the MIDAM optimizer) and
-the compositional entropic loss (SCENT and SOX estimators, the SCENT optimizer) from LibAUC
-2.0.1; writes vectors/mil_xc.json, read by crates/xrisk/tests/conformance_mil_xc.rs.
+"""Conformance vectors for MIDAM (softmax and attention pooling losses, the MIDAM optimizer), the
+compositional entropic loss (SCENT and SOX estimators, the SCENT optimizer), the multi-label
+pAUC loss and PESG on the multi-label AUCM loss, from LibAUC 2.0.1; writes vectors/mil_xc.json, read by crates/xrisk/tests/conformance_mil_xc.rs.
 
 Loss cases: a fixed sequence of calls on one loss object (bag/sample ids repeat across calls),
 each recording the value, the gradient w.r.t. the inputs and w.r.t. a, b, and the state after
 the call. Optimizer cases: a fixed tiny model, 5 steps, the parameters after every step.
 """
+import contextlib
+import io
 import json
 import math
 import os
@@ -13,7 +15,8 @@ import sys
 
 import numpy as np
 import torch
-from libauc.losses import MIDAMLoss
+from libauc.losses import MIDAMLoss, MultiLabelAUCMLoss, MultiLabelpAUCLoss
+from libauc.optimizers import PESG
 from libauc.losses.xc import EntLossClassification
 from libauc.optimizers import MIDAM
 from libauc.optimizers.scent import SCENT
@@ -162,6 +165,54 @@ for mom, damp, nest, wd in [(0.9, 0.0, False, 1e-3), (0.5, 0.1, False, 0.0), (0.
     cases.append({"name": f"scent_opt_{mom}_{damp}_{nest}_{wd}", "kind": "scent_opt", "momentum": mom, "dampening": damp,
                   "nesterov": nest, "weight_decay": wd, "lr": 0.1, "x": lst(XC), "y": [int(v) for v in YC], "k": KC,
                   "dim": DC, "w0": lst(WC0), "batches": batches, "steps": steps})
+
+# Multi-label pAUC (one-way, KL-DRO backend): per-task state, task subsets as a TriSampler gives.
+TM, NM, BM = 3, 20, 8
+LM = (rng.random((NM, TM)) < 0.4).astype(np.float32)
+for g, lam in [(0.9, 1.0), (0.5, 0.5)]:
+    loss = MultiLabelpAUCLoss(mode="1w", num_labels=TM, data_len=NM, gamma=g, Lambda=lam, margin=1.0, device=dev)
+    calls = []
+    for ts in [[], [0, 2, 2], [1], [0, 1, 2]]:
+        while True:
+            ids = rng.choice(NM, BM, replace=False)
+            y = LM[ids]
+            if all(0 < y[:, t].sum() < BM for t in (ts or range(TM))):
+                break
+        s_ = rng.random((BM, TM)).astype(np.float32)
+        st = torch.tensor(s_, requires_grad=True)
+        v = loss(st, torch.tensor(y), torch.tensor(ids), task_id=torch.tensor(ts, dtype=torch.long) if ts else [])
+        v.backward()
+        calls.append({"scores": lst(s_), "labels": lst(y), "ids": [int(i) for i in ids], "tasks": ts,
+                      "loss": float(v.detach()), "grad": lst(st.grad), "u": lst(loss.u_pos_all)})
+    cases.append({"name": f"mpauc_1w_{g}_{lam}", "kind": "mpauc", "gamma": g, "lambda": lam, "n_tasks": TM,
+                  "data_len": NM, "calls": calls})
+
+# Multi-label PESG: a linear 4 -> 3 scorer with sigmoid outputs, MultiLabelAUCMLoss v1 (its margin
+# bug changes only the loss value, not the gradients; the alpha step reads loss.margin), epoch_decay 0.
+XM = rng.normal(size=(NM, 4)).astype(np.float32)
+WM0 = (rng.normal(size=(TM, 4)) * 0.5).astype(np.float32)
+for lr, mom in [(0.1, 0.9), (0.05, 0.5)]:
+    lin = torch.nn.Linear(4, TM)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor(WM0)); lin.bias.fill_(0.1)
+    loss = MultiLabelAUCMLoss(margin=1.0, version="v1", num_labels=TM, device=dev)
+    with contextlib.redirect_stdout(io.StringIO()):
+        opt = PESG(lin.parameters(), loss_fn=loss, lr=lr, momentum=mom, epoch_decay=0.0, device=dev)
+    steps, batches = [], []
+    for t in range(5):
+        while True:
+            ids = rng.choice(NM, BM, replace=False)
+            if all(0 < LM[ids][:, k].sum() < BM for k in range(TM)):
+                break
+        ts = sorted(set(int(v) for v in rng.choice(TM, 2)))
+        v = loss(torch.sigmoid(lin(torch.tensor(XM[ids]))), torch.tensor(LM[ids]), task_id=torch.tensor(ts))
+        opt.zero_grad(); v.backward(); opt.step()
+        batches.append({"ids": [int(i) for i in ids], "tasks": ts})
+        steps.append({"weight": lst(lin.weight), "bias": lst(lin.bias), "a": lst(loss.a), "b": lst(loss.b),
+                      "alpha": lst(loss.alpha)})
+    cases.append({"name": f"multilabel_pesg_{lr}_{mom}", "kind": "multilabel_pesg", "lr": lr, "momentum": mom,
+                  "x": lst(XM), "labels": lst(LM), "n_tasks": TM, "w0": lst(WM0), "b0": 0.1, "batches": batches,
+                  "steps": steps, "note": "LibAUC's defaults otherwise: clip 1.0, weight decay 1e-5, its momentum form"})
 
 with open(os.path.join(out_dir, "vectors", "mil_xc.json"), "w") as fh:
     json.dump({"generator": "conformance/gen_mil_xc.py", "cases": cases}, fh, indent=1)

@@ -56,6 +56,17 @@ pub struct DataConfig {
     pub dataset: Option<String>,
     /// movielens: never-rated items sampled per user for evaluation (default 100).
     pub eval_negatives: Option<usize>,
+    /// `synthetic_classes`: number of classes (default 10,000).
+    pub n_classes: Option<usize>,
+    /// `synthetic_classes`: rows per class (default 10).
+    pub rows_per_class: Option<usize>,
+    /// `synthetic_classes`: noise σ around each class prototype (default 0.5).
+    pub noise: Option<f64>,
+    /// csv/tsv multi-label data: the 0/1 label columns, one task each.
+    pub label_columns: Option<Vec<String>>,
+    /// csv/tsv multi-label data: every column whose name starts with this is a label
+    /// (`dataset = "yeast"` uses `Class`).
+    pub label_prefix: Option<String>,
     /// Feature transform fitted on the training rows: `none` (default), `standard` (z-score
     /// per feature) or `log_standard` (`sign(x)·ln(1+|x|)`, then z-score).
     pub normalize: Option<String>,
@@ -136,6 +147,10 @@ pub struct LossConfig {
     /// MIL (`format = "mil"`): bag pooling — midam: `attention` (default) or `softmax`
     /// (temperature `tau`); ce: also `mean` or `max`.
     pub pooling: Option<String>,
+    /// Entropic loss: `scent` (default) or `sox`.
+    pub estimator: Option<String>,
+    /// Entropic loss (SCENT): LibAUC's `alpha_multiplier` c (1.0).
+    pub alpha_multiplier: Option<f64>,
 }
 
 impl LossConfig {
@@ -161,6 +176,11 @@ impl LossConfig {
             "pairwise_auc" => &["surrogate", "hparam", "scale"],
             "ce" => &["pooling", "tau"],
             "midam" => &["margin", "gamma", "tau", "pooling"],
+            "multilabel_aucm" => &["margin", "version"],
+            "map" => &["margin", "gamma", "k"],
+            "multilabel_pauc" => &["margin", "gamma", "lambda"],
+            "entropic" => &["alpha", "gamma", "estimator", "alpha_multiplier"],
+            "softmax_ce" => &[],
             "focal" => &["alpha", "gamma"],
             "listwise_ce" => &["gamma"],
             "ndcg" => &[
@@ -178,7 +198,7 @@ impl LossConfig {
                 "scale",
             ],
             other => bail!(
-                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal, listwise_ce, ndcg, midam"
+                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal, listwise_ce, ndcg, midam, multilabel_aucm, map, multilabel_pauc, entropic, softmax_ce"
             ),
         };
         let set = [
@@ -209,6 +229,8 @@ impl LossConfig {
             ("sigmoid_alpha", self.sigmoid_alpha.is_some()),
             ("psi_scale", self.psi_scale.is_some()),
             ("pooling", self.pooling.is_some()),
+            ("estimator", self.estimator.is_some()),
+            ("alpha_multiplier", self.alpha_multiplier.is_some()),
         ];
         for (key, present) in set {
             if present && !allowed.contains(&key) {
@@ -261,6 +283,8 @@ pub struct SamplerConfig {
     pub num_neg: Option<usize>,
     /// MIL with MIDAM: instances sampled per bag in a batch (default 4).
     pub instances: Option<usize>,
+    /// Multi-label X-risk losses: tasks per TriSampler batch (default all).
+    pub tasks_per_batch: Option<usize>,
 }
 
 impl Default for SamplerConfig {
@@ -272,6 +296,7 @@ impl Default for SamplerConfig {
             num_pos: None,
             num_neg: None,
             instances: None,
+            tasks_per_batch: None,
         }
     }
 }
@@ -411,6 +436,59 @@ impl Config {
             bail!(
                 "[loss] kind = \"midam\" and [sampler] instances need bags: [data] format = \"mil\""
             );
+        }
+        let multilabel = self.data.label_columns.is_some()
+            || self.data.label_prefix.is_some()
+            || self.data.dataset.as_deref() == Some("yeast");
+        if multilabel
+            && !matches!(
+                l.kind.as_str(),
+                "multilabel_aucm" | "map" | "multilabel_pauc" | "ce"
+            )
+        {
+            bail!(
+                "[loss] kind = \"{}\": multi-label data trains with multilabel_aucm (+ pesg), map (+ soap), multilabel_pauc (+ sopas) or ce",
+                l.kind
+            );
+        }
+        if !multilabel
+            && matches!(
+                l.kind.as_str(),
+                "multilabel_aucm" | "map" | "multilabel_pauc"
+            )
+        {
+            bail!(
+                "[loss] kind = \"{}\" needs several label columns: [data] label_columns, label_prefix or dataset = \"yeast\"",
+                l.kind
+            );
+        }
+        let many = matches!(l.kind.as_str(), "entropic" | "softmax_ce");
+        if self.data.format == "synthetic_classes" && !many {
+            bail!(
+                "[data] format = \"synthetic_classes\" trains with kind = \"entropic\" or \"softmax_ce\""
+            );
+        }
+        if !many
+            && (self.data.n_classes.is_some()
+                || self.data.rows_per_class.is_some()
+                || self.data.noise.is_some())
+        {
+            bail!(
+                "[data] n_classes, rows_per_class and noise are for format = \"synthetic_classes\""
+            );
+        }
+        if self.data.n_classes.is_some_and(|k| k < 2) || self.data.rows_per_class == Some(0) {
+            bail!("[data] synthetic_classes needs n_classes ≥ 2 and rows_per_class ≥ 1");
+        }
+        check("[data] noise", self.data.noise, |x| x >= 0.0, "≥ 0")?;
+        check(
+            "[loss] alpha_multiplier",
+            l.alpha_multiplier,
+            |x| x >= 0.0,
+            "≥ 0",
+        )?;
+        if self.sampler.tasks_per_batch == Some(0) {
+            bail!("[sampler] tasks_per_batch = 0 must be at least 1");
         }
         if self.sampler.instances == Some(0) {
             bail!("[sampler] instances = 0 must be at least 1");

@@ -8,6 +8,8 @@ mod demo;
 mod embedded;
 mod eval;
 mod mil;
+mod multiclass;
+mod multilabel;
 mod output;
 mod plot;
 mod rank;

@@ -113,7 +113,7 @@ fn binarize(mut d: Dataset, cfg: &DataConfig, seed: u64, subsample: bool) -> Res
     }
 }
 
-fn read(
+pub(crate) fn read(
     cfg: &DataConfig,
     which: &str,
     path: &Path,
@@ -981,6 +981,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
             },
             args.json,
         );
+    }
+    if crate::multiclass::is_multiclass(&cfg) {
+        if resume.is_some() || args.checkpoint_every.is_some() {
+            bail!(
+                "many-class runs do not checkpoint yet: --resume and --checkpoint-every are for the AUC-family and ranking runs"
+            );
+        }
+        return crate::multiclass::run(&cfg, args.out.as_deref(), &config_text, args.json);
+    }
+    if crate::multilabel::is_multilabel(&cfg) {
+        if resume.is_some() || args.checkpoint_every.is_some() {
+            bail!(
+                "multi-label runs do not checkpoint yet: --resume and --checkpoint-every are for the AUC-family and ranking runs"
+            );
+        }
+        return crate::multilabel::run(&cfg, args.out.as_deref(), &config_text, args.json);
     }
     if crate::mil::is_mil(&cfg) {
         if resume.is_some() || args.checkpoint_every.is_some() {

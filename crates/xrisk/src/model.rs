@@ -36,13 +36,28 @@ impl Mlp {
         self
     }
 
-    /// Logits `[batch]` of inputs `[batch, input]`.
+    /// An MLP with `outputs` logits per row (one per task of a multi-label problem).
+    pub fn with_outputs(input: usize, hidden: &[usize], outputs: usize, device: &Device) -> Self {
+        let mut m = Mlp::new(input, hidden, device);
+        let width = m.head.weight.dims()[0];
+        m.head = LinearConfig::new(width, outputs.max(1)).init(device);
+        m
+    }
+
+    /// Logits `[batch]` of inputs `[batch, input]` (the first output).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<1> {
+        let z = self.forward_all(x);
+        let [n, _] = z.dims();
+        z.slice([0..n, 0..1]).squeeze_dim::<1>(1)
+    }
+
+    /// Logits `[batch, outputs]` of inputs `[batch, input]`.
+    pub fn forward_all(&self, x: Tensor<2>) -> Tensor<2> {
         let mut h = x;
         for l in &self.hidden {
             h = relu(l.forward(h));
         }
-        self.head.forward(h).squeeze_dim::<1>(1)
+        self.head.forward(h)
     }
 }
 

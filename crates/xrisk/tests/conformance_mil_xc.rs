@@ -393,3 +393,143 @@ fn scent_optimizer_matches_libauc() {
     assert_eq!(n, 3, "SCENT optimizer cases");
     check.assert_clean();
 }
+
+#[test]
+fn multilabel_pauc_matches_libauc() {
+    use xrisk::loss::{MultiLabelPAucLoss, PAucBackend, PAucDroConfig};
+    let doc = doc();
+    let d = Device::flex().autodiff();
+    let mut check = Checker::new(1e-4);
+    let mut n = 0;
+    for case in doc["cases"].as_array().unwrap() {
+        if case["kind"] != "mpauc" {
+            continue;
+        }
+        n += 1;
+        let name = case["name"].as_str().unwrap();
+        let t = case["n_tasks"].as_u64().unwrap() as usize;
+        let len = case["data_len"].as_u64().unwrap() as usize;
+        let mut loss = MultiLabelPAucLoss::new(
+            PAucBackend::OneWay(PAucDroConfig {
+                gamma: f(&case["gamma"]),
+                lambda: f(&case["lambda"]),
+                ..PAucDroConfig::new(len)
+            }),
+            t,
+            &d,
+        );
+        for (ci, call) in case["calls"].as_array().unwrap().iter().enumerate() {
+            let what = |k: &str| format!("{name} call {ci} {k}");
+            let s = floats(&call["scores"]);
+            let b = s.len() / t;
+            let h = Tensor::<2>::from_data(TensorData::new(s, [b, t]), &d).require_grad();
+            let v = loss
+                .forward(
+                    h.clone(),
+                    &floats(&call["labels"]),
+                    &ids(&call["ids"]),
+                    &ids(&call["tasks"]),
+                )
+                .unwrap();
+            let g = v.backward();
+            check.one(
+                what("loss"),
+                f64::from(v.into_scalar::<f32>()),
+                f(&call["loss"]),
+            );
+            check.all(
+                &what("grad"),
+                &vals2(h.grad(&g).unwrap()),
+                &floats(&call["grad"]),
+            );
+            let u: Vec<f32> = (0..t).flat_map(|k| loss.state(k)).collect();
+            check.all(&what("u"), &u, &floats(&call["u"]));
+        }
+    }
+    assert_eq!(n, 2, "multi-label pAUC cases");
+    check.assert_clean();
+}
+
+#[derive(Module, Debug)]
+struct Linear3 {
+    w: Param<Tensor<2>>,
+    b: Param<Tensor<1>>,
+}
+
+#[test]
+fn multilabel_pesg_matches_libauc() {
+    use xrisk::loss::{AucmConfig, AucmVersion, MultiLabelAucmLoss};
+    use xrisk::optim::PesgConfig;
+    let doc = doc();
+    let d = Device::flex().autodiff();
+    let mut check = Checker::new(1e-4);
+    let mut n = 0;
+    for case in doc["cases"].as_array().unwrap() {
+        if case["kind"] != "multilabel_pesg" {
+            continue;
+        }
+        n += 1;
+        let name = case["name"].as_str().unwrap();
+        let t = case["n_tasks"].as_u64().unwrap() as usize;
+        let (x_all, y_all) = (floats(&case["x"]), floats(&case["labels"]));
+        // torch's weight is [T, 4]; burn's Linear layout is [4, T].
+        let w0 = floats(&case["w0"]);
+        let wt: Vec<f32> = (0..4)
+            .flat_map(|i| (0..t).map(move |k| (i, k)))
+            .map(|(i, k)| w0[k * 4 + i])
+            .collect();
+        let mut model = Linear3 {
+            w: Param::from_tensor(Tensor::from_data(TensorData::new(wt, [4, t]), &d)),
+            b: Param::from_tensor(t1(&vec![f(&case["b0"]) as f32; t], &d)),
+        };
+        let mut loss = MultiLabelAucmLoss::new(
+            AucmConfig {
+                margin: 1.0,
+                version: AucmVersion::V1,
+            },
+            t,
+            &d,
+        );
+        let mut opt = PesgConfig {
+            lr: f(&case["lr"]),
+            momentum: f(&case["momentum"]),
+            epoch_decay: 0.0,
+            compat_2_0_1: true,
+            ..PesgConfig::default()
+        }
+        .init();
+        let steps = case["steps"].as_array().unwrap();
+        for (s, batch) in case["batches"].as_array().unwrap().iter().enumerate() {
+            let (rows, tasks) = (ids(&batch["ids"]), ids(&batch["tasks"]));
+            let x: Vec<f32> = rows
+                .iter()
+                .flat_map(|&i| x_all[i * 4..(i + 1) * 4].to_vec())
+                .collect();
+            let y: Vec<f32> = rows
+                .iter()
+                .flat_map(|&i| y_all[i * t..(i + 1) * t].to_vec())
+                .collect();
+            let x = Tensor::<2>::from_data(TensorData::new(x, [rows.len(), 4]), &d);
+            let z = x.matmul(model.w.val()) + model.b.val().unsqueeze_dim::<2>(0);
+            let v = loss
+                .forward(burn::tensor::activation::sigmoid(z), &y, &tasks)
+                .unwrap();
+            model = opt.step_multilabel(model, &mut loss, v.backward());
+            let want = &steps[s];
+            let what = |k: &str| format!("{name} step {s} {k}");
+            let w = vals2(model.w.val());
+            let w_torch: Vec<f32> = (0..t)
+                .flat_map(|k| (0..4).map(move |i| (i, k)))
+                .map(|(i, k)| w[i * t + k])
+                .collect();
+            check.all(&what("weight"), &w_torch, &floats(&want["weight"]));
+            check.all(&what("bias"), &vals1(model.b.val()), &floats(&want["bias"]));
+            check.all(&what("a"), &vals1(loss.params.a.val()), &floats(&want["a"]));
+            check.all(&what("b"), &vals1(loss.params.b.val()), &floats(&want["b"]));
+            let alpha: Vec<f32> = loss.alpha.iter().map(|&v| v as f32).collect();
+            check.all(&what("alpha"), &alpha, &floats(&want["alpha"]));
+        }
+    }
+    assert_eq!(n, 2, "multi-label PESG cases");
+    check.assert_clean();
+}

@@ -4,6 +4,7 @@
 
 pub mod idx;
 pub mod keel;
+pub mod letter;
 pub mod mil;
 pub mod movielens;
 pub mod parquet;

@@ -12,7 +12,9 @@
 //! an entry that is exactly 0 (never visited) is set to `ln m` instead. The returned surrogate
 //! is `mean_i Σ_k exp(ℓ_ik − ν_i)/(K−1)`, whose gradient is the compositional estimator. A
 //! sample repeated in one batch uses its own row's new `ν` and the table keeps the last.
-//! Defaults (LibAUC 2.0.1): α = 10, γ = 0.9, SCENT, `c` = 1. SOX's γ follows a cosine
+//! Defaults (LibAUC 2.0.1): α = 10, γ = 0.9, SCENT, `c` = 1. Difference: `ln m` and SCENT's
+//! `ln(1 + e^x)` terms are computed in log space, so large logits do not overflow f32 (LibAUC
+//! forms `m` and `e^{α+ν}` directly and turns `ν` into ±∞/NaN once they pass ~e^88). SOX's γ follows a cosine
 //! schedule with [`EntLossClassification::adjust_gamma`].
 
 use crate::error::{Result, XriskError};
@@ -124,18 +126,22 @@ impl EntLossClassification {
         let c = self.config;
         let denom = (k - 1) as f64;
         let nu = self.nu.get(ids).to_device(&device);
-        let m = logits.clone().detach().exp().sum_dim(1).squeeze_dim::<1>(1) / denom;
+        // ln m = logsumexp(ℓ) − ln(K−1), computed stably (LibAUC forms m = Σ e^ℓ/(K−1) in
+        // f32, which overflows once a logit passes ~88).
+        let z = logits.clone().detach();
+        let top = z.clone().max_dim(1);
+        let ln_m =
+            ((z - top.clone()).exp().sum_dim(1).log() + top).squeeze_dim::<1>(1) - denom.ln();
         let updated = match c.estimator {
             EntEstimator::Scent => {
-                let ea = c.alpha.exp();
-                let up =
-                    (m.clone() * (nu.clone() * (c.alpha_multiplier - 1.0)).exp() * ea + 1.0).log();
-                let down = ((nu.clone() * c.alpha_multiplier).exp() * ea + 1.0).log();
+                // ν + ln(1 + e^α·m·e^{ν(c−1)}) − ln(1 + e^α·e^{ν·c}), with stable softplus.
+                let up = softplus(ln_m.clone() + nu.clone() * (c.alpha_multiplier - 1.0) + c.alpha);
+                let down = softplus(nu.clone() * c.alpha_multiplier + c.alpha);
                 nu.clone() + up - down
             }
             EntEstimator::Sox => {
                 let bb = nu.clone() + (1.0 - self.gamma).ln();
-                let w = m.clone().log() + self.gamma.ln();
+                let w = ln_m.clone() + self.gamma.ln();
                 let hi = bb.clone().max_pair(w.clone());
                 let gap = (bb - w).abs();
                 hi - burn::tensor::activation::sigmoid(gap).log()
@@ -143,11 +149,16 @@ impl EntLossClassification {
         };
         // Never-visited entries (exactly 0) start at ln m.
         let unvisited = nu.equal_elem(0.0);
-        let new_nu = updated.mask_where(unvisited, m.log());
+        let new_nu = updated.mask_where(unvisited, ln_m);
         self.nu.set(ids, new_nu.clone());
         let shifted = logits - new_nu.unsqueeze_dim::<2>(1);
         Ok(shifted.exp().sum_dim(1).squeeze_dim::<1>(1).mean() / denom)
     }
+}
+
+/// `ln(1 + e^x)` without overflow: `max(x, 0) + ln(1 + e^{−|x|})`.
+fn softplus(x: Tensor<1>) -> Tensor<1> {
+    x.clone().clamp_min(0.0) + (x.abs().neg().exp() + 1.0).log()
 }
 
 crate::persist::persist_fields!(EntLossClassification; tables: nu; scalars: gamma);

@@ -89,6 +89,38 @@ impl Pesg {
     }
 }
 
+impl Pesg {
+    /// The multi-label step (spec §2.2, §3.1): the primal step on `model` and every task's
+    /// `a_t`, `b_t`, then per task `α_t ← clamp(α_t + lr·(2(m + b_t − a_t) − 2α_t), 0, 999)`.
+    pub fn step_multilabel<M: Module>(
+        &mut self,
+        model: M,
+        loss: &mut crate::loss::MultiLabelAucmLoss,
+        mut grads: Gradients,
+    ) -> M {
+        let mut gm = GradientsParams::from_module(&mut grads, &model);
+        let mut gl = GradientsParams::from_module(&mut grads, &loss.params);
+        let model = self.inner.step(model, &mut gm);
+        loss.params = self.inner.step(loss.params.clone(), &mut gl);
+        let host = |t: burn::tensor::Tensor<1>| -> Vec<f64> {
+            t.into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap_or_default()
+                .into_iter()
+                .map(f64::from)
+                .collect()
+        };
+        let (a, b) = (host(loss.params.a.val()), host(loss.params.b.val()));
+        let lr = self.inner.config.lr;
+        let m = loss.config.margin;
+        for (k, alpha) in loss.alpha.iter_mut().enumerate() {
+            *alpha = (*alpha + lr * (2.0 * (m + b[k] - a[k]) - 2.0 * *alpha)).clamp(0.0, 999.0);
+        }
+        model
+    }
+}
+
 /// PESG's and PDSCA's closed-form dual step `α ← clamp(α + lr·(2(m + b − a) − 2α), 0, 999)`,
 /// with the updated `a`, `b`.
 pub(crate) fn dual_ascent(loss: &mut AucmLoss, lr: f64) {

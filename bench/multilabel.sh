@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Multi-label side by side (xrisk vs LibAUC 2.0.1 / PyTorch) on Yeast; writes the table into
+# BENCHMARKS.md. Needs the data once: `xrisk data fetch yeast` (in $XRISK_DATA_DIR, default
+# ~/.cache/xrisk/data). Extra arguments go to bench/multilabel.py (e.g. --seeds 0).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+cargo build --release --workspace --quiet
+py=$(conformance/setup_peer.sh)
+data=${XRISK_DATA_DIR:-$HOME/.cache/xrisk/data}
+yeast="$data/yeast/river/datasets/yeast.csv.gz"
+if [ ! -f "$yeast" ]; then
+  echo "Yeast is not in $data: run \`xrisk data fetch yeast\` first" >&2
+  exit 1
+fi
+"$py" bench/multilabel.py --xrisk "$root/target/release/xrisk" --yeast "$yeast" --out "$root/BENCHMARKS.md" "$@"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Many-class side by side (xrisk vs LibAUC 2.0.1): SCENT vs SOX (and full softmax) on Letter
+# and on 10,000 synthetic classes; writes the table into BENCHMARKS.md. Needs the data once:
+# `xrisk data fetch letter` (in $XRISK_DATA_DIR, default ~/.cache/xrisk/data).
+# Extra arguments go to bench/xc.py (e.g. --seeds 0).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+cargo build --release --workspace --quiet
+py=$(conformance/setup_peer.sh)
+data=${XRISK_DATA_DIR:-$HOME/.cache/xrisk/data}
+letter="$data/letter/usr/share/doc/opencv-doc/examples/data/letter-recognition.data"
+if [ ! -f "$letter" ]; then
+  echo "Letter is not in $data: run \`xrisk data fetch letter\` first" >&2
+  exit 1
+fi
+"$py" bench/xc.py --xrisk "$root/target/release/xrisk" --letter "$letter" --out "$root/BENCHMARKS.md" "$@"
