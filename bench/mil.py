@@ -26,6 +26,8 @@ import libauc
 from libauc.losses import MIDAMLoss
 from libauc.optimizers import MIDAM
 from sklearn.metrics import roc_auc_score
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import fmt, write_block  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
     "libauc_mil_models", os.path.join(os.path.dirname(libauc.__file__), "models", "mil_models.py"))
@@ -202,8 +204,6 @@ def torch_run(train, test, kind, pooling, seed):
     return roc_auc_score([lab for lab, _ in te], scores), statistics.mean(secs)
 
 
-def fmt(xs):
-    return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs) if len(xs) > 1 else 0.0:.4f}"
 
 
 rows = []
@@ -238,12 +238,4 @@ lines = [
 ] + rows
 table = "\n".join(lines)
 print(table)
-start, end = "<!-- mil:start (bench/mil.sh; do not edit) -->", "<!-- mil:end -->"
-text = open(args.out).read() if os.path.exists(args.out) else ""
-block = f"{start}\n{table}\n{end}"
-if start in text:
-    a, b = text.index(start), text.index(end) + len(end)
-    text = text[:a] + block + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n## Multiple-instance AUC (MIDAM)\n\n" + block + "\n"
-open(args.out, "w").write(text)
+write_block(args.out, "mil", "bench/mil.sh", "Multiple-instance AUC (MIDAM)", table)

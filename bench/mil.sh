@@ -4,11 +4,7 @@
 # `xrisk data fetch mil` (in $XRISK_DATA_DIR, default ~/.cache/xrisk/data).
 # Extra arguments go to bench/mil.py (e.g. --seeds 0 --epochs 20).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-cargo build --release --workspace --quiet
-py=$(conformance/setup_peer.sh)
-data=${XRISK_DATA_DIR:-$HOME/.cache/xrisk/data}
+. "$(dirname "$0")/peer_env.sh"
 mil="$data/mil/mil/data/datasets/csv"
 if [ ! -f "$mil/musk1.csv" ]; then
   echo "the MIL data sets are not in $data: run \`xrisk data fetch mil\` first" >&2

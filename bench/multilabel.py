@@ -29,6 +29,8 @@ import torch
 from libauc.losses import MultiLabelAUCMLoss, meanAveragePrecisionLoss
 from libauc.optimizers import PESG, SOAP
 from sklearn.metrics import average_precision_score, roc_auc_score
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import fmt, write_block  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--xrisk", required=True)
@@ -172,8 +174,6 @@ def torch_run(xtr, ytr, xte, yte, kind, lr, batch, seed):
     return au, aps, statistics.mean(secs)
 
 
-def fmt(xs):
-    return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs) if len(xs) > 1 else 0.0:.4f}"
 
 
 res = {}
@@ -213,12 +213,4 @@ table = "\n".join([
     "|---|---|---|---|---|",
 ] + rows)
 print(table)
-start, end = "<!-- multilabel:start (bench/multilabel.sh; do not edit) -->", "<!-- multilabel:end -->"
-text = open(args.out).read() if os.path.exists(args.out) else ""
-block = f"{start}\n{table}\n{end}"
-if start in text:
-    a, b = text.index(start), text.index(end) + len(end)
-    text = text[:a] + block + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n## Multi-label AUC and AP (Yeast)\n\n" + block + "\n"
-open(args.out, "w").write(text)
+write_block(args.out, "multilabel", "bench/multilabel.sh", "Multi-label AUC and AP (Yeast)", table)

@@ -3,11 +3,7 @@
 # BENCHMARKS.md. Needs the data once: `xrisk data fetch yeast` (in $XRISK_DATA_DIR, default
 # ~/.cache/xrisk/data). Extra arguments go to bench/multilabel.py (e.g. --seeds 0).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-cargo build --release --workspace --quiet
-py=$(conformance/setup_peer.sh)
-data=${XRISK_DATA_DIR:-$HOME/.cache/xrisk/data}
+. "$(dirname "$0")/peer_env.sh"
 yeast="$data/yeast/river/datasets/yeast.csv.gz"
 if [ ! -f "$yeast" ]; then
   echo "Yeast is not in $data: run \`xrisk data fetch yeast\` first" >&2

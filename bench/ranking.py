@@ -28,6 +28,8 @@ _neumf = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_neumf)
 NeuMF = _neumf.NeuMF
 from libauc.optimizers import SONG
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import fmt, write_block  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--xrisk", required=True)
@@ -215,10 +217,6 @@ def libauc_run(kind, warmup, epochs, seed, n_users, n_items, rows):
     return r
 
 
-def fmt(xs, d=4):
-    m = statistics.mean(xs)
-    s = statistics.stdev(xs) if len(xs) > 1 else 0.0
-    return f"{m:.{d}f} ± {s:.{d}f}"
 
 
 n_users, n_items, rows = load_inter(args.inter)
@@ -294,12 +292,4 @@ if mslr_rows:
                      f"{fmt([r['ndcg20'] for r in rs])} | {statistics.mean(r['sec'] for r in rs):.3f} |")
 table = "\n".join(lines)
 print(table)
-start, end = "<!-- ranking:start (bench/ranking.sh; do not edit) -->", "<!-- ranking:end -->"
-text = open(args.out).read() if os.path.exists(args.out) else ""
-block = f"{start}\n{table}\n{end}"
-if start in text:
-    a, b = text.index(start), text.index(end) + len(end)
-    text = text[:a] + block + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n## Ranking (MovieLens-100k, MSLR-WEB10K subset)\n\n" + block + "\n"
-open(args.out, "w").write(text)
+write_block(args.out, "ranking", "bench/ranking.sh", "Ranking (MovieLens-100k, MSLR-WEB10K subset)", table)

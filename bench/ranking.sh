@@ -4,11 +4,7 @@
 # default ~/.cache/xrisk/data); the MSLR-WEB10K subset rows need `xrisk data fetch mslr10k-subset`.
 # Extra arguments go to bench/ranking.py (e.g. --seeds 0).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-cargo build --release --workspace --quiet
-py=$(conformance/setup_peer.sh)
-data=${XRISK_DATA_DIR:-$HOME/.cache/xrisk/data}
+. "$(dirname "$0")/peer_env.sh"
 inter="$data/movielens-100k/recbole/dataset_example/ml-100k/ml-100k.inter"
 if [ ! -f "$inter" ]; then
   echo "MovieLens-100k is not in $data: run \`xrisk data fetch movielens-100k\` first" >&2

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from libauc.losses.xc import EntLossClassification
 from libauc.optimizers.scent import SCENT
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import fmt, write_block  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--xrisk", required=True)
@@ -155,11 +157,6 @@ def torch_run(xtr, ytr, xte, yte, s, kind, est, seed):
     return float((pred == yte).mean()), statistics.mean(secs), None
 
 
-def fmt(xs):
-    xs = [x for x in xs if x is not None]
-    if not xs:
-        return "diverged"
-    return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs) if len(xs) > 1 else 0.0:.4f}"
 
 
 res = {}
@@ -203,12 +200,4 @@ table = "\n".join([
     "|---|---|---|---|---|",
 ] + rows)
 print(table)
-start, end = "<!-- xc:start (bench/xc.sh; do not edit) -->", "<!-- xc:end -->"
-text = open(args.out).read() if os.path.exists(args.out) else ""
-block = f"{start}\n{table}\n{end}"
-if start in text:
-    a, b = text.index(start), text.index(end) + len(end)
-    text = text[:a] + block + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n## Many-class classification (SCENT vs SOX)\n\n" + block + "\n"
-open(args.out, "w").write(text)
+write_block(args.out, "xc", "bench/xc.sh", "Many-class classification (SCENT vs SOX)", table)

@@ -4,11 +4,7 @@
 # `xrisk data fetch letter` (in $XRISK_DATA_DIR, default ~/.cache/xrisk/data).
 # Extra arguments go to bench/xc.py (e.g. --seeds 0).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-cargo build --release --workspace --quiet
-py=$(conformance/setup_peer.sh)
-data=${XRISK_DATA_DIR:-$HOME/.cache/xrisk/data}
+. "$(dirname "$0")/peer_env.sh"
 letter="$data/letter/usr/share/doc/opencv-doc/examples/data/letter-recognition.data"
 if [ ! -f "$letter" ]; then
   echo "Letter is not in $data: run \`xrisk data fetch letter\` first" >&2

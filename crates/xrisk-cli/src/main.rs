@@ -16,6 +16,7 @@ mod rank;
 mod rank_letor;
 mod rank_movielens;
 mod report;
+mod runlog;
 mod train;
 
 use clap::{Parser, Subcommand};

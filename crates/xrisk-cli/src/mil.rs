@@ -14,16 +14,14 @@
 //! and `report.html` with `--out`.
 
 use crate::config::Config;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 use xrisk::loss::{CrossEntropyLoss, MidamConfig, MidamInput, MidamLoss, MidamPooling};
@@ -300,11 +298,7 @@ pub fn run(
     };
     let decay = cfg.train.decay_epochs();
     let max_fpr = cfg.train.max_fpr;
-    let bar = ProgressBar::new((sampler.num_batches() * cfg.train.epochs) as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {elapsed} {msg}")
-            .expect("static template"),
-    );
+    let bar = crate::runlog::progress(sampler.num_batches() * cfg.train.epochs, "steps");
     let mut final_scores = Vec::new();
     for epoch in 0..cfg.train.epochs {
         if decay.contains(&epoch) {
@@ -364,13 +358,7 @@ pub fn run(
                     CrossEntropyLoss.forward(Tensor::cat(pooled, 0), &bl)?
                 }
             };
-            let v = f64::from(value.clone().into_scalar::<f32>());
-            if !v.is_finite() {
-                bail!(
-                    "epoch {}: the loss is {v}; lower the learning rate",
-                    epoch + 1
-                );
-            }
+            let v = crate::runlog::loss_value(&value, epoch)?;
             total += v;
             steps += 1;
             let grads = value.backward();
@@ -400,17 +388,9 @@ pub fn run(
                 m.pauc
             )
         });
-        if let Some((metrics, timing)) = logs.as_mut() {
-            let line = json!({"epoch": epoch + 1, "train_loss": loss_mean, "objective": null, "lr": lr,
-                              "test": {"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr}});
-            writeln!(metrics, "{line}").context("cannot append to metrics.jsonl")?;
-            writeln!(
-                timing,
-                "{}",
-                json!({"epoch": epoch + 1, "seconds": seconds})
-            )
-            .context("cannot append to timing.jsonl")?;
-        }
+        let line = json!({"epoch": epoch + 1, "train_loss": loss_mean, "objective": null, "lr": lr,
+                          "test": {"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr}});
+        crate::runlog::append_epoch(&mut logs, &line, epoch + 1, seconds)?;
         final_scores = s;
     }
     bar.finish_and_clear();

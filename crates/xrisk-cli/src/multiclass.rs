@@ -18,12 +18,10 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::index;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 use xrisk::loss::{EntConfig, EntEstimator, EntLossClassification};
@@ -236,11 +234,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         None => None,
     };
     let decay = cfg.train.decay_epochs();
-    let bar = ProgressBar::new((sampler.num_batches() * cfg.train.epochs) as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {elapsed} {msg}")
-            .expect("static template"),
-    );
+    let bar = crate::runlog::progress(sampler.num_batches() * cfg.train.epochs, "steps");
     let mut last = None;
     for epoch in 0..cfg.train.epochs {
         if decay.contains(&epoch) {
@@ -284,13 +278,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
                     (lse - own).mean()
                 }
             };
-            let v = f64::from(value.clone().into_scalar::<f32>());
-            if !v.is_finite() {
-                bail!(
-                    "epoch {}: the loss is {v}; lower the learning rate",
-                    epoch + 1
-                );
-            }
+            let v = crate::runlog::loss_value(&value, epoch)?;
             total += v;
             steps += 1;
             let mut g = GradientsParams::from_grads(value.backward(), &model);
@@ -306,17 +294,9 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
                 epoch + 1
             )
         });
-        if let Some((metrics, timing)) = logs.as_mut() {
-            let line = json!({"epoch": epoch + 1, "train_loss": loss_mean,
-                              "test": {"top1": t1, "top5": t5, "ce": ce}});
-            writeln!(metrics, "{line}").context("cannot append to metrics.jsonl")?;
-            writeln!(
-                timing,
-                "{}",
-                json!({"epoch": epoch + 1, "seconds": seconds})
-            )
-            .context("cannot append to timing.jsonl")?;
-        }
+        let line = json!({"epoch": epoch + 1, "train_loss": loss_mean,
+                          "test": {"top1": t1, "top5": t5, "ce": ce}});
+        crate::runlog::append_epoch(&mut logs, &line, epoch + 1, seconds)?;
         last = Some((t1, t5, ce));
     }
     bar.finish_and_clear();

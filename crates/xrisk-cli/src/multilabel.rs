@@ -13,12 +13,10 @@
 //! `metrics.jsonl` and `timing.jsonl`.
 
 use crate::config::Config;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 use xrisk::loss::{
@@ -334,11 +332,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         None => None,
     };
     let decay = cfg.train.decay_epochs();
-    let bar = ProgressBar::new(cfg.train.epochs as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {elapsed} {msg}")
-            .expect("static template"),
-    );
+    let bar = crate::runlog::progress(cfg.train.epochs, "epochs");
     let mut last = None;
     for epoch in 0..cfg.train.epochs {
         if decay.contains(&epoch) {
@@ -377,13 +371,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
                     (burn::tensor::activation::softplus(z.clone(), 1.0) - z * y).mean()
                 }
             };
-            let v = f64::from(value.clone().into_scalar::<f32>());
-            if !v.is_finite() {
-                bail!(
-                    "epoch {}: the loss is {v}; lower the learning rate",
-                    epoch + 1
-                );
-            }
+            let v = crate::runlog::loss_value(&value, epoch)?;
             total += v;
             steps += 1;
             let grads = value.backward();
@@ -406,17 +394,9 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
                 epoch + 1
             )
         });
-        if let Some((metrics, timing)) = logs.as_mut() {
-            let line = json!({"epoch": epoch + 1, "train_loss": loss_mean,
-                              "test": {"mean_auroc": ma, "mean_ap": mp, "auroc": m.auroc, "ap": m.ap}});
-            writeln!(metrics, "{line}").context("cannot append to metrics.jsonl")?;
-            writeln!(
-                timing,
-                "{}",
-                json!({"epoch": epoch + 1, "seconds": seconds})
-            )
-            .context("cannot append to timing.jsonl")?;
-        }
+        let line = json!({"epoch": epoch + 1, "train_loss": loss_mean,
+                          "test": {"mean_auroc": ma, "mean_ap": mp, "auroc": m.auroc, "ap": m.ap}});
+        crate::runlog::append_epoch(&mut logs, &line, epoch + 1, seconds)?;
         last = Some(m);
     }
     bar.finish_and_clear();

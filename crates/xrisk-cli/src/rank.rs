@@ -10,9 +10,7 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 use xrisk::loss::{
@@ -290,11 +288,7 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
         }
     });
     let epochs = warmup + cfg.train.epochs;
-    let bar = ProgressBar::new((task.num_batches() * epochs) as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {elapsed} {msg}")
-            .expect("static template"),
-    );
+    let bar = crate::runlog::progress(task.num_batches() * epochs, "steps");
     let decay = cfg.train.decay_epochs.clone().unwrap_or_default();
     bar.set_position((first_epoch * task.num_batches()) as u64);
     let mut last = history.last().map(|h| h.2);
@@ -333,13 +327,7 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
                     },
                 )?,
             };
-            let v = f64::from(value.clone().into_scalar::<f32>());
-            if !v.is_finite() {
-                bail!(
-                    "epoch {}: the loss is {v}; lower the learning rate",
-                    epoch + 1
-                );
-            }
+            let v = crate::runlog::loss_value(&value, epoch)?;
             total += v;
             let mut g = GradientsParams::from_grads(value.backward(), &model);
             model = optimizer.step(model, &mut g);
@@ -364,18 +352,10 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
                 m.p10
             )
         });
-        if let Some((f, t)) = log.as_mut() {
-            writeln!(
-                f,
-                "{}",
-                json!({"epoch": epoch + 1, "phase": phase, "train_loss": loss_mean,
-                       "test": {"ndcg@5": m.ndcg5, "ndcg@10": m.ndcg10, "ndcg@20": m.ndcg20,
-                                "map@10": m.map10, "p@10": m.p10}})
-            )
-            .context("cannot append to metrics.jsonl")?;
-            writeln!(t, "{}", json!({"epoch": epoch + 1, "seconds": seconds}))
-                .context("cannot append to timing.jsonl")?;
-        }
+        let line = json!({"epoch": epoch + 1, "phase": phase, "train_loss": loss_mean,
+                          "test": {"ndcg@5": m.ndcg5, "ndcg@10": m.ndcg10, "ndcg@20": m.ndcg20,
+                                   "map@10": m.map10, "p@10": m.p10}});
+        crate::runlog::append_epoch(&mut log, &line, epoch + 1, seconds)?;
         history.push((epoch + 1, loss_mean, m));
         last = Some(m);
         if let Some(p) = &persist {

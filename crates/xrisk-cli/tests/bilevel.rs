@@ -1,7 +1,6 @@
 //! `xrisk bilevel` end to end on the embedded a8a: files written, curves readable, bad input
 //! rejected with a message that says what to change.
 
-#[allow(dead_code)] // each test binary uses part of the helpers
 mod common;
 use common::xrisk;
 use std::path::PathBuf;

@@ -3,11 +3,9 @@
 //! is positive exactly when one of its instances carries a shifted feature, and reach a test
 //! AUROC well above chance; mismatched settings are named errors.
 
-#[allow(dead_code)]
 mod common;
 
 use common::xrisk;
-use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -90,21 +88,11 @@ fn midam_and_pooled_ce_learn_a_bag_task() {
             "out-{}",
             cfg.file_stem().unwrap().to_string_lossy()
         ));
-        let o = xrisk(&[
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--json",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(o.status.success(), "{loss}: {err}");
+        let (v, err) = common::train_json(&cfg, &["--out", out.to_str().unwrap()]);
         assert!(
             err.contains("84 training bags (28 positive), 36 test bags (12 positive)"),
             "{err}"
         );
-        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
         let auroc = v["test"]["auroc"].as_f64().unwrap();
         assert!(auroc > 0.9, "{loss}: test AUROC {auroc}\n{err}");
         let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
@@ -128,44 +116,40 @@ fn mismatched_mil_settings_are_named_errors() {
         MIDAM_SAMPLER,
     ))
     .unwrap();
-    for (edit, want) in [
-        (
-            ok.replace("kind = \"midam\"\nlr", "kind = \"adam\"\nlr"),
-            "optimized by kind = \"midam\"",
-        ),
-        (
-            ok.replace(
-                "[loss]\nkind = \"midam\"",
-                "[loss]\nkind = \"midam\"\npooling = \"max\"",
+    common::assert_refused(
+        &dir,
+        &[
+            (
+                ok.replace("kind = \"midam\"\nlr", "kind = \"adam\"\nlr"),
+                "optimized by kind = \"midam\"",
             ),
-            "MIDAM pools by softmax or attention",
-        ),
-        (
-            ok.replace("kind = \"ffnn_att\"", "kind = \"mlp\""),
-            "kind = \"ffnn_att\"",
-        ),
-        (
-            ok.replace("[loss]\nkind = \"midam\"", "[loss]\nkind = \"ap\""),
-            "MIL data trains with midam",
-        ),
-        (
-            ok.replace("instances = 4", "instances = 0"),
-            "instances = 0",
-        ),
-        (
-            ok.replace("format = \"mil\"", "format = \"csv\""),
-            "need bags",
-        ),
-        (
-            ok.replace("train = \"bags.csv\"", "train = \"missing.csv\""),
-            "missing.csv",
-        ),
-    ] {
-        let p = dir.join("bad.toml");
-        std::fs::write(&p, &edit).unwrap();
-        let o = xrisk(&["train", "--config", p.to_str().unwrap()]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success(), "accepted:\n{edit}");
-        assert!(err.contains(want), "want {want:?} in: {err}");
-    }
+            (
+                ok.replace(
+                    "[loss]\nkind = \"midam\"",
+                    "[loss]\nkind = \"midam\"\npooling = \"max\"",
+                ),
+                "MIDAM pools by softmax or attention",
+            ),
+            (
+                ok.replace("kind = \"ffnn_att\"", "kind = \"mlp\""),
+                "kind = \"ffnn_att\"",
+            ),
+            (
+                ok.replace("[loss]\nkind = \"midam\"", "[loss]\nkind = \"ap\""),
+                "MIL data trains with midam",
+            ),
+            (
+                ok.replace("instances = 4", "instances = 0"),
+                "instances = 0",
+            ),
+            (
+                ok.replace("format = \"mil\"", "format = \"csv\""),
+                "need bags",
+            ),
+            (
+                ok.replace("train = \"bags.csv\"", "train = \"missing.csv\""),
+                "missing.csv",
+            ),
+        ],
+    );
 }

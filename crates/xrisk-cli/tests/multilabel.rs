@@ -4,11 +4,8 @@
 //! threshold, so the tasks are imbalanced differently) to a mean test AUROC well above
 //! chance, and report per-task metrics; mismatched settings are named errors.
 
-#[allow(dead_code)]
 mod common;
 
-use common::xrisk;
-use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -69,21 +66,11 @@ fn multilabel_losses_learn_every_task() {
             "out-{}",
             cfg.file_stem().unwrap().to_string_lossy()
         ));
-        let o = xrisk(&[
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--json",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(o.status.success(), "{body}: {err}");
+        let (v, err) = common::train_json(&cfg, &["--out", out.to_str().unwrap()]);
         assert!(
             err.contains("train 420 rows, test 180 rows, 4 features, 3 tasks"),
             "{err}"
         );
-        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
         let per: Vec<f64> = v["test"]["auroc"]
             .as_array()
             .unwrap()
@@ -111,34 +98,30 @@ fn mismatched_multilabel_settings_are_named_errors() {
     ))
     .unwrap();
     std::fs::write(dir.join("bad_label.csv"), "f0,y0\n0.5,1\n0.1,2\n").unwrap();
-    for (edit, want) in [
-        (
-            ok.replace("kind = \"pesg\"", "kind = \"adam\"\nlr = 0.1"),
-            "optimized by pesg",
-        ),
-        (
-            ok.replace("kind = \"multilabel_aucm\"", "kind = \"ap\""),
-            "multi-label data trains with",
-        ),
-        (
-            ok.replace("label_prefix = \"y\"", "label_prefix = \"z\""),
-            "no column starts with \"z\"",
-        ),
-        (
-            ok.replace("label_prefix = \"y\"\n", ""),
-            "needs several label columns",
-        ),
-        (ok.replace("t.csv", "bad_label.csv"), "2 is not 0 or 1"),
-        (
-            ok.replace("kind = \"mlp\"", "kind = \"resnet20\""),
-            "train an mlp or linear model",
-        ),
-    ] {
-        let p = dir.join("bad.toml");
-        std::fs::write(&p, &edit).unwrap();
-        let o = xrisk(&["train", "--config", p.to_str().unwrap()]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success(), "accepted:\n{edit}");
-        assert!(err.contains(want), "want {want:?} in: {err}");
-    }
+    common::assert_refused(
+        &dir,
+        &[
+            (
+                ok.replace("kind = \"pesg\"", "kind = \"adam\"\nlr = 0.1"),
+                "optimized by pesg",
+            ),
+            (
+                ok.replace("kind = \"multilabel_aucm\"", "kind = \"ap\""),
+                "multi-label data trains with",
+            ),
+            (
+                ok.replace("label_prefix = \"y\"", "label_prefix = \"z\""),
+                "no column starts with \"z\"",
+            ),
+            (
+                ok.replace("label_prefix = \"y\"\n", ""),
+                "needs several label columns",
+            ),
+            (ok.replace("t.csv", "bad_label.csv"), "2 is not 0 or 1"),
+            (
+                ok.replace("kind = \"mlp\"", "kind = \"resnet20\""),
+                "train an mlp or linear model",
+            ),
+        ],
+    );
 }

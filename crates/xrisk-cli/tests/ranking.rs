@@ -2,7 +2,6 @@
 //! form: ListwiseCE, SONG after a ListwiseCE warm-up, and K-SONG (theo and prac) run end to
 //! end and report NDCG@{5,10,20}, MAP@10 and P@10; mismatched settings are named errors.
 
-#[allow(dead_code)]
 mod common;
 
 use common::xrisk;
@@ -104,38 +103,34 @@ fn every_ranking_loss_trains_and_reports_ranking_metrics() {
         assert!(out.join("config.toml").exists());
     }
     let text = std::fs::read_to_string(config(&dir, "[loss]\nkind = \"ndcg\"", "")).unwrap();
-    for (edit, want) in [
-        (
-            text.replace("kind = \"song\"", "kind = \"adam\""),
-            "ranking losses use song",
-        ),
-        (
-            text.replace("kind = \"neumf\"", "kind = \"mlp\""),
-            "uses neumf",
-        ),
-        (
-            text.replace("kind = \"ndcg\"", "kind = \"ndcg\"\ntopk = 0"),
-            "topk = 0",
-        ),
-        (
-            text.replace(
-                "kind = \"ndcg\"",
-                "kind = \"ndcg\"\ntopk_version = \"exact\"",
+    common::assert_refused(
+        &dir,
+        &[
+            (
+                text.replace("kind = \"song\"", "kind = \"adam\""),
+                "ranking losses use song",
             ),
-            "use theo or prac",
-        ),
-        (
-            text.replace("kind = \"ndcg\"", "kind = \"ndcg\"\ngamma = 0.5"),
-            "key `gamma` does not apply to loss `ndcg`",
-        ),
-    ] {
-        let p = dir.join("bad.toml");
-        std::fs::write(&p, edit).unwrap();
-        let o = xrisk(&["train", "--config", p.to_str().unwrap()]);
-        assert!(!o.status.success());
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains(want), "{want}: {err}");
-    }
+            (
+                text.replace("kind = \"neumf\"", "kind = \"mlp\""),
+                "uses neumf",
+            ),
+            (
+                text.replace("kind = \"ndcg\"", "kind = \"ndcg\"\ntopk = 0"),
+                "topk = 0",
+            ),
+            (
+                text.replace(
+                    "kind = \"ndcg\"",
+                    "kind = \"ndcg\"\ntopk_version = \"exact\"",
+                ),
+                "use theo or prac",
+            ),
+            (
+                text.replace("kind = \"ndcg\"", "kind = \"ndcg\"\ngamma = 0.5"),
+                "key `gamma` does not apply to loss `ndcg`",
+            ),
+        ],
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -3,7 +3,6 @@
 //! seed gives the same metrics on 1 and 2 threads; every failure names its cause and leaves
 //! earlier output whole.
 
-#[allow(dead_code)]
 mod common;
 
 use common::{repo, xrisk};

@@ -1,4 +1,5 @@
 //! Helpers shared by the CLI tests.
+#![allow(dead_code)] // each test binary uses a subset of the helpers
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,4 +15,35 @@ pub fn xrisk(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run xrisk")
+}
+
+/// For each `(config text, expected words)`: writes the text to `dir/bad.toml`, runs
+/// `xrisk train` on it and checks that it fails with a message containing the words.
+pub fn assert_refused(dir: &Path, cases: &[(String, &str)]) {
+    for (text, want) in cases {
+        let p = dir.join("bad.toml");
+        std::fs::write(&p, text).unwrap();
+        let o = xrisk(&["train", "--config", p.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "accepted:\n{text}");
+        assert!(err.contains(want), "want {want:?} in: {err}");
+    }
+}
+
+/// Runs `xrisk train --config CFG --json` plus `extra` arguments; returns the printed JSON and
+/// the log (stderr), failing with the log when the run fails.
+pub fn train_json(cfg: &Path, extra: &[&str]) -> (serde_json::Value, String) {
+    let mut args = vec!["train", "--config", cfg.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let o = xrisk(&args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{}: {err}", cfg.display());
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: {}",
+            cfg.display(),
+            String::from_utf8_lossy(&o.stdout)
+        )
+    });
+    (v, err)
 }
