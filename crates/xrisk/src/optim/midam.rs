@@ -6,7 +6,6 @@
 use super::{ProximalOptimizer, SkeletonConfig, UpdateRule};
 use crate::loss::MidamLoss;
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::Gradients;
 
 /// Settings of [`Midam`]. LibAUC's code has no defaults (lr required, momentum 0, weight
@@ -62,11 +61,9 @@ impl MidamConfig {
 
 impl Midam {
     /// One primal step on `model` and the loss's `a`, `b`, then the dual step on `α`.
-    pub fn step<M: Module>(&mut self, model: M, loss: &mut MidamLoss, mut grads: Gradients) -> M {
-        let mut gm = GradientsParams::from_module(&mut grads, &model);
-        let mut gl = GradientsParams::from_module(&mut grads, &loss.params);
-        let model = self.inner.step(model, &mut gm);
-        loss.params = self.inner.step(loss.params.clone(), &mut gl);
+    pub fn step<M: Module>(&mut self, model: M, loss: &mut MidamLoss, grads: Gradients) -> M {
+        let (model, params) = self.inner.step_with_loss(model, loss.params.clone(), grads);
+        loss.params = params;
         let (a, b) = loss.ab();
         let lr = self.inner.config.lr;
         loss.alpha = (loss.alpha + lr * ((loss.config.margin + b - a) - loss.alpha)).max(0.0);

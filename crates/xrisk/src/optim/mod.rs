@@ -131,6 +131,20 @@ impl ProximalOptimizer {
         module.map(&mut mapper)
     }
 
+    /// One update of `model` and of a loss's learnable scalars `loss_params` (`a`, `b`) from
+    /// the gradients of one backward pass — the primal step of PESG, PDSCA and MIDAM.
+    pub fn step_with_loss<M: Module, L: Module>(
+        &mut self,
+        model: M,
+        loss_params: L,
+        mut grads: burn::tensor::Gradients,
+    ) -> (M, L) {
+        let mut gm = GradientsParams::from_module(&mut grads, &model);
+        let mut gl = GradientsParams::from_module(&mut grads, &loss_params);
+        let model = self.step(model, &mut gm);
+        (model, self.step(loss_params, &mut gl))
+    }
+
     /// `lr ← lr / decay_factor`.
     pub fn update_lr(&mut self, decay_factor: f64) {
         self.config.lr /= decay_factor;

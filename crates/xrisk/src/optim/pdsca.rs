@@ -10,7 +10,6 @@ use super::pesg::dual_ascent;
 use super::{ProximalOptimizer, SkeletonConfig, UpdateRule};
 use crate::loss::CompositionalAucLoss;
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::Gradients;
 
 /// Settings of [`Pdsca`] (LibAUC defaults).
@@ -104,7 +103,7 @@ impl Pdsca {
         &mut self,
         model: M,
         loss: &mut CompositionalAucLoss,
-        mut grads: Gradients,
+        grads: Gradients,
     ) -> M {
         let auc = loss.last_was_auc();
         self.inner.config.rule = if auc {
@@ -117,10 +116,10 @@ impl Pdsca {
                 beta1: self.beta1,
             }
         };
-        let mut gm = GradientsParams::from_module(&mut grads, &model);
-        let mut gl = GradientsParams::from_module(&mut grads, &loss.aucm.params);
-        let model = self.inner.step(model, &mut gm);
-        loss.aucm.params = self.inner.step(loss.aucm.params.clone(), &mut gl);
+        let (model, params) = self
+            .inner
+            .step_with_loss(model, loss.aucm.params.clone(), grads);
+        loss.aucm.params = params;
         if auc {
             dual_ascent(&mut loss.aucm, self.inner.config.lr);
         }

@@ -5,7 +5,6 @@
 use super::{ProximalOptimizer, SkeletonConfig, UpdateRule};
 use crate::loss::AucmLoss;
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::Gradients;
 
 /// Settings of [`Pesg`] (LibAUC defaults: lr 0.1, momentum 0.9, clip 1.0, weight decay 1e-5,
@@ -76,11 +75,9 @@ impl PesgConfig {
 
 impl Pesg {
     /// One primal step on `model` and the loss's `a`, `b`, then the dual step on `α`.
-    pub fn step<M: Module>(&mut self, model: M, loss: &mut AucmLoss, mut grads: Gradients) -> M {
-        let mut gm = GradientsParams::from_module(&mut grads, &model);
-        let mut gl = GradientsParams::from_module(&mut grads, &loss.params);
-        let model = self.inner.step(model, &mut gm);
-        loss.params = self.inner.step(loss.params.clone(), &mut gl);
+    pub fn step<M: Module>(&mut self, model: M, loss: &mut AucmLoss, grads: Gradients) -> M {
+        let (model, params) = self.inner.step_with_loss(model, loss.params.clone(), grads);
+        loss.params = params;
         let (a, b) = loss.ab();
         let lr = self.inner.config.lr;
         loss.alpha = (loss.alpha + lr * (2.0 * (loss.config.margin + b - a) - 2.0 * loss.alpha))
@@ -96,12 +93,10 @@ impl Pesg {
         &mut self,
         model: M,
         loss: &mut crate::loss::MultiLabelAucmLoss,
-        mut grads: Gradients,
+        grads: Gradients,
     ) -> M {
-        let mut gm = GradientsParams::from_module(&mut grads, &model);
-        let mut gl = GradientsParams::from_module(&mut grads, &loss.params);
-        let model = self.inner.step(model, &mut gm);
-        loss.params = self.inner.step(loss.params.clone(), &mut gl);
+        let (model, params) = self.inner.step_with_loss(model, loss.params.clone(), grads);
+        loss.params = params;
         let host = |t: burn::tensor::Tensor<1>| -> Vec<f64> {
             t.into_data()
                 .convert::<f32>()
