@@ -6,5 +6,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cargo build --release -p xrisk-cli
+cargo build --release --workspace --quiet
 python3 bench/bilevel.py --xrisk "$root/target/release/xrisk" --out "$root/BENCHMARKS.md" "$@"

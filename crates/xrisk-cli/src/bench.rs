@@ -36,6 +36,121 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Time the X-risk loss + optimizer step alone: the "model" is one score per batch row
+    /// (a parameter vector), so the time is the loss's state reads/writes, its surrogate, the
+    /// backward pass and the optimizer update. Reports the median time per step and the peak
+    /// resident memory.
+    #[command(
+        after_help = "Example:\n  xrisk bench steps --loss ap --batch 256 --data-len 1000000 --json"
+    )]
+    Steps {
+        /// aucm, compositional_auc, ap, pauc_dro, pauc_cvar, tpauc_kl or tpauc_cvar.
+        #[arg(long)]
+        loss: String,
+        /// The optimizer (default: the loss's LibAUC pairing).
+        #[arg(long)]
+        optimizer: Option<String>,
+        /// Rows per step.
+        #[arg(long, default_value_t = 256)]
+        batch: usize,
+        /// Samples with per-sample state (ids are drawn from 0..N).
+        #[arg(long, default_value_t = 100_000)]
+        data_len: usize,
+        /// Timed steps (after 20 warm-up steps).
+        #[arg(long, default_value_t = 200)]
+        steps: usize,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The optimizer LibAUC pairs with each X-risk loss (spec §3.10).
+fn paired(loss: &str) -> Result<&'static str> {
+    Ok(match loss {
+        "aucm" => "pesg",
+        "compositional_auc" => "pdsca",
+        "ap" => "soap",
+        "pauc_dro" => "sopas",
+        "pauc_cvar" => "sopa",
+        "tpauc_kl" => "sotas",
+        "tpauc_cvar" => "staco",
+        other => bail!(
+            "--loss {other}: use aucm, compositional_auc, ap, pauc_dro, pauc_cvar, tpauc_kl or tpauc_cvar"
+        ),
+    })
+}
+
+/// One score per batch row, as a module so the optimizer updates it.
+#[derive(burn::module::Module, Debug)]
+struct Scores {
+    z: burn::module::Param<burn::tensor::Tensor<1>>,
+}
+
+/// Peak resident memory of this process in MiB (Linux), if known.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn steps(
+    loss: &str,
+    optimizer: Option<&str>,
+    batch: usize,
+    data_len: usize,
+    n_steps: usize,
+) -> Result<(f64, Option<f64>)> {
+    use burn::tensor::{Device, Distribution, Tensor};
+    use rand::{RngExt, SeedableRng};
+    if batch < 2 || data_len == 0 {
+        bail!("--batch must be at least 2 and --data-len at least 1");
+    }
+    let device = Device::flex().autodiff();
+    device.seed(7);
+    let lc = crate::config::LossConfig {
+        kind: loss.to_string(),
+        ..Default::default()
+    };
+    let oc = crate::config::OptimizerConfig {
+        kind: optimizer.unwrap_or(paired(loss)?).to_string(),
+        lr: Some(0.01),
+        ..Default::default()
+    };
+    let mut objective = crate::train::build_objective(&lc, data_len, &device)?;
+    let mut opt = crate::train::build_optimizer(&oc)?;
+    if !opt.compatible(&objective) {
+        bail!("--optimizer {} does not optimize --loss {loss}", oc.kind);
+    }
+    let mut model = Scores {
+        z: burn::module::Param::from_tensor(Tensor::random(
+            [batch],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        )),
+    };
+    let labels: Vec<f32> = (0..batch)
+        .map(|i| f32::from(u8::from(i % 2 == 0)))
+        .collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut times = Vec::with_capacity(n_steps);
+    for step in 0..n_steps + 20 {
+        let ids: Vec<usize> = (0..batch).map(|_| rng.random_range(0..data_len)).collect();
+        let t = Instant::now();
+        let value = objective.forward(model.z.val(), &labels, &ids)?;
+        model = opt.step(model, &mut objective, value);
+        // Wait for the update (the backend may be lazy) before stopping the clock.
+        let _ = model.z.val().narrow(0, 0, 1).into_scalar::<f32>();
+        if step >= 20 {
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], peak_rss_mib()))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -54,15 +169,54 @@ fn median_seconds(repeat: usize, mut f: impl FnMut() -> Result<f64>) -> Result<(
     Ok((times[times.len() / 2], value))
 }
 
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(t) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .context("cannot set the thread count")?;
+    }
+    Ok(())
+}
+
 /// Runs `xrisk bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
-    let BenchCommand::Metrics {
-        labels,
-        scores,
-        repeat,
-        threads,
-        json,
-    } = args.command;
+    let (labels, scores, repeat, threads, json) = match args.command {
+        BenchCommand::Metrics {
+            labels,
+            scores,
+            repeat,
+            threads,
+            json,
+        } => (labels, scores, repeat, threads, json),
+        BenchCommand::Steps {
+            loss,
+            optimizer,
+            batch,
+            data_len,
+            steps: n,
+            threads,
+            json,
+        } => {
+            set_threads(threads)?;
+            let (t, rss) = steps(&loss, optimizer.as_deref(), batch, data_len, n.max(1))?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"loss": loss, "batch": batch, "data_len": data_len, "step_seconds": t,
+                           "steps_per_second": 1.0 / t, "peak_rss_mib": rss})
+                );
+            } else {
+                println!(
+                    "{loss}: batch {batch}, N = {data_len}: {:.1} µs per step (median of {n}), {:.0} steps/s, peak RSS {}",
+                    t * 1e6,
+                    1.0 / t,
+                    rss.map_or("unknown".into(), |m| format!("{m:.0} MiB"))
+                );
+            }
+            return Ok(());
+        }
+    };
     if let Some(t) = threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)

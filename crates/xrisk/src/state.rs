@@ -92,10 +92,10 @@ impl StateTable {
         let idx = self.index(&uids);
         // Overwrite exactly (ids are unique here): adding `new − old` would lose `new` when
         // the magnitudes differ and turn infinite entries into NaN.
-        self.values = self
-            .values
-            .clone()
-            .select_assign(0, idx, new, IndexingUpdateOp::Assign);
+        // Take the table out so that it is the only reference: the backend then writes in
+        // place instead of copying all N entries (a clone here made every step O(N)).
+        let values = std::mem::replace(&mut self.values, Tensor::zeros([0], &device));
+        self.values = values.select_assign(0, idx, new, IndexingUpdateOp::Assign);
     }
 
     /// Overwrites every entry with `values` (same length; checked by the caller).
