@@ -6,9 +6,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${XRISK_PEER_VENV:-$root/.cache/peer-venv}
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import libauc, sklearn, torch' 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import libauc, sklearn, torch, pyarrow' 2>/dev/null; then
   echo "setting up the Python peer in $venv (torch is large: this takes a while once)" >&2
-  python3 -m venv "$venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip >&2
   "$venv/bin/pip" install -q -r "$root/conformance/requirements.txt" >&2
   "$venv/bin/pip" install -q --no-deps libauc==2.0.1 >&2

@@ -67,6 +67,8 @@ pub struct DataConfig {
     /// csv/tsv multi-label data: every column whose name starts with this is a label
     /// (`dataset = "yeast"` uses `Class`).
     pub label_prefix: Option<String>,
+    /// csv/tsv/parquet: columns that are neither features nor the label (ids).
+    pub drop_columns: Option<Vec<String>>,
     /// Feature transform fitted on the training rows: `none` (default), `standard` (z-score
     /// per feature) or `log_standard` (`sign(x)·ln(1+|x|)`, then z-score).
     pub normalize: Option<String>,

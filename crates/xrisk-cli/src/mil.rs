@@ -390,7 +390,7 @@ pub fn run(
         });
         let line = json!({"epoch": epoch + 1, "train_loss": loss_mean, "objective": null, "lr": lr,
                           "test": {"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr}});
-        crate::runlog::append_epoch(&mut logs, &line, epoch + 1, seconds)?;
+        crate::runlog::append_epoch(&mut logs, &line, epoch + 1, seconds, steps)?;
         final_scores = s;
     }
     bar.finish_and_clear();

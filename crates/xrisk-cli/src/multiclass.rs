@@ -296,7 +296,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         });
         let line = json!({"epoch": epoch + 1, "train_loss": loss_mean,
                           "test": {"top1": t1, "top5": t5, "ce": ce}});
-        crate::runlog::append_epoch(&mut logs, &line, epoch + 1, seconds)?;
+        crate::runlog::append_epoch(&mut logs, &line, epoch + 1, seconds, steps)?;
         last = Some((t1, t5, ce));
     }
     bar.finish_and_clear();

@@ -396,7 +396,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         });
         let line = json!({"epoch": epoch + 1, "train_loss": loss_mean,
                           "test": {"mean_auroc": ma, "mean_ap": mp, "auroc": m.auroc, "ap": m.ap}});
-        crate::runlog::append_epoch(&mut logs, &line, epoch + 1, seconds)?;
+        crate::runlog::append_epoch(&mut logs, &line, epoch + 1, seconds, steps)?;
         last = Some(m);
     }
     bar.finish_and_clear();

@@ -355,7 +355,7 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
         let line = json!({"epoch": epoch + 1, "phase": phase, "train_loss": loss_mean,
                           "test": {"ndcg@5": m.ndcg5, "ndcg@10": m.ndcg10, "ndcg@20": m.ndcg20,
                                    "map@10": m.map10, "p@10": m.p10}});
-        crate::runlog::append_epoch(&mut log, &line, epoch + 1, seconds)?;
+        crate::runlog::append_epoch(&mut log, &line, epoch + 1, seconds, batches.len())?;
         history.push((epoch + 1, loss_mean, m));
         last = Some(m);
         if let Some(p) = &persist {

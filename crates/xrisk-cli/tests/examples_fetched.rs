@@ -57,15 +57,15 @@ fn synthetic_many_class_examples_run() {
 }
 
 #[test]
-#[ignore = "needs xrisk data fetch movielens-100k, mslr10k-subset, mil, yeast and letter"]
+#[ignore = "needs xrisk data fetch movielens-100k, mslr10k-subset, mil, yeast, letter and protein-kddcup04"]
 fn fetched_data_examples_run() {
     let mut n = 0;
-    for dir in ["ranking", "mil", "multilabel", "multiclass"] {
+    for dir in ["ranking", "mil", "multilabel", "multiclass", "protein"] {
         for cfg in configs(dir) {
             let v = run_one(&cfg);
             assert!(v["test"].is_object(), "{}: {v}", cfg.display());
             n += 1;
         }
     }
-    assert!(n >= 14, "{n} configs");
+    assert!(n >= 16, "{n} configs");
 }
