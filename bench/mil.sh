@@ -6,8 +6,5 @@
 set -euo pipefail
 . "$(dirname "$0")/peer_env.sh"
 mil="$data/mil/mil/data/datasets/csv"
-if [ ! -f "$mil/musk1.csv" ]; then
-  echo "the MIL data sets are not in $data: run \`xrisk data fetch mil\` first" >&2
-  exit 1
-fi
+need "$mil/musk1.csv" mil
 "$py" bench/mil.py --xrisk "$root/target/release/xrisk" --mil-dir "$mil" --out "$root/BENCHMARKS.md" "$@"

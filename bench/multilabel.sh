@@ -5,8 +5,5 @@
 set -euo pipefail
 . "$(dirname "$0")/peer_env.sh"
 yeast="$data/yeast/river/datasets/yeast.csv.gz"
-if [ ! -f "$yeast" ]; then
-  echo "Yeast is not in $data: run \`xrisk data fetch yeast\` first" >&2
-  exit 1
-fi
+need "$yeast" yeast
 "$py" bench/multilabel.py --xrisk "$root/target/release/xrisk" --yeast "$yeast" --out "$root/BENCHMARKS.md" "$@"

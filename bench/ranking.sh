@@ -6,10 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/peer_env.sh"
 inter="$data/movielens-100k/recbole/dataset_example/ml-100k/ml-100k.inter"
-if [ ! -f "$inter" ]; then
-  echo "MovieLens-100k is not in $data: run \`xrisk data fetch movielens-100k\` first" >&2
-  exit 1
-fi
+need "$inter" movielens-100k
 mslr="$data/mslr10k-subset/rankeval-0.8.2/rankeval/test/data"
 extra=()
 if [ -f "$mslr/msn1.fold1.train.5k.txt" ]; then extra=(--mslr "$mslr"); else

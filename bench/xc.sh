@@ -6,8 +6,5 @@
 set -euo pipefail
 . "$(dirname "$0")/peer_env.sh"
 letter="$data/letter/usr/share/doc/opencv-doc/examples/data/letter-recognition.data"
-if [ ! -f "$letter" ]; then
-  echo "Letter is not in $data: run \`xrisk data fetch letter\` first" >&2
-  exit 1
-fi
+need "$letter" letter
 "$py" bench/xc.py --xrisk "$root/target/release/xrisk" --letter "$letter" --out "$root/BENCHMARKS.md" "$@"
