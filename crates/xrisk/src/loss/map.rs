@@ -4,7 +4,7 @@
 //! weights are also multiplied by `sigmoid(k − Σ_i ℓ_ij)`, a smooth "item j is in the top k".
 
 use super::ap::soap_step;
-use super::multilabel_aucm::chosen_tasks;
+use super::multilabel_aucm::mean_over_tasks;
 use super::split;
 use crate::error::{Result, XriskError};
 use crate::state::StateTable;
@@ -93,30 +93,21 @@ impl MapLoss {
             });
         }
         super::finite("MapLoss", &h)?;
-        let chosen = chosen_tasks(tasks, t)?;
-        let mut total: Option<Tensor<1>> = None;
-        for &k in &chosen {
-            let col: Vec<f32> = (0..n).map(|i| labels[i * t + k]).collect();
-            let s = split("MapLoss", n, &col, None, false)?;
+        mean_over_tasks(&h, labels, tasks, |k, hk, col| {
+            let s = split("MapLoss", n, col, None, false)?;
             let state_ids: Vec<usize> = s.pos.iter().map(|&i| k * c.data_len + ids[i]).collect();
-            let hk = h.clone().slice([0..n, k..k + 1]).squeeze_dim::<1>(1);
-            let v = soap_step(
+            Ok(soap_step(
                 &mut self.u_all,
                 &mut self.u_pos,
                 hk,
-                &col,
+                col,
                 &s.pos,
                 &state_ids,
                 c.gamma,
                 c.margin,
                 c.surrogate,
                 c.top_k,
-            );
-            total = Some(match total {
-                None => v,
-                Some(acc) => acc + v,
-            });
-        }
-        Ok(total.expect("at least one task") / chosen.len() as f64)
+            ))
+        })
     }
 }

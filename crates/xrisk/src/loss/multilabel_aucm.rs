@@ -60,22 +60,44 @@ impl MultiLabelAucmLoss {
             });
         }
         super::finite("MultiLabelAucmLoss", &h)?;
-        let chosen = chosen_tasks(tasks, t)?;
-        let mut total: Option<Tensor<1>> = None;
-        for &k in &chosen {
-            let col: Vec<f32> = (0..n).map(|i| labels[i * t + k]).collect();
-            let s = split("MultiLabelAucmLoss", n, &col, None, true)?;
-            let hk = h.clone().slice([0..n, k..k + 1]).squeeze_dim::<1>(1);
+        mean_over_tasks(&h, labels, tasks, |k, hk, col| {
+            let s = split("MultiLabelAucmLoss", n, col, None, true)?;
             let a = self.params.a.val().narrow(0, k, 1);
             let b = self.params.b.val().narrow(0, k, 1);
-            let v = objective(hk, &col, s.pos.len(), a, b, self.alpha[k], self.config);
-            total = Some(match total {
-                None => v,
-                Some(acc) => acc + v,
-            });
-        }
-        Ok(total.expect("at least one task") / chosen.len() as f64)
+            Ok(objective(
+                hk,
+                col,
+                s.pos.len(),
+                a,
+                b,
+                self.alpha[k],
+                self.config,
+            ))
+        })
     }
+}
+
+/// `mean_k loss(k, h[:, k], labels[:, k])` over the distinct `tasks` of a batch (all tasks when
+/// empty) of scores `h` `[batch, tasks]` with row-major labels of the same shape.
+pub(crate) fn mean_over_tasks(
+    h: &Tensor<2>,
+    labels: &[f32],
+    tasks: &[usize],
+    mut loss: impl FnMut(usize, Tensor<1>, &[f32]) -> Result<Tensor<1>>,
+) -> Result<Tensor<1>> {
+    let [n, t] = h.dims();
+    let chosen = chosen_tasks(tasks, t)?;
+    let mut total: Option<Tensor<1>> = None;
+    for &k in &chosen {
+        let col: Vec<f32> = (0..n).map(|i| labels[i * t + k]).collect();
+        let hk = h.clone().slice([0..n, k..k + 1]).squeeze_dim::<1>(1);
+        let v = loss(k, hk, &col)?;
+        total = Some(match total {
+            None => v,
+            Some(acc) => acc + v,
+        });
+    }
+    Ok(total.expect("at least one task") / chosen.len() as f64)
 }
 
 /// The distinct task ids of a batch (all tasks when `tasks` is empty), sorted.

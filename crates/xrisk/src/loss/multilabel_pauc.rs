@@ -7,7 +7,7 @@
 //! [`TpAucKlLoss`] per task; LibAUC shares the backend's scalar state `w` across tasks
 //! (spec §2.10 [QUIRK]), xrisk keeps one per task.
 
-use super::multilabel_aucm::chosen_tasks;
+use super::multilabel_aucm::mean_over_tasks;
 use super::{PAucDroConfig, PAucDroLoss, TpAucKlConfig, TpAucKlLoss};
 use crate::error::{Result, XriskError};
 use burn::tensor::{Device, Tensor};
@@ -75,21 +75,10 @@ impl MultiLabelPAucLoss {
                 ids: ids.len(),
             });
         }
-        let chosen = chosen_tasks(tasks, t)?;
-        let mut total: Option<Tensor<1>> = None;
-        for &k in &chosen {
-            let col: Vec<f32> = (0..n).map(|i| labels[i * t + k]).collect();
-            let hk = h.clone().slice([0..n, k..k + 1]).squeeze_dim::<1>(1);
-            let v = match &mut self.tasks[k] {
-                TaskLoss::OneWay(l) => l.forward(hk, &col, ids)?,
-                TaskLoss::TwoWay(l) => l.forward(hk, &col, ids)?,
-            };
-            total = Some(match total {
-                None => v,
-                Some(acc) => acc + v,
-            });
-        }
-        Ok(total.expect("at least one task") / chosen.len() as f64)
+        mean_over_tasks(&h, labels, tasks, |k, hk, col| match &mut self.tasks[k] {
+            TaskLoss::OneWay(l) => l.forward(hk, col, ids),
+            TaskLoss::TwoWay(l) => l.forward(hk, col, ids),
+        })
     }
 }
 

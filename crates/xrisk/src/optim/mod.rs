@@ -322,30 +322,19 @@ fn update(
             momentum,
             dampening,
             nesterov,
-        } => {
-            let step = if momentum == 0.0 {
-                g
-            } else {
-                let buf = match s.buf.take() {
-                    None => g.clone(),
-                    Some(b) => b * momentum + g.clone() * (1.0 - dampening),
-                };
-                s.buf = Some(buf.clone());
-                if nesterov { g + buf * momentum } else { buf }
-            };
-            w - step * c.lr
         }
-        UpdateRule::SparseRowSgd {
+        | UpdateRule::SparseRowSgd {
             momentum,
             dampening,
             nesterov,
         } => {
+            let sparse = matches!(c.rule, UpdateRule::SparseRowSgd { .. });
             let step = if momentum == 0.0 {
                 g
             } else {
                 let buf = match s.buf.take() {
                     None => g.clone(),
-                    Some(b) => {
+                    Some(b) if sparse => {
                         let n = g.dims()[0];
                         let cols = n / rows.max(1);
                         let g2 = g.clone().reshape([rows, cols]);
@@ -355,6 +344,7 @@ fn update(
                         // Rows without gradient keep their buffer: b + (moved − b)·has.
                         (b2.clone() + (moved - b2) * has).reshape([n])
                     }
+                    Some(b) => b * momentum + g.clone() * (1.0 - dampening),
                 };
                 s.buf = Some(buf.clone());
                 if nesterov { g + buf * momentum } else { buf }
