@@ -359,6 +359,23 @@ fn check(key: &str, v: Option<f64>, ok: impl Fn(f64) -> bool, domain: &str) -> R
 }
 
 impl Config {
+    /// Bags of instances (`[data] format = "mil"`), trained by `xrisk train`'s MIL path.
+    pub fn is_mil(&self) -> bool {
+        self.data.format == "mil"
+    }
+
+    /// Several 0/1 label columns (`label_columns`, `label_prefix` or `dataset = "yeast"`).
+    pub fn is_multilabel(&self) -> bool {
+        self.data.label_columns.is_some()
+            || self.data.label_prefix.is_some()
+            || self.data.dataset.as_deref() == Some("yeast")
+    }
+
+    /// A many-class loss (`entropic`, `softmax_ce`).
+    pub fn is_many_class(&self) -> bool {
+        matches!(self.loss.kind.as_str(), "entropic" | "softmax_ce")
+    }
+
     /// Checks every value's domain, naming the section and key (the losses and optimizers
     /// would otherwise turn a bad value into NaN scores many steps later).
     pub fn validate(&self) -> Result<()> {
@@ -424,7 +441,7 @@ impl Config {
         ] {
             check(&format!("[loss] {k}"), v, pos, "> 0")?;
         }
-        let mil = self.data.format == "mil";
+        let mil = self.is_mil();
         if !mil && (l.pooling.is_some() || (l.kind == "ce" && l.tau.is_some())) {
             bail!("[loss] pooling and tau (for ce) apply to bags: [data] format = \"mil\"");
         }
@@ -439,9 +456,7 @@ impl Config {
                 "[loss] kind = \"midam\" and [sampler] instances need bags: [data] format = \"mil\""
             );
         }
-        let multilabel = self.data.label_columns.is_some()
-            || self.data.label_prefix.is_some()
-            || self.data.dataset.as_deref() == Some("yeast");
+        let multilabel = self.is_multilabel();
         if multilabel
             && !matches!(
                 l.kind.as_str(),
@@ -464,7 +479,7 @@ impl Config {
                 l.kind
             );
         }
-        let many = matches!(l.kind.as_str(), "entropic" | "softmax_ce");
+        let many = self.is_many_class();
         if self.data.format == "synthetic_classes" && !many {
             bail!(
                 "[data] format = \"synthetic_classes\" trains with kind = \"entropic\" or \"softmax_ce\""

@@ -27,14 +27,8 @@ use std::time::Instant;
 use xrisk::loss::{CrossEntropyLoss, MidamConfig, MidamInput, MidamLoss, MidamPooling};
 use xrisk::mil::{AttentionMil, Pooling};
 use xrisk::optim::{Midam, MidamConfig as MidamOptConfig};
-use xrisk::train::Optimizer;
 use xrisk_data::Dataset;
 use xrisk_data::readers::mil::{Bag, MilDataset};
-
-/// Whether `cfg` trains on bags.
-pub fn is_mil(cfg: &Config) -> bool {
-    cfg.data.format == "mil"
-}
 
 /// Data sets of the `mil` package (`xrisk data fetch mil`) by name.
 const MIL_SETS: &[&str] = &[
@@ -75,27 +69,16 @@ fn load(cfg: &Config) -> Result<MilDataset> {
 
 /// Fits `[data] normalize` on the training bags' instances and applies it to every bag.
 fn normalize(cfg: &Config, train: &mut [Bag], test: &mut [Bag], dim: usize) -> Result<()> {
-    let Some(how) = &cfg.data.normalize else {
+    let Some(how) = crate::train::normalize_kind(&cfg.data)? else {
         return Ok(());
     };
-    let how: xrisk_data::scaler::Normalize =
-        how.parse().map_err(|e| anyhow::anyhow!("[data] {e}"))?;
-    let as_rows = |bags: &[Bag]| {
-        let features: Vec<f32> = bags.iter().flat_map(|b| b.instances.clone()).collect();
-        let n = features.len() / dim.max(1);
-        Dataset {
-            features,
-            dim,
-            labels: vec![0.0; n],
-            n_tasks: 1,
-            groups: None,
-        }
-    };
-    if let Some(s) = xrisk_data::scaler::FeatureScaler::fit(&as_rows(train), how) {
+    let instances: Vec<f32> = train
+        .iter()
+        .flat_map(|b| b.instances.iter().copied())
+        .collect();
+    if let Some(s) = xrisk_data::scaler::FeatureScaler::fit_rows(&instances, dim, how) {
         for b in train.iter_mut().chain(test.iter_mut()) {
-            let mut rows = as_rows(std::slice::from_ref(b));
-            s.apply(&mut rows)?;
-            b.instances = rows.features;
+            s.apply_rows(&mut b.instances, dim)?;
         }
     }
     Ok(())
@@ -160,13 +143,13 @@ fn method(cfg: &Config, n_bags: usize, device: &Device) -> Result<Method> {
             .init();
             Ok(Method::Midam(loss, opt))
         }
-        "ce" => match crate::train::build_optimizer(&cfg.optimizer)? {
-            Optimizer::Plain(o) => Ok(Method::Ce(pooling, o)),
-            _ => bail!(
-                "[optimizer] kind = \"{}\": MIL cross-entropy uses a plain optimizer (adam, sgd, adamw)",
-                cfg.optimizer.kind
-            ),
-        },
+        "ce" => Ok(Method::Ce(
+            pooling,
+            crate::train::build_plain_optimizer(
+                &cfg.optimizer,
+                "MIL cross-entropy uses a plain optimizer (adam, sgd, adamw)",
+            )?,
+        )),
         other => bail!(
             "[loss] kind = \"{other}\": MIL data trains with midam (MIDAM) or ce (pooled cross-entropy)"
         ),

@@ -26,14 +26,8 @@ use std::path::Path;
 use std::time::Instant;
 use xrisk::loss::{EntConfig, EntEstimator, EntLossClassification};
 use xrisk::optim::{ProximalOptimizer, ScentConfig};
-use xrisk::train::Optimizer;
 use xrisk::xc::XcClassifier;
 use xrisk_data::Dataset;
-
-/// Whether `cfg` trains a many-class model.
-pub fn is_multiclass(cfg: &Config) -> bool {
-    matches!(cfg.loss.kind.as_str(), "entropic" | "softmax_ce")
-}
 
 fn load(cfg: &Config) -> Result<(Dataset, Dataset)> {
     let d = &cfg.data;
@@ -109,13 +103,10 @@ fn optimizer(cfg: &Config) -> Result<ProximalOptimizer> {
         }
         .init());
     }
-    match crate::train::build_optimizer(o)? {
-        Optimizer::Plain(p) => Ok(p),
-        _ => bail!(
-            "[optimizer] kind = \"{}\": many-class runs use scent or a plain optimizer (sgd, adam, adamw)",
-            o.kind
-        ),
-    }
+    crate::train::build_plain_optimizer(
+        o,
+        "many-class runs use scent or a plain optimizer (sgd, adam, adamw)",
+    )
 }
 
 /// Test top-1 and top-5 accuracy and mean cross-entropy over all classes.

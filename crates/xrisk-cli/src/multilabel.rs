@@ -25,16 +25,8 @@ use xrisk::loss::{
 };
 use xrisk::model::Mlp;
 use xrisk::optim::{Pesg, PesgConfig, ProximalOptimizer};
-use xrisk::train::Optimizer;
 use xrisk_data::Dataset;
 use xrisk_data::sampler::{RandomSampler, TriBatch, TriSampler, TriSamplerConfig};
-
-/// Whether `cfg` trains on several label columns.
-pub fn is_multilabel(cfg: &Config) -> bool {
-    cfg.data.label_columns.is_some()
-        || cfg.data.label_prefix.is_some()
-        || cfg.data.dataset.as_deref() == Some("yeast")
-}
 
 fn read(cfg: &Config, path: &Path) -> Result<Dataset> {
     let delimiter = match cfg.data.format.as_str() {
@@ -125,13 +117,14 @@ enum Method {
 
 fn method(cfg: &Config, train: &Dataset, device: &Device) -> Result<Method> {
     let l = &cfg.loss;
-    let plain = || match crate::train::build_optimizer(&cfg.optimizer)? {
-        Optimizer::Plain(o) => Ok(o),
-        _ => bail!(
-            "[optimizer] kind = \"{}\": loss `{}` uses a plain optimizer here (soap for map; adam, sgd, adamw for ce)",
-            cfg.optimizer.kind,
-            l.kind
-        ),
+    let plain = || {
+        crate::train::build_plain_optimizer(
+            &cfg.optimizer,
+            &format!(
+                "loss `{}` uses a plain optimizer here (soap for map; adam, sgd, adamw for ce)",
+                l.kind
+            ),
+        )
     };
     Ok(match l.kind.as_str() {
         "multilabel_aucm" => {

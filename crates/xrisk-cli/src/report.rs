@@ -265,6 +265,18 @@ per-sample state tables (spec §1.1) where the loss keeps them.</p>\n",
     )
 }
 
+/// One ranking metric of an evaluation.
+type RankMetric = fn(&crate::rank::RankMetrics) -> f64;
+
+/// The per-epoch test metrics drawn in `curve_ranking.png`.
+const RANKING_CURVES: [(&str, RankMetric); 5] = [
+    ("NDCG@5", |m| m.ndcg5),
+    ("NDCG@10", |m| m.ndcg10),
+    ("NDCG@20", |m| m.ndcg20),
+    ("MAP@10", |m| m.map10),
+    ("P@10", |m| m.p10),
+];
+
 /// The report of a ranking run (`report.html` with `curve_ranking.png` and
 /// `curve_train_loss.png`): final and per-epoch NDCG@{5,10,20}, MAP@10, P@10, the config and
 /// the versions. `history` holds (epoch, mean batch loss, test metrics).
@@ -275,7 +287,7 @@ pub fn write_ranking(
     warmup: usize,
     history: &[(usize, f64, crate::rank::RankMetrics)],
 ) -> Result<PathBuf> {
-    let pts = |f: fn(&crate::rank::RankMetrics) -> f64| -> Vec<(f64, f64)> {
+    let pts = |f: RankMetric| -> Vec<(f64, f64)> {
         history.iter().map(|h| (h.0 as f64, f(&h.2))).collect()
     };
     lines_png(
@@ -283,28 +295,10 @@ pub fn write_ranking(
         "Test ranking metrics per epoch",
         "epoch",
         "metric",
-        &[
-            Series {
-                name: "NDCG@5",
-                points: pts(|m| m.ndcg5),
-            },
-            Series {
-                name: "NDCG@10",
-                points: pts(|m| m.ndcg10),
-            },
-            Series {
-                name: "NDCG@20",
-                points: pts(|m| m.ndcg20),
-            },
-            Series {
-                name: "MAP@10",
-                points: pts(|m| m.map10),
-            },
-            Series {
-                name: "P@10",
-                points: pts(|m| m.p10),
-            },
-        ],
+        &RANKING_CURVES.map(|(name, f)| Series {
+            name,
+            points: pts(f),
+        }),
     )?;
     train_loss_png(
         dir,

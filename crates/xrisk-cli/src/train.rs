@@ -203,12 +203,18 @@ fn named_binary_dataset(cfg: &DataConfig) -> Result<Option<DataConfig>> {
 
 /// Applies `[data] normalize`, fitted on `train`, to both parts.
 pub fn normalize_features(cfg: &DataConfig, train: &mut Dataset, test: &mut Dataset) -> Result<()> {
-    let how = match &cfg.normalize {
-        None => return Ok(()),
-        Some(n) => n.parse().map_err(|e| anyhow::anyhow!("[data] {e}"))?,
-    };
-    xrisk_data::scaler::normalize(how, train, &mut [test])?;
+    if let Some(how) = normalize_kind(cfg)? {
+        xrisk_data::scaler::normalize(how, train, &mut [test])?;
+    }
     Ok(())
+}
+
+/// `[data] normalize`, parsed (`None` when absent).
+pub fn normalize_kind(cfg: &DataConfig) -> Result<Option<xrisk_data::scaler::Normalize>> {
+    cfg.normalize
+        .as_deref()
+        .map(|n| n.parse().map_err(|e| anyhow::anyhow!("[data] {e}")))
+        .transpose()
 }
 
 /// Loads the train and test parts of a binary task (with `[data] normalize` applied).
@@ -374,6 +380,15 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
         }),
         other => bail!("[loss] kind = \"{other}\" is not known"),
     })
+}
+
+/// [`build_optimizer`] for losses without a dual or phase state (any skeleton-only optimizer);
+/// `needs` ends the error for the other kinds ("[optimizer] kind = \"pesg\": NEEDS").
+pub fn build_plain_optimizer(c: &OptimizerConfig, needs: &str) -> Result<ProximalOptimizer> {
+    match build_optimizer(c)? {
+        Optimizer::Plain(o) => Ok(o),
+        _ => bail!("[optimizer] kind = \"{}\": {needs}", c.kind),
+    }
 }
 
 /// Builds the optimizer with LibAUC's defaults for anything not set.
@@ -1038,7 +1053,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             args.json,
         );
     }
-    if crate::multiclass::is_multiclass(&cfg) {
+    if cfg.is_many_class() {
         if resume.is_some() || args.checkpoint_every.is_some() {
             bail!(
                 "many-class runs do not checkpoint yet: --resume and --checkpoint-every are for the AUC-family and ranking runs"
@@ -1046,7 +1061,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         return crate::multiclass::run(&cfg, args.out.as_deref(), &config_text, args.json);
     }
-    if crate::multilabel::is_multilabel(&cfg) {
+    if cfg.is_multilabel() {
         if resume.is_some() || args.checkpoint_every.is_some() {
             bail!(
                 "multi-label runs do not checkpoint yet: --resume and --checkpoint-every are for the AUC-family and ranking runs"
@@ -1054,7 +1069,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         return crate::multilabel::run(&cfg, args.out.as_deref(), &config_text, args.json);
     }
-    if crate::mil::is_mil(&cfg) {
+    if cfg.is_mil() {
         if resume.is_some() || args.checkpoint_every.is_some() {
             bail!(
                 "MIL runs do not checkpoint yet: --resume and --checkpoint-every are for the AUC-family and ranking runs"

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{repo, xrisk};
+use common::repo;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -20,21 +20,7 @@ fn configs(dir: &str) -> Vec<PathBuf> {
 }
 
 fn run_one(cfg: &Path) -> Value {
-    let o = xrisk(&[
-        "train",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--json",
-    ]);
-    assert!(
-        o.status.success(),
-        "{}: {}",
-        cfg.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{}: {e}", cfg.display()))
+    common::train_json(cfg, &["--epochs", "1"]).0
 }
 
 #[test]

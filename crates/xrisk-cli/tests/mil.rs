@@ -45,11 +45,7 @@ fn config(dir: &Path, loss: &str, optimizer: &str, sampler: &str) -> PathBuf {
          [model]\nkind = \"ffnn_att\"\nhidden = [16]\n{loss}\n{optimizer}\n{sampler}\n\
          [train]\nepochs = 30\nthreads = 1\n"
     );
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let p = dir.join(format!("m{n}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
+    common::write_config(dir, &text)
 }
 
 fn tmp(name: &str) -> PathBuf {

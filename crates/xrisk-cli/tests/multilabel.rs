@@ -38,11 +38,7 @@ fn config(dir: &Path, body: &str) -> PathBuf {
         "[data]\nformat = \"csv\"\ntrain = \"t.csv\"\nlabel_prefix = \"y\"\nnormalize = \"standard\"\n\
          [model]\nkind = \"mlp\"\nhidden = [16]\n{body}\n[train]\nepochs = 15\nthreads = 1\n"
     );
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let p = dir.join(format!("c{n}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
+    common::write_config(dir, &text)
 }
 
 fn tmp(name: &str) -> PathBuf {

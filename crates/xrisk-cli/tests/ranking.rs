@@ -42,11 +42,7 @@ fn config(dir: &Path, loss: &str, extra_train: &str) -> PathBuf {
          [sampler]\nbatch_size = 8\nnum_pos = 3\nnum_neg = 12\n\
          [train]\nepochs = 2\nthreads = 1\n{extra_train}\n"
     );
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let p = dir.join(format!("c{n}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
+    common::write_config(dir, &text)
 }
 
 #[test]

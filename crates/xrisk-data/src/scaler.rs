@@ -49,17 +49,23 @@ fn signed_log(x: f64) -> f64 {
 impl FeatureScaler {
     /// Fits `how` on `train`; `None` for [`Normalize::None`] or an empty data set.
     pub fn fit(train: &Dataset, how: Normalize) -> Option<Self> {
+        Self::fit_rows(&train.features, train.dim, how)
+    }
+
+    /// Fits `how` on row-major `features` of `dim` columns (rows that are not data-set rows,
+    /// e.g. the instances of bags); `None` for [`Normalize::None`] or no rows.
+    pub fn fit_rows(features: &[f32], dim: usize, how: Normalize) -> Option<Self> {
         let log = match how {
             Normalize::None => return None,
             Normalize::Standard => false,
             Normalize::LogStandard => true,
         };
-        let (dim, rows) = (train.dim, train.len());
-        if rows == 0 || dim == 0 {
+        let rows = features.len().checked_div(dim).unwrap_or(0);
+        if rows == 0 {
             return None;
         }
         let (mut sum, mut sq) = (vec![0.0f64; dim], vec![0.0f64; dim]);
-        for row in train.features.chunks_exact(dim) {
+        for row in features.chunks_exact(dim) {
             for (j, &x) in row.iter().enumerate() {
                 let v = if log {
                     signed_log(f64::from(x))
@@ -85,14 +91,19 @@ impl FeatureScaler {
 
     /// Applies the transform to every row of `d` (which must have the fitted width).
     pub fn apply(&self, d: &mut Dataset) -> Result<()> {
-        if d.dim != self.mean.len() {
+        self.apply_rows(&mut d.features, d.dim)
+    }
+
+    /// Applies the transform in place to row-major `features` of `dim` columns.
+    pub fn apply_rows(&self, features: &mut [f32], dim: usize) -> Result<()> {
+        if dim != self.mean.len() {
             return Err(DataError::Invalid(format!(
                 "the scaler was fitted on {} features but the data has {}",
                 self.mean.len(),
-                d.dim
+                dim
             )));
         }
-        for row in d.features.chunks_exact_mut(d.dim) {
+        for row in features.chunks_exact_mut(dim) {
             for (j, x) in row.iter_mut().enumerate() {
                 let v = if self.log {
                     signed_log(f64::from(*x))

@@ -47,3 +47,12 @@ pub fn train_json(cfg: &Path, extra: &[&str]) -> (serde_json::Value, String) {
     });
     (v, err)
 }
+
+/// Writes `text` to a new `dir/cN.toml` (N counts up within the test binary) and returns it.
+pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let p = dir.join(format!("c{n}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}

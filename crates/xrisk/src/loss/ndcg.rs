@@ -331,6 +331,16 @@ crate::persist::persist_fields!(NdcgLoss; tables: u, lambda_q, s_q; scalars: );
 mod tests {
     use super::*;
 
+    /// One query with 2 relevant pairs.
+    const ONE_ROW: RankingBatch<'static> = RankingBatch {
+        ratings: &[2.0, 1.0],
+        user_ids: &[0],
+        pair_ids: &[0, 1],
+        num_pos_items: &[2.0],
+        ideal_dcg: &[3.5],
+        items_per_query: None,
+    };
+
     fn one_call(inner_sample: InnerSample) -> Vec<f32> {
         let device = Device::flex();
         let config = NdcgConfig {
@@ -341,15 +351,7 @@ mod tests {
         let mut loss = NdcgLoss::new(config, &device);
         // One row: 2 positives, then 3 items.
         let scores = host(&[0.5, -0.2, 0.1, 0.9, -1.0], [1, 5], &device);
-        let batch = RankingBatch {
-            ratings: &[2.0, 1.0],
-            user_ids: &[0],
-            pair_ids: &[0, 1],
-            num_pos_items: &[2.0],
-            ideal_dcg: &[3.5],
-            items_per_query: None,
-        };
-        loss.forward(scores, &batch).unwrap();
+        loss.forward(scores, &ONE_ROW).unwrap();
         loss.state().0
     }
 
@@ -385,16 +387,8 @@ mod tests {
             ..NdcgConfig::new(2, 1, 10, 2)
         };
         let mut loss = NdcgLoss::new(config, &device);
-        let batch = RankingBatch {
-            ratings: &[2.0, 1.0],
-            user_ids: &[0],
-            pair_ids: &[0, 1],
-            num_pos_items: &[2.0],
-            ideal_dcg: &[3.5],
-            items_per_query: None,
-        };
         let err = loss
-            .forward(host(&[0.5, -0.2], [1, 2], &device), &batch)
+            .forward(host(&[0.5, -0.2], [1, 2], &device), &ONE_ROW)
             .unwrap_err();
         assert!(err.to_string().contains("inner_sample"), "{err}");
     }
