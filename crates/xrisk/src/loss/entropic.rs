@@ -110,13 +110,12 @@ impl EntLossClassification {
                 reason: "the entropic loss needs at least 2 classes per row (it averages over K − 1)",
             });
         }
-        if logits.clone().is_nan().any().into_scalar::<bool>()
-            || logits
-                .clone()
-                .equal_elem(f32::INFINITY)
-                .any()
-                .into_scalar::<bool>()
-        {
+        // NaN or +∞ (the masked own class is −∞), in one host sync.
+        let bad = logits
+            .clone()
+            .is_nan()
+            .bool_or(logits.clone().equal_elem(f32::INFINITY));
+        if bad.any().into_scalar::<bool>() {
             return Err(XriskError::NonFinite {
                 loss: "EntLossClassification",
             });
