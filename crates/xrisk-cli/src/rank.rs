@@ -402,12 +402,8 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
 
 /// The (epoch, loss, metrics) of the lines of a ranking run's metrics.jsonl.
 fn read_history(path: &Path) -> Result<Vec<(usize, f64, RankMetrics)>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let v: serde_json::Value = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not a JSON line", path.display(), i + 1))?;
+    for v in crate::report::read_jsonl(path)? {
         let num = |p: &str| {
             v.pointer(p)
                 .and_then(serde_json::Value::as_f64)

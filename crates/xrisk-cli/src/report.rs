@@ -47,13 +47,22 @@ struct EpochLine {
     pauc: f64,
 }
 
-fn read_epochs(path: &Path) -> Result<Vec<EpochLine>> {
+/// The lines of a JSON-lines file (metrics.jsonl), each parsed; errors name the file and line.
+pub(crate) fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: not a JSON line", path.display(), i + 1))
+        })
+        .collect()
+}
+
+fn read_epochs(path: &Path) -> Result<Vec<EpochLine>> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let v: serde_json::Value = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not a JSON line", path.display(), i + 1))?;
+    for (i, v) in read_jsonl(path)?.into_iter().enumerate() {
         let num = |p: &str| v.pointer(p).and_then(serde_json::Value::as_f64);
         let objective = match (
             v.pointer("/objective/name")
