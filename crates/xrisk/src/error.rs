@@ -70,6 +70,10 @@ pub enum XriskError {
     /// A checkpoint cannot be restored (missing entry, another model or configuration).
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// A collective operation of data-parallel training failed (a peer died, the coordinator
+    /// is unreachable, the processes disagree on the world size).
+    #[error("distributed: {0}")]
+    Distributed(String),
     /// A hyper-parameter is outside its domain.
     #[error("{name} = {value}: {reason}")]
     InvalidConfig {

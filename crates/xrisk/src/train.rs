@@ -207,6 +207,30 @@ impl Optimizer {
         }
     }
 
+    /// [`Optimizer::step`] in data-parallel training (see [`crate::dist`]): `loss` is the
+    /// global batch's loss computed from [`crate::dist::gather_logits`]; the model's gradients
+    /// are summed over the group before the update, the loss's own (`a`, `b`) are complete on
+    /// every process already. Returns the model and the number of gradient values exchanged.
+    pub fn step_distributed<M: Module>(
+        &mut self,
+        model: M,
+        objective: &mut Objective,
+        loss: Tensor<1>,
+        comm: &mut dyn crate::dist::Collective,
+    ) -> Result<(M, usize)> {
+        let mut grads = loss.backward();
+        let mut gm = GradientsParams::from_module(&mut grads, &model);
+        let exchanged = crate::dist::all_reduce_grads(&model, &mut gm, comm)?;
+        let model = match (self, objective) {
+            (Optimizer::Pesg(o), Objective::Aucm(l)) => o.step_split(model, l, gm, grads),
+            (Optimizer::Pdsca(o), Objective::Compositional(l)) => o.step_split(model, l, gm, grads),
+            (Optimizer::Pesg(o), _) => o.inner.step(model, &mut gm),
+            (Optimizer::Pdsca(o), _) => o.inner.step(model, &mut gm),
+            (Optimizer::Plain(o), _) => o.step(model, &mut gm),
+        };
+        Ok((model, exchanged))
+    }
+
     fn plain<M: Module>(o: &mut ProximalOptimizer, model: M, grads: burn::tensor::Gradients) -> M {
         let mut g = GradientsParams::from_grads(grads, &model);
         o.step(model, &mut g)

@@ -139,9 +139,21 @@ impl ProximalOptimizer {
         loss_params: L,
         mut grads: burn::tensor::Gradients,
     ) -> (M, L) {
-        let mut gm = GradientsParams::from_module(&mut grads, &model);
+        let gm = GradientsParams::from_module(&mut grads, &model);
+        self.step_with_loss_split(model, gm, loss_params, grads)
+    }
+
+    /// [`ProximalOptimizer::step_with_loss`] with the model's gradients already taken out of
+    /// the backward pass (and, in data-parallel training, summed over the processes).
+    pub fn step_with_loss_split<M: Module, L: Module>(
+        &mut self,
+        model: M,
+        mut model_grads: GradientsParams,
+        loss_params: L,
+        mut grads: burn::tensor::Gradients,
+    ) -> (M, L) {
         let mut gl = GradientsParams::from_module(&mut grads, &loss_params);
-        let model = self.step(model, &mut gm);
+        let model = self.step(model, &mut model_grads);
         (model, self.step(loss_params, &mut gl))
     }
 

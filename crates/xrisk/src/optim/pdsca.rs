@@ -103,6 +103,19 @@ impl Pdsca {
         &mut self,
         model: M,
         loss: &mut CompositionalAucLoss,
+        mut grads: Gradients,
+    ) -> M {
+        let gm = burn::optim::GradientsParams::from_module(&mut grads, &model);
+        self.step_split(model, loss, gm, grads)
+    }
+
+    /// [`Pdsca::step`] with the model's gradients already taken out of the backward pass (and,
+    /// in data-parallel training, summed over the processes).
+    pub fn step_split<M: Module>(
+        &mut self,
+        model: M,
+        loss: &mut CompositionalAucLoss,
+        model_grads: burn::optim::GradientsParams,
         grads: Gradients,
     ) -> M {
         let auc = loss.last_was_auc();
@@ -116,9 +129,9 @@ impl Pdsca {
                 beta1: self.beta1,
             }
         };
-        let (model, params) = self
-            .inner
-            .step_with_loss(model, loss.aucm.params.clone(), grads);
+        let (model, params) =
+            self.inner
+                .step_with_loss_split(model, model_grads, loss.aucm.params.clone(), grads);
         loss.aucm.params = params;
         if auc {
             dual_ascent(&mut loss.aucm, self.inner.config.lr);

@@ -75,8 +75,23 @@ impl PesgConfig {
 
 impl Pesg {
     /// One primal step on `model` and the loss's `a`, `b`, then the dual step on `α`.
-    pub fn step<M: Module>(&mut self, model: M, loss: &mut AucmLoss, grads: Gradients) -> M {
-        let (model, params) = self.inner.step_with_loss(model, loss.params.clone(), grads);
+    pub fn step<M: Module>(&mut self, model: M, loss: &mut AucmLoss, mut grads: Gradients) -> M {
+        let gm = burn::optim::GradientsParams::from_module(&mut grads, &model);
+        self.step_split(model, loss, gm, grads)
+    }
+
+    /// [`Pesg::step`] with the model's gradients already taken out of the backward pass (and,
+    /// in data-parallel training, summed over the processes).
+    pub fn step_split<M: Module>(
+        &mut self,
+        model: M,
+        loss: &mut AucmLoss,
+        model_grads: burn::optim::GradientsParams,
+        grads: Gradients,
+    ) -> M {
+        let (model, params) =
+            self.inner
+                .step_with_loss_split(model, model_grads, loss.params.clone(), grads);
         loss.params = params;
         let (a, b) = loss.ab();
         let lr = self.inner.config.lr;
