@@ -198,7 +198,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             train_seconds += r.seconds;
             Ok(())
         };
-        let scores = fit_configured(cfg, &train_set, &test_set, &bar, on_epoch, None)
+        let scores = fit_configured(cfg, &train_set, &test_set, &bar, on_epoch, None, None)
             .with_context(|| name.to_string())?;
         bar.finish();
         let m = evaluate(&test_set, &scores, 0.3)?;

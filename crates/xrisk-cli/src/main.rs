@@ -5,6 +5,7 @@ mod bilevel;
 mod config;
 mod data;
 mod demo;
+mod distributed;
 mod embedded;
 mod eval;
 mod mil;

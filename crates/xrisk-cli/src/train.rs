@@ -10,6 +10,7 @@ use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use xrisk::dist::{Collective, gather_logits, shard};
 use xrisk::loss::*;
 use xrisk::model::{Mlp, Scorer};
 use xrisk::optim::{
@@ -27,7 +28,9 @@ use xrisk_data::snapshot::Snapshot;
 #[command(
     after_help = "Examples:\n  xrisk train --config examples/ap_soap.toml\n  \
 xrisk train --config examples/aucm_pesg.toml --out runs/aucm --json\n  \
-xrisk train --resume runs/aucm   # after an interruption\n\nSee examples/ for a config per loss."
+xrisk train --resume runs/aucm   # after an interruption\n  \
+xrisk train --config examples/ap_soap.toml --world-size 2 --rank 0 --coordinator 127.0.0.1:29500 --out runs/ap2\n  \
+xrisk train --config examples/ap_soap.toml --world-size 2 --rank 1 --coordinator 127.0.0.1:29500\n\nSee examples/ for a config per loss; docs/distributed.md for data-parallel runs."
 )]
 pub struct TrainArgs {
     /// The run's TOML configuration.
@@ -50,6 +53,9 @@ pub struct TrainArgs {
     /// Print the final test metrics as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Data-parallel training (binary AUC-family, CE and focal runs).
+    #[command(flatten)]
+    dist: crate::distributed::DistArgs,
 }
 
 /// Test metrics of one evaluation.
@@ -566,6 +572,7 @@ pub fn fit_configured(
     bar: &ProgressBar,
     on_epoch: impl FnMut(&EpochReport) -> Result<()>,
     persist: Option<&Persistence>,
+    dist: Option<&mut dyn Collective>,
 ) -> Result<Vec<f64>> {
     fn save<M: Module>(model: M, persist: Option<&Persistence>) -> Result<()> {
         if let Some(p) = persist {
@@ -592,6 +599,7 @@ pub fn fit_configured(
                 |d| Ok(Mlp::new(dim, &hidden, d)),
                 on_epoch,
                 persist,
+                dist,
             )?;
             save(m, persist)?;
             Ok(s)
@@ -606,7 +614,7 @@ pub fn fit_configured(
                     ResNet::resnet20(shape, d)
                 })
             };
-            let (m, s) = fit(cfg, train, test, bar, build, on_epoch, persist)?;
+            let (m, s) = fit(cfg, train, test, bar, build, on_epoch, persist, dist)?;
             save(m, persist)?;
             Ok(s)
         }
@@ -668,7 +676,9 @@ pub fn evaluate(test: &Dataset, scores: &[f64], max_fpr: f64) -> Result<Metrics>
 
 /// Trains per `cfg` and reports every epoch; returns the model and its final test scores.
 /// With `persist`, writes a checkpoint after every epoch (and every `every_steps` steps) and
-/// starts from `persist.resume` when given.
+/// starts from `persist.resume` when given. With `dist`, trains data-parallel: this process
+/// runs the model on its shard of every global batch (`xrisk::dist`).
+#[allow(clippy::too_many_arguments)]
 pub fn fit<M: Scorer>(
     cfg: &Config,
     train: &Dataset,
@@ -677,6 +687,7 @@ pub fn fit<M: Scorer>(
     build: impl FnOnce(&Device) -> Result<M>,
     mut on_epoch: impl FnMut(&EpochReport) -> Result<()>,
     persist: Option<&Persistence>,
+    mut dist: Option<&mut dyn Collective>,
 ) -> Result<(M, Vec<f64>)> {
     let device = Device::flex().autodiff();
     device.seed(cfg.train.seed);
@@ -759,7 +770,17 @@ pub fn fit<M: Scorer>(
         };
         for (step, ids) in batches.iter().enumerate().skip(skip) {
             let y: Vec<f32> = ids.iter().map(|&i| train.labels[i]).collect();
-            let z = model.score(batch_tensor(train, ids, &device));
+            let z = match dist.as_deref_mut() {
+                None => model.score(batch_tensor(train, ids, &device)),
+                Some(c) => {
+                    // This rank's rows of the global batch; the loss sees all of them.
+                    let mine: Vec<usize> = shard(ids.len(), c.rank(), c.world_size())?
+                        .into_iter()
+                        .map(|p| ids[p])
+                        .collect();
+                    gather_logits(model.score(batch_tensor(train, &mine, &device)), c)?
+                }
+            };
             let loss = objective.forward(z, &y, ids)?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
@@ -770,7 +791,14 @@ pub fn fit<M: Scorer>(
                 );
             }
             total += value;
-            model = optimizer.step(model, &mut objective, loss);
+            model = match dist.as_deref_mut() {
+                None => optimizer.step(model, &mut objective, loss),
+                Some(c) => {
+                    optimizer
+                        .step_distributed(model, &mut objective, loss, c)?
+                        .0
+                }
+            };
             bar.inc(1);
             if every > 0 && (step + 1) % every == 0 && step + 1 < batches.len() {
                 checkpoint(
@@ -1029,6 +1057,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(e) = args.epochs {
         cfg.train.epochs = e;
     }
+    if args.dist.enabled() {
+        if resume.is_some() || args.checkpoint_every.is_some() {
+            bail!(
+                "data-parallel runs do not checkpoint yet: drop --resume / --checkpoint-every, or train in one process"
+            );
+        }
+        if crate::rank::is_ranking(&cfg)
+            || cfg.is_many_class()
+            || cfg.is_multilabel()
+            || cfg.is_mil()
+        {
+            bail!(
+                "--world-size > 1 covers the binary AUC-family, CE and focal runs; this config (ranking, multi-label, many-class or MIL) trains in one process for now"
+            );
+        }
+    }
     if let Some(t) = cfg.train.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
@@ -1108,7 +1152,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
             }
         }
     }
-    let out_dir = args.resume.clone().or(args.out.clone());
+    let mut peer = args.dist.connect(
+        cfg.sampler.batch_size,
+        crate::distributed::fingerprint(config_text.as_bytes()),
+    )?;
+    let rank = peer.as_ref().map_or(0, |p| p.rank());
+    let mut out_dir = args.resume.clone().or(args.out.clone());
+    if rank > 0 && out_dir.take().is_some() {
+        eprintln!("rank {rank}: --out is written by rank 0 only");
+    }
     if args.checkpoint_every.is_some() && out_dir.is_none() {
         bail!("--checkpoint-every needs --out DIR (the folder that receives the checkpoints)");
     }
@@ -1165,7 +1217,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         Ok(())
     };
-    let scores = fit_configured(&cfg, &train, &test, &bar, on_epoch, persist.as_ref()).map_err(
+    let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
+    let train_start = Instant::now();
+    let scores = fit_configured(&cfg, &train, &test, &bar, on_epoch, persist.as_ref(), dist).map_err(
         |e| match out_dir.as_ref().map(|d| Snapshot::read(&checkpoint_path(d))) {
             Some(Ok(s)) => e.context(format!(
                 "training stopped; the last good checkpoint (epochs done: {}, steps into the next: {}) is kept in {}",
@@ -1194,7 +1248,26 @@ pub fn run(args: TrainArgs) -> Result<()> {
         })?;
         eprintln!("report: {}", report.display());
     }
-    let out = json!({"test": metrics_json(&final_metrics, max_fpr)});
+    let mut out = json!({"test": metrics_json(&final_metrics, max_fpr)});
+    if let Some(p) = &peer {
+        let total_steps = (steps * cfg.train.epochs).max(1) as f64;
+        let d = json!({
+            "world_size": p.world_size(),
+            "rank": p.rank(),
+            "steps": steps * cfg.train.epochs,
+            "seconds": train_start.elapsed().as_secs_f64(),
+            "bytes_sent_per_step": p.bytes_sent as f64 / total_steps,
+            "bytes_received_per_step": p.bytes_received as f64 / total_steps,
+        });
+        eprintln!(
+            "rank {} of {}: {:.0} bytes sent and {:.0} received per step",
+            p.rank(),
+            p.world_size(),
+            d["bytes_sent_per_step"].as_f64().unwrap_or(0.0),
+            d["bytes_received_per_step"].as_f64().unwrap_or(0.0)
+        );
+        out["distributed"] = d;
+    }
     if args.json {
         println!("{out}");
     } else {

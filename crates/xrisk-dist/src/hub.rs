@@ -4,7 +4,7 @@
 //! `t`, every rank receives all parts in rank order. A rank whose connection drops before it
 //! said goodbye fails the group: every other rank is told which one, at once.
 
-use crate::wire::{FromHub, ToHub, decode, encode};
+use crate::wire::{FromHub, Op, ToHub, decode, encode, from_bytes, to_bytes};
 use burn_communication::ProtocolServer;
 use burn_communication::websocket::{WsServer, WsServerChannel};
 use bytes::Bytes;
@@ -23,6 +23,7 @@ struct State {
     welcomed: bool,
     round: u64,
     parts: Vec<Option<ByteBuf>>,
+    op: Option<Op>,
     done: Vec<bool>,
     failed: bool,
 }
@@ -46,6 +47,7 @@ impl Hub {
                 welcomed: false,
                 round: 0,
                 parts: vec![None; world_size],
+                op: None,
                 done: vec![false; world_size],
                 failed: false,
             })),
@@ -154,22 +156,34 @@ impl Hub {
                         }
                     }
                 }
-                (Ok(ToHub::Part { round, data }), Some(r)) => {
-                    if round != s.round || s.parts[r].is_some() {
+                (Ok(ToHub::Part { round, op, data }), Some(r)) => {
+                    if round != s.round || s.parts[r].is_some() || s.op.is_some_and(|o| o != op) {
                         let message = format!(
-                            "rank {r} sent round {round} while the group is at round {}; every process must run the same steps",
-                            s.round
+                            "rank {r} sent round {round} ({op:?}) while the group is at round {} ({:?}); every process must run the same steps",
+                            s.round, s.op
                         );
                         Self::fail_all(&mut s, message);
                         break;
                     }
                     s.parts[r] = Some(data);
+                    s.op = Some(op);
                     if s.parts.iter().all(Option::is_some) {
-                        let parts = s
+                        let parts: Vec<ByteBuf> = s
                             .parts
                             .iter_mut()
                             .map(|p| p.take().unwrap_or_default())
                             .collect();
+                        s.op = None;
+                        let parts = match op {
+                            Op::Gather => parts,
+                            Op::Sum => match sum(&parts) {
+                                Ok(total) => vec![total],
+                                Err(message) => {
+                                    Self::fail_all(&mut s, message);
+                                    break;
+                                }
+                            },
+                        };
                         let m = encode(&FromHub::Result { round, parts });
                         s.round += 1;
                         for p in s.peers.iter().flatten() {
@@ -213,4 +227,23 @@ impl Hub {
         drop(tx);
         let _ = writer.await;
     }
+}
+
+/// The element-wise sum of little-endian f32 buffers, added in rank order.
+fn sum(parts: &[ByteBuf]) -> Result<ByteBuf, String> {
+    let mut total = from_bytes(&parts[0]);
+    for (r, p) in parts.iter().enumerate().skip(1) {
+        let v = from_bytes(p);
+        if v.len() != total.len() {
+            return Err(format!(
+                "rank {r} sent {} values to sum where rank 0 sent {}; every process must run the same model",
+                v.len(),
+                total.len()
+            ));
+        }
+        for (t, x) in total.iter_mut().zip(v) {
+            *t += x;
+        }
+    }
+    Ok(to_bytes(&total))
 }

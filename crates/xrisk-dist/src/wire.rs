@@ -20,6 +20,8 @@ pub enum ToHub {
     Part {
         /// Round number, from 0, the same on every rank.
         round: u64,
+        /// What the coordinator returns: every part, or their sum.
+        op: Op,
         /// f32 values, little-endian.
         data: ByteBuf,
     },
@@ -27,12 +29,21 @@ pub enum ToHub {
     Bye,
 }
 
+/// The collective operation of a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// Every rank receives every rank's part, in rank order.
+    Gather,
+    /// Every rank receives the element-wise sum of the parts, added in rank order.
+    Sum,
+}
+
 /// From the coordinator to a rank.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum FromHub {
     /// Every rank has joined with the same world size and configuration.
     Welcome,
-    /// Every rank's values for `round`, in rank order.
+    /// Every rank's values for `round`, in rank order (one buffer, the sum, for [`Op::Sum`]).
     Result {
         /// Round number.
         round: u64,
@@ -77,10 +88,11 @@ mod tests {
     fn messages_round_trip() {
         let m = ToHub::Part {
             round: 7,
+            op: Op::Sum,
             data: to_bytes(&[1.5, -2.0]),
         };
         match decode::<ToHub>(&encode(&m)).unwrap() {
-            ToHub::Part { round, data } => {
+            ToHub::Part { round, data, .. } => {
                 assert_eq!(round, 7);
                 assert_eq!(from_bytes(&data), vec![1.5, -2.0]);
             }

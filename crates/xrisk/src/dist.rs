@@ -80,7 +80,7 @@ pub fn shard(batch_len: usize, rank: usize, world_size: usize) -> Result<Vec<usi
             "rank {rank} is outside a world of {world_size} processes; ranks run from 0 to world size − 1"
         )));
     }
-    if batch_len % world_size != 0 {
+    if !batch_len.is_multiple_of(world_size) {
         return Err(dist_error(format!(
             "the global batch of {batch_len} rows does not split evenly over {world_size} processes; make the batch size a multiple of the world size"
         )));
