@@ -321,6 +321,15 @@ pub struct TrainConfig {
     pub max_fpr: f64,
     /// Ranking: ListwiseCE warm-up epochs before SONG/K-SONG (then the last layer is reset).
     pub warmup_epochs: usize,
+    /// Training device: `flex` (CPU, default), `cuda` or `cuda:N` (a build with `--features
+    /// cuda`).
+    pub device: Option<String>,
+    /// Data-parallel peers in this process, one per device (`["cuda:0", "cuda:1"]`): every
+    /// batch is split over them as over `--world-size` processes.
+    pub devices: Option<Vec<String>>,
+    /// Stop every epoch after this many steps (smoke tests, timing); default: the sampler's
+    /// full epoch.
+    pub max_steps_per_epoch: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -333,11 +342,30 @@ impl Default for TrainConfig {
             threads: None,
             max_fpr: 0.3,
             warmup_epochs: 0,
+            device: None,
+            devices: None,
+            max_steps_per_epoch: None,
         }
     }
 }
 
 impl TrainConfig {
+    /// `batches` cut to `max_steps_per_epoch`.
+    pub fn cap<T>(&self, mut batches: Vec<T>) -> Vec<T> {
+        if let Some(n) = self.max_steps_per_epoch {
+            batches.truncate(n);
+        }
+        batches
+    }
+
+    /// The `[train] device` with autodiff (default: the CPU backend `flex`).
+    pub fn device(&self) -> Result<burn::tensor::Device> {
+        let name = self.device.as_deref().unwrap_or("flex");
+        Ok(xrisk::device::by_name(name)
+            .map_err(|e| anyhow::anyhow!("[train] device: {e}"))?
+            .autodiff())
+    }
+
     /// The decay epochs, defaulting to 50 % and 75 % of training.
     pub fn decay_epochs(&self) -> Vec<usize> {
         self.decay_epochs.clone().unwrap_or_else(|| {
@@ -379,6 +407,32 @@ impl Config {
     /// Checks every value's domain, naming the section and key (the losses and optimizers
     /// would otherwise turn a bad value into NaN scores many steps later).
     pub fn validate(&self) -> Result<()> {
+        self.train.device()?;
+        if let Some(devs) = &self.train.devices {
+            if devs.is_empty() {
+                bail!("[train] devices = []: name at least one device, or leave the key out");
+            }
+            if self.train.device.is_some() {
+                bail!(
+                    "[train] has both device and devices: keep one (devices = [...] for one peer per device)"
+                );
+            }
+            for d in devs {
+                xrisk::device::by_name(d).map_err(|e| anyhow::anyhow!("[train] devices: {e}"))?;
+            }
+            if !self.sampler.batch_size.is_multiple_of(devs.len()) {
+                bail!(
+                    "[sampler] batch_size = {} does not split evenly over the {} [train] devices; make it a multiple",
+                    self.sampler.batch_size,
+                    devs.len()
+                );
+            }
+        }
+        if self.train.max_steps_per_epoch == Some(0) {
+            bail!(
+                "[train] max_steps_per_epoch = 0: give at least 1 (or leave it out for full epochs)"
+            );
+        }
         let unit = |x: f64| x > 0.0 && x <= 1.0;
         let pos = |x: f64| x > 0.0;
         let nonneg = |x: f64| x >= 0.0;

@@ -256,7 +256,7 @@ pub fn run(
             cfg.model.kind
         );
     }
-    let device = Device::flex().autodiff();
+    let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
     let mut model = AttentionMil::new(dim, cfg.model.hidden.as_deref().unwrap_or(&[16]), &device);
     let mut method = method(cfg, train.len(), &device)?;
@@ -295,7 +295,7 @@ pub fn run(
         }
         let start = Instant::now();
         let (mut total, mut steps) = (0.0, 0usize);
-        for ids in sampler.next_epoch() {
+        for ids in cfg.train.cap(sampler.next_epoch()) {
             let bl: Vec<f32> = ids.iter().map(|&i| train_set.labels[i]).collect();
             let value = match &mut method {
                 Method::Midam(loss, _) => {

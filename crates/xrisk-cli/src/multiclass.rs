@@ -187,7 +187,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
     } else {
         cfg.model.hidden.clone().unwrap_or_else(|| vec![128])
     };
-    let device = Device::flex().autodiff();
+    let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
     let mut model = XcClassifier::new(train.dim, &hidden, n_classes, &device);
     let l = &cfg.loss;
@@ -236,7 +236,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         }
         let start = Instant::now();
         let (mut total, mut steps) = (0.0, 0usize);
-        for ids in sampler.next_epoch() {
+        for ids in cfg.train.cap(sampler.next_epoch()) {
             let x: Vec<f32> = ids.iter().flat_map(|&i| train.row(i).to_vec()).collect();
             let x = Tensor::<2>::from_data(TensorData::new(x, [ids.len(), train.dim]), &device);
             let y: Vec<usize> = ids.iter().map(|&i| train.labels[i] as usize).collect();

@@ -271,7 +271,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
             cfg.model.kind
         );
     }
-    let device = Device::flex().autodiff();
+    let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
     let hidden: Vec<usize> = if cfg.model.kind == "linear" {
         Vec::new()
@@ -338,7 +338,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         }
         let start = Instant::now();
         let (mut total, mut steps) = (0.0, 0usize);
-        for (ids, tasks) in next_epoch() {
+        for (ids, tasks) in cfg.train.cap(next_epoch()) {
             let x: Vec<f32> = ids.iter().flat_map(|&i| train.row(i).to_vec()).collect();
             let x = Tensor::<2>::from_data(TensorData::new(x, [ids.len(), train.dim]), &device);
             let labels: Vec<f32> = ids

@@ -204,7 +204,7 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 
 fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> Result<()> {
     let out = o.dir;
-    let device = Device::flex().autodiff();
+    let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
     let mut model = task.init(cfg, &device);
     let l = &cfg.loss;
@@ -310,7 +310,7 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
         }
         let start = Instant::now();
         let mut total = 0.0;
-        let batches = task.next_epoch()?;
+        let batches = cfg.train.cap(task.next_epoch()?);
         for b in &batches {
             let scores = task.scores(&model, b, &device);
             let value = match &mut loss {

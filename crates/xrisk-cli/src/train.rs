@@ -50,6 +50,10 @@ pub struct TrainArgs {
     /// Override `[train] epochs`.
     #[arg(long)]
     epochs: Option<usize>,
+    /// Override `[train] max_steps_per_epoch`: stop every epoch after N steps (smoke tests,
+    /// timing).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_steps_per_epoch: Option<u64>,
     /// Print the final test metrics as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -624,6 +628,65 @@ pub fn fit_configured(
     }
 }
 
+/// [`fit_configured`] with one data-parallel peer per device of `devices`, each on its own
+/// thread, exchanging through an in-process [`xrisk::dist::LocalGroup`]; peer 0 reports the
+/// epochs and keeps the run folder.
+fn fit_local_peers(
+    cfg: &Config,
+    devices: &[String],
+    train: &Dataset,
+    test: &Dataset,
+    bar: &ProgressBar,
+    on_epoch: impl FnMut(&EpochReport) -> Result<()>,
+    persist: Option<&Persistence>,
+) -> Result<Vec<f64>> {
+    let on = |name: &str| {
+        let mut c = cfg.clone();
+        c.train.device = Some(name.to_string());
+        c.train.devices = None;
+        c
+    };
+    let mut group =
+        xrisk::dist::LocalGroup::new(devices.len(), std::time::Duration::from_secs(600));
+    std::thread::scope(|s| {
+        let quiet = ProgressBar::hidden();
+        let others: Vec<_> = group
+            .drain(1..)
+            .zip(&devices[1..])
+            .map(|(mut comm, name)| {
+                let c = on(name);
+                let quiet = quiet.clone();
+                s.spawn(move || {
+                    fit_configured(&c, train, test, &quiet, |_| Ok(()), None, Some(&mut comm))
+                })
+            })
+            .collect();
+        let mut first = group.remove(0);
+        let result = fit_configured(
+            &on(&devices[0]),
+            train,
+            test,
+            bar,
+            on_epoch,
+            persist,
+            Some(&mut first),
+        );
+        // A failed peer 0 leaves the group, which stops the others.
+        drop(first);
+        for (k, h) in others.into_iter().enumerate() {
+            match h.join() {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) if result.is_ok() => {
+                    return Err(e.context(format!("peer {} ({})", k + 1, devices[k + 1])));
+                }
+                Ok(Err(_)) => {}
+                Err(_) => bail!("peer {} ({}) panicked", k + 1, devices[k + 1]),
+            }
+        }
+        result
+    })
+}
+
 /// A fingerprint of an epoch's batches: a resumed run checks that its replayed sampler
 /// reproduces the interrupted epoch.
 fn batches_hash(batches: &[Vec<usize>]) -> String {
@@ -689,9 +752,27 @@ pub fn fit<M: Scorer>(
     persist: Option<&Persistence>,
     mut dist: Option<&mut dyn Collective>,
 ) -> Result<(M, Vec<f64>)> {
-    let device = Device::flex().autodiff();
-    device.seed(cfg.train.seed);
-    let mut model = build(&device)?;
+    let device = cfg.train.device()?;
+    // The CPU backend's RNG is process-wide: peers in one process (`[train] devices`) build
+    // their models one at a time so that each starts from the seed's weights.
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let mut model = {
+        let _one_at_a_time = INIT.lock().unwrap_or_else(|p| p.into_inner());
+        device.seed(cfg.train.seed);
+        let model = build(&device)?;
+        // burn initialises parameters lazily, at first use: draw them now, under the lock.
+        struct Touch;
+        impl burn::module::ModuleVisitor for Touch {
+            fn visit_float<const D: usize>(
+                &mut self,
+                p: &burn::module::Param<burn::tensor::Tensor<D>>,
+            ) {
+                let _ = p.val();
+            }
+        }
+        model.visit(&mut Touch);
+        model
+    };
     let mut objective = build_objective(&cfg.loss, train.len(), &device)?;
     let mut optimizer = build_optimizer(&cfg.optimizer)?;
     if !optimizer.compatible(&objective) {
@@ -756,7 +837,7 @@ pub fn fit<M: Scorer>(
         if decay_epochs.contains(&epoch) && !resumed_mid_epoch {
             optimizer.decay(cfg.train.decay_factor);
         }
-        let batches = sampler.next_epoch();
+        let batches = cfg.train.cap(sampler.next_epoch());
         let (skip, mut total) = if resumed_mid_epoch {
             let hash = batches_hash(&batches);
             if expected_hash.as_deref() != Some(hash.as_str()) {
@@ -886,7 +967,8 @@ pub fn build_sampler(cfg: &Config, train: &Dataset) -> Result<Sampler> {
 
 /// Steps per epoch of the configured sampler (for progress bars).
 pub fn steps_per_epoch(cfg: &Config, train: &Dataset) -> Result<usize> {
-    Ok(build_sampler(cfg, train)?.num_batches())
+    let n = build_sampler(cfg, train)?.num_batches();
+    Ok(cfg.train.max_steps_per_epoch.map_or(n, |c| c.min(n)))
 }
 
 fn metrics_json(m: &Metrics, max_fpr: f64) -> serde_json::Value {
@@ -1057,7 +1139,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(e) = args.epochs {
         cfg.train.epochs = e;
     }
-    if args.dist.enabled() {
+    if let Some(n) = args.max_steps_per_epoch {
+        cfg.train.max_steps_per_epoch = Some(n as usize);
+    }
+    let local_peers = cfg.train.devices.clone().filter(|d| d.len() > 1);
+    if args.dist.enabled() && local_peers.is_some() {
+        bail!(
+            "give either --world-size (one peer per process) or [train] devices (one peer per device in this process), not both"
+        );
+    }
+    if args.dist.enabled() || local_peers.is_some() {
         if resume.is_some() || args.checkpoint_every.is_some() {
             bail!(
                 "data-parallel runs do not checkpoint yet: drop --resume / --checkpoint-every, or train in one process"
@@ -1069,7 +1160,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             || cfg.is_mil()
         {
             bail!(
-                "--world-size > 1 covers the binary AUC-family, CE and focal runs; this config (ranking, multi-label, many-class or MIL) trains in one process for now"
+                "data-parallel training (--world-size, [train] devices) covers the binary AUC-family, CE and focal runs; this config (ranking, multi-label, many-class or MIL) trains with one peer for now"
             );
         }
     }
@@ -1219,7 +1310,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
     let train_start = Instant::now();
-    let scores = fit_configured(&cfg, &train, &test, &bar, on_epoch, persist.as_ref(), dist).map_err(
+    let fitted = match &local_peers {
+        None => fit_configured(&cfg, &train, &test, &bar, on_epoch, persist.as_ref(), dist),
+        Some(devices) => fit_local_peers(
+            &cfg,
+            devices,
+            &train,
+            &test,
+            &bar,
+            on_epoch,
+            persist.as_ref(),
+        ),
+    };
+    let scores = fitted.map_err(
         |e| match out_dir.as_ref().map(|d| Snapshot::read(&checkpoint_path(d))) {
             Some(Ok(s)) => e.context(format!(
                 "training stopped; the last good checkpoint (epochs done: {}, steps into the next: {}) is kept in {}",

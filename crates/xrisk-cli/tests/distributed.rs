@@ -133,6 +133,47 @@ fn equivalence(loss: &str, optimizer: &str) {
 }
 
 #[test]
+fn two_peers_in_one_process_match_one_for_ap_soap() {
+    let dir = tmp("local");
+    let text = config("ap", "soap", 1);
+    let cfg = write_config(&dir, &text);
+    let peers = write_config(
+        &dir,
+        &text.replace("threads = 1", "threads = 1\ndevices = [\"flex\", \"flex\"]"),
+    );
+    let (single, local) = (dir.join("single"), dir.join("local"));
+    for (c, out) in [(&cfg, &single), (&peers, &local)] {
+        let o = xrisk(&[
+            "train",
+            "--config",
+            c.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let a = Snapshot::read(&single.join("checkpoint.bin")).unwrap();
+    let b = Snapshot::read(&local.join("checkpoint.bin")).unwrap();
+    let d = checkpoint_diff(&a, &b);
+    assert!(d < 1e-4, "2 local peers differ from 1 by {d}");
+    let gpu = write_config(
+        &dir,
+        &text.replace(
+            "threads = 1",
+            "threads = 1\ndevices = [\"cuda:0\", \"cuda:1\"]",
+        ),
+    );
+    let o = xrisk(&["train", "--config", gpu.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    if cfg!(not(feature = "cuda")) {
+        assert!(
+            !o.status.success() && err.contains("--features cuda"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn two_processes_match_one_for_aucm_pesg() {
     equivalence("aucm", "pesg");
 }

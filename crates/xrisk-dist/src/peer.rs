@@ -79,7 +79,7 @@ impl Peer {
         }
         let (host, port) = split_host_port(&config.coordinator).map_err(|m| err(rank, m))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
             .enable_all()
             .build()
             .map_err(|e| err(rank, format!("cannot start the network runtime: {e}")))?;

@@ -70,6 +70,14 @@ pub enum XriskError {
     /// A checkpoint cannot be restored (missing entry, another model or configuration).
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// A device name that this build cannot use.
+    #[error("device \"{name}\": {reason}")]
+    InvalidDevice {
+        /// The name as given.
+        name: String,
+        /// What to do instead.
+        reason: &'static str,
+    },
     /// A collective operation of data-parallel training failed (a peer died, the coordinator
     /// is unreachable, the processes disagree on the world size).
     #[error("distributed: {0}")]
