@@ -10,5 +10,5 @@ cd "$root"
 command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
 cargo build --release --workspace --quiet
 data=${XRISK_DATA_DIR:-$HOME/.cache/xrisk/data}
-python3 bench/profile.py --xrisk "$root/target/release/xrisk" --out "$root/BENCHMARKS.md" \
+python3 bench/perf_profile.py --xrisk "$root/target/release/xrisk" --out "$root/BENCHMARKS.md" \
   --movielens "$data/movielens-100k/recbole/dataset_example/ml-100k/ml-100k.inter" "$@"

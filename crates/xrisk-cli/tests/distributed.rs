@@ -80,8 +80,28 @@ fn finish(child: Child) -> (bool, String) {
     )
 }
 
+/// Runs `xrisk train --config CFG --out DIR/<new>` in this process's usual way (one peer or
+/// the config's `[train] devices`); returns the run folder.
+fn train_single(cfg: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join(format!(
+        "run-{}",
+        cfg.file_stem().unwrap().to_string_lossy()
+    ));
+    let o = xrisk(&[
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
 /// Largest difference between the `model.*` and `loss.*` arrays and scalars of two checkpoints.
-fn checkpoint_diff(a: &Snapshot, b: &Snapshot) -> f64 {
+fn checkpoint_diff(a: &Path, b: &Path) -> f64 {
+    let a = Snapshot::read(&a.join("checkpoint.bin")).unwrap();
+    let b = Snapshot::read(&b.join("checkpoint.bin")).unwrap();
     let mut worst = 0.0f64;
     let names: Vec<&str> = a
         .array_names("model.")
@@ -104,15 +124,7 @@ fn checkpoint_diff(a: &Snapshot, b: &Snapshot) -> f64 {
 fn equivalence(loss: &str, optimizer: &str) {
     let dir = tmp(loss);
     let cfg = write_config(&dir, &config(loss, optimizer, 1));
-    let single = dir.join("single");
-    let o = xrisk(&[
-        "train",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        single.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let single = train_single(&cfg, &dir);
     let port = free_port();
     let parallel = dir.join("parallel");
     let r0 = spawn(&cfg, 2, 0, port, &["--out", parallel.to_str().unwrap()]);
@@ -120,13 +132,11 @@ fn equivalence(loss: &str, optimizer: &str) {
     let (ok1, e1) = finish(r1);
     let (ok0, e0) = finish(r0);
     assert!(ok0 && ok1, "rank 0: {e0}\nrank 1: {e1}");
-    let a = Snapshot::read(&single.join("checkpoint.bin")).unwrap();
-    let b = Snapshot::read(&parallel.join("checkpoint.bin")).unwrap();
     // One epoch (the sampler's batches of 32 over the training rows, ~80 steps). Tolerance:
     // the gradient of a weight is one sum over 32 rows in one process and two sums of 16 added
     // afterwards here; f32 rounding of that order, carried through the epoch, stays far below
     // 1e-4 on parameters of order 0.1–1.
-    let d = checkpoint_diff(&a, &b);
+    let d = checkpoint_diff(&single, &parallel);
     eprintln!("{loss}: largest difference between 1 and 2 processes {d:e}");
     assert!(d < 1e-4, "{loss}: 2 processes differ from 1 by {d}");
     assert!(e0.contains("bytes sent"), "{e0}");
@@ -141,20 +151,9 @@ fn two_peers_in_one_process_match_one_for_ap_soap() {
         &dir,
         &text.replace("threads = 1", "threads = 1\ndevices = [\"flex\", \"flex\"]"),
     );
-    let (single, local) = (dir.join("single"), dir.join("local"));
-    for (c, out) in [(&cfg, &single), (&peers, &local)] {
-        let o = xrisk(&[
-            "train",
-            "--config",
-            c.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
-    let a = Snapshot::read(&single.join("checkpoint.bin")).unwrap();
-    let b = Snapshot::read(&local.join("checkpoint.bin")).unwrap();
-    let d = checkpoint_diff(&a, &b);
+    let single = train_single(&cfg, &dir);
+    let local = train_single(&peers, &dir);
+    let d = checkpoint_diff(&single, &local);
     assert!(d < 1e-4, "2 local peers differ from 1 by {d}");
     let gpu = write_config(
         &dir,

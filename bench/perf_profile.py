@@ -1,8 +1,8 @@
 """Profiles of three xrisk workloads (issue 8) with `perf record` (1 thread, 999 Hz): the share
 of CPU samples per category of symbol, so that the gaps in the steps/s tables have a measured
-explanation. Workloads: SONG + NeuMF on MovieLens-100k (3 epochs, evaluation included);
-AUCM + PESG with ResNet20 on embedded Fashion-MNIST (12 steps, evaluation on 1,000 images
-included); the AP + SOAP loss + optimizer step alone at batch 1024 (`xrisk bench steps`).
+explanation. Workloads (the configs of bench/models_cfg.py): SONG + NeuMF on MovieLens-100k
+(3 epochs, evaluation included); AUCM + PESG with ResNet20 on embedded Fashion-MNIST (12 steps,
+evaluation on 1,000 images included); the AP + SOAP loss + optimizer step alone at batch 1024 (`xrisk bench steps`).
 Writes the table between the profile markers of BENCHMARKS.md."""
 import argparse
 import os
@@ -13,6 +13,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import write_block  # noqa: E402
+from models_cfg import NEUMF_CFG, RESNET_CFG  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--xrisk", required=True)
@@ -58,61 +59,18 @@ def profile(cmd, work):
     return shares
 
 
-ML = """[data]
-format = "movielens"
-train = "{inter}"
-eval_negatives = 100
-[model]
-kind = "neumf"
-emb_size = 64
-layers = [64]
-[loss]
-kind = "ndcg"
-gamma0 = 0.1
-[optimizer]
-kind = "song"
-mode = "adam"
-lr = 1e-3
-[sampler]
-batch_size = 64
-num_pos = 10
-num_neg = 100
-[train]
-epochs = 3
-threads = 1
-"""
-RESNET = """[data]
-format = "embedded-fashion-mnist"
-positive_class = 6
-imratio = 0.1
-test_fraction = 0.1
-[model]
-kind = "resnet20"
-input_shape = [1, 28, 28]
-[loss]
-kind = "aucm"
-[optimizer]
-kind = "pesg"
-[sampler]
-batch_size = 64
-sampling_rate = 0.2
-[train]
-epochs = 1
-threads = 1
-max_steps_per_epoch = 12
-"""
-
 with tempfile.TemporaryDirectory() as work:
     runs = []
     if args.movielens and os.path.exists(args.movielens):
         p = os.path.join(work, "ml.toml")
-        open(p, "w").write(ML.format(inter=args.movielens))
-        runs.append(("SONG + NeuMF (MovieLens-100k)", [args.xrisk, "train", "--config", p]))
+        open(p, "w").write(NEUMF_CFG.format(inter=args.movielens))
+        runs.append(("SONG + NeuMF (MovieLens-100k)", [args.xrisk, "train", "--config", p, "--epochs", "3"]))
     else:
         print("NeuMF profile skipped: xrisk data fetch movielens-100k", file=sys.stderr)
     p = os.path.join(work, "rn.toml")
-    open(p, "w").write(RESNET)
-    runs.append(("AUCM + PESG, ResNet20", [args.xrisk, "train", "--config", p]))
+    open(p, "w").write(RESNET_CFG)
+    runs.append(("AUCM + PESG, ResNet20", [args.xrisk, "train", "--config", p, "--epochs", "1",
+                                           "--max-steps-per-epoch", "12"]))
     runs.append(("AP + SOAP step, batch 1024", [args.xrisk, "bench", "steps", "--loss", "ap", "--batch", "1024",
                                                 "--steps", "300", "--threads", "1"]))
     results = []
@@ -122,7 +80,7 @@ with tempfile.TemporaryDirectory() as work:
 
 names = [n for n, _ in CATEGORIES] + ["other"]
 lines = ["Share of CPU samples (`perf record`, 999 Hz, 1 thread) per kind of work, in % of each "
-         "workload's samples; categories by symbol name (bench/profile.py). Protocol in its docstring.", "",
+         "workload's samples; categories by symbol name (bench/perf_profile.py). Protocol in its docstring.", "",
          "| category | " + " | ".join(l for l, _ in results) + " |",
          "|---|" + "---|" * len(results)]
 for n in names:
