@@ -360,7 +360,12 @@ impl TrainConfig {
 
     /// The `[train] device` with autodiff (default: the CPU backend `flex`).
     pub fn device(&self) -> Result<burn::tensor::Device> {
-        let name = self.device.as_deref().unwrap_or("flex");
+        // One entry in `devices` is the device itself.
+        let single = self.devices.as_deref().and_then(|d| match d {
+            [one] => Some(one.as_str()),
+            _ => None,
+        });
+        let name = self.device.as_deref().or(single).unwrap_or("flex");
         Ok(xrisk::device::by_name(name)
             .map_err(|e| anyhow::anyhow!("[train] device: {e}"))?
             .autodiff())

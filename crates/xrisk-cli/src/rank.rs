@@ -13,6 +13,7 @@ use burn::tensor::{Device, Tensor};
 use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
+use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
 use xrisk::loss::{
     ListwiseCeConfig, ListwiseCeLoss, NdcgConfig, NdcgLoss, RankingBatch, TopkVersion,
 };
@@ -52,6 +53,32 @@ pub struct RankBatch {
     pub ideal_dcg: Vec<f32>,
     /// `N_q` per row, when queries have their own lists.
     pub items_per_query: Option<Vec<f32>>,
+}
+
+impl RankBatch {
+    /// The sub-batch of the rows (queries) `rows`, in that order: a data-parallel shard.
+    pub fn rows(&self, rows: &[usize]) -> RankBatch {
+        let n = self.queries.len().max(1);
+        let pick_f = |v: &[f32], w: usize| -> Vec<f32> {
+            rows.iter()
+                .flat_map(|&r| v[r * w..(r + 1) * w].iter().copied())
+                .collect()
+        };
+        let pick_u = |v: &[usize], w: usize| -> Vec<usize> {
+            rows.iter()
+                .flat_map(|&r| v[r * w..(r + 1) * w].iter().copied())
+                .collect()
+        };
+        RankBatch {
+            queries: pick_u(&self.queries, 1),
+            items: pick_u(&self.items, self.items.len() / n),
+            pair_ids: pick_u(&self.pair_ids, self.pair_ids.len() / n),
+            ratings: pick_f(&self.ratings, self.ratings.len() / n),
+            num_pos_items: pick_f(&self.num_pos_items, 1),
+            ideal_dcg: pick_f(&self.ideal_dcg, 1),
+            items_per_query: self.items_per_query.as_ref().map(|v| pick_f(v, 1)),
+        }
+    }
 }
 
 /// A ranking data set with its model family.
@@ -168,15 +195,23 @@ enum RankLoss {
 
 /// Runs a ranking config; with `o.dir`, writes config.toml, metrics.jsonl, a checkpoint after
 /// every epoch and report.html there, and continues from `o.resume` when given.
-pub fn run(cfg: &Config, o: Output, json_out: bool) -> Result<()> {
+/// With `dist`, trains data-parallel: this process scores its shard of every batch's queries
+/// (`xrisk::dist`).
+pub fn run(
+    cfg: &Config,
+    o: Output,
+    json_out: bool,
+    dist: Option<&mut dyn Collective>,
+) -> Result<()> {
     match cfg.data.format.as_str() {
         "movielens" => train(
             cfg,
             crate::rank_movielens::Movielens::load(cfg)?,
             o,
             json_out,
+            dist,
         ),
-        "svmlight" => train(cfg, crate::rank_letor::Letor::load(cfg)?, o, json_out),
+        "svmlight" => train(cfg, crate::rank_letor::Letor::load(cfg)?, o, json_out, dist),
         other => bail!(
             "[data] format = \"{other}\": ranking losses train on interactions (movielens) or LETOR rows with qid (svmlight)"
         ),
@@ -202,7 +237,13 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed ^ (epoch as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> Result<()> {
+fn train<T: RankTask>(
+    cfg: &Config,
+    mut task: T,
+    o: Output,
+    json_out: bool,
+    mut dist: Option<&mut dyn Collective>,
+) -> Result<()> {
     let out = o.dir;
     let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
@@ -312,7 +353,13 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
         let mut total = 0.0;
         let batches = cfg.train.cap(task.next_epoch()?);
         for b in &batches {
-            let scores = task.scores(&model, b, &device);
+            let scores = match dist.as_deref_mut() {
+                None => task.scores(&model, b, &device),
+                Some(c) => {
+                    let mine = shard(b.queries.len(), c.rank(), c.world_size())?;
+                    gather_rows(task.scores(&model, &b.rows(&mine), &device), c)?
+                }
+            };
             let value = match &mut loss {
                 RankLoss::Listwise(lw) => lw.forward(scores, &b.pair_ids)?,
                 RankLoss::Ndcg(n) => n.forward(
@@ -330,6 +377,9 @@ fn train<T: RankTask>(cfg: &Config, mut task: T, o: Output, json_out: bool) -> R
             let v = crate::runlog::loss_value(&value, epoch)?;
             total += v;
             let mut g = GradientsParams::from_grads(value.backward(), &model);
+            if let Some(c) = dist.as_deref_mut() {
+                all_reduce_grads(&model, &mut g, c)?;
+            }
             model = optimizer.step(model, &mut g);
             bar.inc(1);
         }

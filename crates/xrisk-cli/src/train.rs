@@ -1154,13 +1154,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 "data-parallel runs do not checkpoint yet: drop --resume / --checkpoint-every, or train in one process"
             );
         }
-        if crate::rank::is_ranking(&cfg)
-            || cfg.is_many_class()
-            || cfg.is_multilabel()
-            || cfg.is_mil()
-        {
+        if cfg.is_many_class() || cfg.is_multilabel() || cfg.is_mil() {
             bail!(
-                "data-parallel training (--world-size, [train] devices) covers the binary AUC-family, CE and focal runs; this config (ranking, multi-label, many-class or MIL) trains with one peer for now"
+                "data-parallel training (--world-size, [train] devices) covers the binary AUC-family, CE, focal and ranking runs; this config (multi-label, many-class or MIL) trains with one peer for now"
+            );
+        }
+        if local_peers.is_some() && crate::rank::is_ranking(&cfg) {
+            bail!(
+                "[train] devices (peers within one process) covers the binary runs; train ranking data-parallel with --world-size (one process per peer)"
             );
         }
     }
@@ -1176,7 +1177,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 "ranking runs checkpoint at the end of every epoch; --checkpoint-every is for the AUC-family losses"
             );
         }
-        let dir = args.resume.clone().or(args.out.clone());
+        let mut peer = args.dist.connect(
+            cfg.sampler.batch_size,
+            crate::distributed::fingerprint(config_text.as_bytes()),
+        )?;
+        let rank = peer.as_ref().map_or(0, |p| p.rank());
+        let mut dir = args.resume.clone().or(args.out.clone());
+        if rank > 0 && dir.take().is_some() {
+            eprintln!("rank {rank}: --out is written by rank 0 only");
+        }
         return crate::rank::run(
             &cfg,
             crate::rank::Output {
@@ -1186,6 +1195,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 resume,
             },
             args.json,
+            peer.as_mut().map(|p| p as &mut dyn Collective),
         );
     }
     if cfg.is_many_class() {

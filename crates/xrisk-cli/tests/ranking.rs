@@ -130,30 +130,12 @@ fn every_ranking_loss_trains_and_reports_ranking_metrics() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A LETOR file: `queries` × 15 documents, 4 features, the label graded by feature 1.
-fn write_letor(path: &Path, queries: u64, seed: u64) {
-    let mut text = String::new();
-    for q in 0..queries {
-        for d in 0..15u64 {
-            let f1 = ((q * 31 + d * 17 + seed) % 23) as f64 / 23.0;
-            let f2 = ((q * 7 + d * 5 + seed) % 11) as f64 / 11.0;
-            let label = (f1 * 4.0).floor().min(3.0) as u64 * u64::from(d % 4 != 3);
-            text.push_str(&format!(
-                "{label} qid:{} 1:{f1:.4} 2:{f2:.4} 3:{:.3} 4:1\n",
-                q + 1,
-                d as f64 / 15.0
-            ));
-        }
-    }
-    std::fs::write(path, text).unwrap();
-}
-
 #[test]
 fn learning_to_rank_on_letor_rows_trains_and_needs_query_ids() {
     let dir = std::env::temp_dir().join(format!("xrisk-letor-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    write_letor(&dir.join("train.txt"), 24, 1);
-    write_letor(&dir.join("test.txt"), 10, 2);
+    common::write_letor(&dir.join("train.txt"), 24, 1);
+    common::write_letor(&dir.join("test.txt"), 10, 2);
     for loss in [
         "kind = \"ndcg\"\ngamma0 = 0.3",
         "kind = \"ndcg\"\ntopk = 3\ntopk_version = \"prac\"",

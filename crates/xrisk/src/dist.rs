@@ -92,12 +92,24 @@ pub fn shard(batch_len: usize, rank: usize, world_size: usize) -> Result<Vec<usi
 /// rank's rows (global positions `rank, rank + W, …`) with their graph; the result has the global
 /// batch order, the other ranks' rows as constants.
 pub fn gather_logits(local: Tensor<1>, comm: &mut dyn Collective) -> Result<Tensor<1>> {
+    if comm.world_size() == 1 {
+        return Ok(local);
+    }
+    let n = local.dims()[0];
+    let rows = gather_rows(local.reshape([n, 1]), comm)?;
+    let total = rows.dims()[0];
+    Ok(rows.reshape([total]))
+}
+
+/// [`gather_logits`] for row-shaped scores `[n, L]` (a ranking batch: one row per query, its
+/// candidates' scores): the global batch's rows in global order, this rank's with their graph.
+pub fn gather_rows(local: Tensor<2>, comm: &mut dyn Collective) -> Result<Tensor<2>> {
     let w = comm.world_size();
     if w == 1 {
         return Ok(local);
     }
     let rank = comm.rank();
-    let n = local.dims()[0];
+    let [n, width] = local.dims();
     let host = local
         .clone()
         .into_data()
@@ -108,16 +120,20 @@ pub fn gather_logits(local: Tensor<1>, comm: &mut dyn Collective) -> Result<Tens
     let device = local.device();
     let mut parts = Vec::with_capacity(w);
     for (r, values) in all.into_iter().enumerate() {
-        if values.len() != n {
+        if values.len() != n * width {
             return Err(dist_error(format!(
-                "rank {r} computed {} logits where rank {rank} computed {n}; every process must use the same configuration",
-                values.len()
+                "rank {r} computed {} scores where rank {rank} computed {}; every process must use the same configuration",
+                values.len(),
+                n * width
             )));
         }
         if r == rank {
             parts.push(local.clone());
         } else {
-            parts.push(Tensor::from_data(TensorData::new(values, [n]), &device));
+            parts.push(Tensor::from_data(
+                TensorData::new(values, [n, width]),
+                &device,
+            ));
         }
     }
     // Concatenated position r·n + k is global position r + k·W.
