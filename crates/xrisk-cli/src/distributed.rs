@@ -69,6 +69,26 @@ impl DistArgs {
     }
 }
 
+impl DistArgs {
+    /// [`DistArgs::connect`] with the config's fingerprint, and the run folder this process
+    /// writes: `out` on rank 0 (and without a group), none on the other ranks.
+    pub fn join(
+        &self,
+        batch_size: usize,
+        config_text: &str,
+        out: Option<std::path::PathBuf>,
+    ) -> Result<(Option<Peer>, Option<std::path::PathBuf>)> {
+        use xrisk::dist::Collective;
+        let peer = self.connect(batch_size, fingerprint(config_text.as_bytes()))?;
+        let rank = peer.as_ref().map_or(0, |p| p.rank());
+        if rank > 0 && out.is_some() {
+            eprintln!("rank {rank}: --out is written by rank 0 only");
+            return Ok((peer, None));
+        }
+        Ok((peer, out))
+    }
+}
+
 /// FNV-1a of `bytes` (stable across Rust versions and machines): the configuration
 /// fingerprint that ranks compare at start-up.
 pub fn fingerprint(bytes: &[u8]) -> u64 {

@@ -1177,15 +1177,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 "ranking runs checkpoint at the end of every epoch; --checkpoint-every is for the AUC-family losses"
             );
         }
-        let mut peer = args.dist.connect(
+        let (mut peer, dir) = args.dist.join(
             cfg.sampler.batch_size,
-            crate::distributed::fingerprint(config_text.as_bytes()),
+            &config_text,
+            args.resume.clone().or(args.out.clone()),
         )?;
-        let rank = peer.as_ref().map_or(0, |p| p.rank());
-        let mut dir = args.resume.clone().or(args.out.clone());
-        if rank > 0 && dir.take().is_some() {
-            eprintln!("rank {rank}: --out is written by rank 0 only");
-        }
         return crate::rank::run(
             &cfg,
             crate::rank::Output {
@@ -1253,15 +1249,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
             }
         }
     }
-    let mut peer = args.dist.connect(
+    let (mut peer, out_dir) = args.dist.join(
         cfg.sampler.batch_size,
-        crate::distributed::fingerprint(config_text.as_bytes()),
+        &config_text,
+        args.resume.clone().or(args.out.clone()),
     )?;
-    let rank = peer.as_ref().map_or(0, |p| p.rank());
-    let mut out_dir = args.resume.clone().or(args.out.clone());
-    if rank > 0 && out_dir.take().is_some() {
-        eprintln!("rank {rank}: --out is written by rank 0 only");
-    }
     if args.checkpoint_every.is_some() && out_dir.is_none() {
         bail!("--checkpoint-every needs --out DIR (the folder that receives the checkpoints)");
     }
