@@ -11,3 +11,4 @@ py=$("$here/setup_peer.sh")
 "$py" "$here/gen_losses_multilabel.py" "$here"
 "$py" "$here/gen_losses_ranking.py" "$here"
 "$py" "$here/gen_mil_xc.py" "$here"
+"$py" "$here/gen_contrastive.py" "$here"

@@ -1,0 +1,63 @@
+"""Conformance vectors for the unimodal global contrastive loss (LibAUC 2.0.1 GCLoss_v1: SogCLR
+and iSogCLR paths); writes vectors/contrastive.json, read by crates/xrisk/tests/conformance_contrastive.rs.
+
+Each case is a fixed sequence of calls on one loss object (sample ids repeat across calls,
+distinct within a call), with `adjust_gamma(epoch)` where a call says so; every call records
+the loss value, the gradients w.r.t. both views' features, and the whole state after the call
+(u; for iSogCLR the temperatures and their gradient averages).
+"""
+import contextlib
+import io
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from libauc.losses import GCLoss_v1
+
+out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+torch.set_num_threads(1)
+rng = np.random.default_rng(47)
+N, B, D = 12, 6, 5
+
+
+def lst(a):
+    a = a.detach().numpy() if torch.is_tensor(a) else a
+    return [float(v) for v in np.asarray(a, dtype=np.float64).ravel()]
+
+
+CASES = [
+    ("sogclr constant", dict(tau=0.1, gamma=0.9), [None] * 4),
+    ("sogclr constant with epochs", dict(tau=0.5, gamma=0.5), [0, None, 1, None]),
+    ("sogclr cosine", dict(tau=0.2, gamma=0.2, gamma_schedule="cosine", gamma_decay_epochs=3), [0, 1, 2, 3]),
+    ("isogclr", dict(tau=0.1, gamma=0.9, enable_isogclr=True, rho=0.3, eta=0.05, beta=0.9), [None] * 4),
+    ("isogclr clipped", dict(tau=0.3, gamma=0.7, enable_isogclr=True, tau_min=0.1, tau_max=0.35, rho=0.8, eta=0.5,
+                             beta=0.5), [None] * 4),
+]
+cases = []
+for name, kw, epochs in CASES:
+    with contextlib.redirect_stdout(io.StringIO()):
+        loss = GCLoss_v1(N=N, device=torch.device("cpu"), **kw)
+    calls = []
+    for epoch in epochs:
+        if epoch is not None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                loss.adjust_gamma(epoch)
+        ids = rng.choice(N, B, replace=False)
+        h1 = torch.tensor(rng.normal(size=(B, D)).astype(np.float32), requires_grad=True)
+        h2 = torch.tensor(rng.normal(size=(B, D)).astype(np.float32), requires_grad=True)
+        v = loss(h1, h2, torch.tensor(ids))
+        v.backward()
+        call = {"epoch": epoch, "ids": [int(i) for i in ids], "h1": lst(h1), "h2": lst(h2), "loss": float(v.detach()),
+                "grad_h1": lst(h1.grad), "grad_h2": lst(h2.grad), "u": lst(loss.u)}
+        if kw.get("enable_isogclr"):
+            call["tau"] = lst(loss.learnable_tau)
+            call["grad_tau"] = lst(loss.grad_tau)
+        calls.append(call)
+    cases.append({"name": name, "config": kw, "n": N, "batch": B, "dim": D, "calls": calls})
+
+os.makedirs(os.path.join(out_dir, "vectors"), exist_ok=True)
+with open(os.path.join(out_dir, "vectors", "contrastive.json"), "w") as fh:
+    json.dump({"generator": "conformance/gen_contrastive.py", "cases": cases}, fh, indent=1)
+print(f"{len(cases)} contrastive cases")

@@ -1,0 +1,107 @@
+//! Conformance of the unimodal global contrastive loss (SogCLR; iSogCLR's individual
+//! temperatures) with LibAUC 2.0.1's GCLoss_v1: `conformance/vectors/contrastive.json`, written
+//! by `conformance/gen_contrastive.py`. Every call of a sequence (with `adjust_gamma` where the
+//! vector says) must reproduce the loss value, the gradients w.r.t. both views' features, and the
+//! whole state after the call (u; τ and its gradient average). Tolerance: |got − peer| ≤
+//! 1e-4·|peer| + 1e-6 (f32).
+
+#[allow(dead_code)]
+mod common;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use common::{Checker, f, floats, ids};
+use serde_json::Value;
+use xrisk::loss::{GammaSchedule, GclConfig, GclLoss, IsogclrConfig};
+
+fn doc() -> Value {
+    serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../conformance/vectors/contrastive.json"
+    )))
+    .expect("vectors")
+}
+
+fn config(case: &Value) -> GclConfig {
+    let c = &case["config"];
+    let num = |k: &str, default: f64| c.get(k).map_or(default, f);
+    let n = case["n"].as_u64().unwrap() as usize;
+    GclConfig {
+        tau: num("tau", 0.1),
+        gamma: num("gamma", 0.9),
+        isogclr: (c.get("enable_isogclr") == Some(&Value::Bool(true))).then(|| IsogclrConfig {
+            tau_min: num("tau_min", 0.05),
+            tau_max: num("tau_max", 0.7),
+            rho: num("rho", 0.3),
+            eta: num("eta", 0.01),
+            beta: num("beta", 0.9),
+        }),
+        gamma_schedule: match c.get("gamma_schedule").and_then(Value::as_str) {
+            Some("cosine") => GammaSchedule::Cosine {
+                decay_epochs: num("gamma_decay_epochs", 1.0) as usize,
+            },
+            _ => GammaSchedule::Constant,
+        },
+        ..GclConfig::new(n)
+    }
+}
+
+#[test]
+fn global_contrastive_loss_matches_libauc_gcloss_v1() {
+    let doc = doc();
+    let d = Device::flex().autodiff();
+    let mut check = Checker::new(1e-4);
+    let mut n = 0;
+    for case in doc["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (b, dim) = (
+            case["batch"].as_u64().unwrap() as usize,
+            case["dim"].as_u64().unwrap() as usize,
+        );
+        let mut loss = GclLoss::new(config(case), &d);
+        for (k, call) in case["calls"].as_array().unwrap().iter().enumerate() {
+            if let Some(e) = call["epoch"].as_u64() {
+                loss.adjust_gamma(e as usize);
+            }
+            let t = |key: &str| {
+                Tensor::<2>::from_data(TensorData::new(floats(&call[key]), [b, dim]), &d)
+                    .require_grad()
+            };
+            let (h1, h2) = (t("h1"), t("h2"));
+            let v = loss
+                .forward(h1.clone(), h2.clone(), &ids(&call["ids"]))
+                .unwrap();
+            let g = v.backward();
+            let host = |x: Tensor<2>| -> Vec<f32> {
+                x.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+            };
+            let at = format!("{name} call {k}");
+            check.one(
+                format!("{at} loss"),
+                f64::from(v.into_scalar::<f32>()),
+                f(&call["loss"]),
+            );
+            check.all(
+                &format!("{at} grad h1"),
+                &host(h1.grad(&g).unwrap()),
+                &floats(&call["grad_h1"]),
+            );
+            check.all(
+                &format!("{at} grad h2"),
+                &host(h2.grad(&g).unwrap()),
+                &floats(&call["grad_h2"]),
+            );
+            check.all(&format!("{at} u"), &loss.u(), &floats(&call["u"]));
+            if let Some((tau, grad_tau)) = loss.temperatures() {
+                check.all(&format!("{at} tau"), &tau, &floats(&call["tau"]));
+                check.all(
+                    &format!("{at} grad_tau"),
+                    &grad_tau,
+                    &floats(&call["grad_tau"]),
+                );
+            }
+            n += 1;
+        }
+    }
+    assert_eq!(n, 20, "calls checked");
+    check.assert_clean();
+}
