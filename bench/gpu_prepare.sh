@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Prepares the GPU run (issue 8, part 3) on a machine WITH the registries (the GPU machine has
+# Prepares the GPU run (issue 8, part 3) on a machine WITH network access (the GPU machine has
 # no Rust toolchain and no network): builds xrisk with the CUDA backend into target/cuda (burn's
-# cuda feature needs no CUDA toolkit to build: kernels are compiled at run time by NVRTC),
+# cuda feature needs no CUDA toolkit: kernels are compiled at run time by NVRTC; but cubecl-cuda
+# 0.11's build script downloads an LLVM/MLIR bundle, tracel-llvm 23.1.0-4, from github.com into
+# ~/.local/share/tracel/ — a machine that reaches only the package registries fails there, as
+# bench/cpu_backend_probe.sh shows for the cpu backend; once that folder exists, builds work
+# offline),
 # downloads the LibAUC 2.0.1 wheel, and copies both — with MovieLens-100k if fetched — into
 # .gpu/ (git-ignored; carry it to the GPU machine, about 30 MB). Then, on the GPU machine:
 #   bench/gpu.sh                         # writes $OUT/gpu.md (or ./gpu.md without $OUT)

@@ -1,6 +1,7 @@
 //! The training device by name: `flex` (burn's pure-Rust CPU backend, the default) or, in a
 //! build with the `cuda` feature, `cuda` / `cuda:N` (NVIDIA GPU N through CubeCL; kernels are
-//! compiled at run time with NVRTC, so no CUDA toolkit is needed to build).
+//! compiled at run time with NVRTC, so no CUDA toolkit is needed to build — but cubecl-cuda's
+//! build script downloads an LLVM/MLIR bundle from github.com, see `bench/gpu_prepare.sh`).
 //!
 //! ```
 //! let d = xrisk::device::by_name("flex")?;
