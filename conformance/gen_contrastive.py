@@ -1,5 +1,5 @@
-"""Conformance vectors for the unimodal global contrastive loss (LibAUC 2.0.1 GCLoss_v1: SogCLR
-and iSogCLR paths); writes vectors/contrastive.json, read by crates/xrisk/tests/conformance_contrastive.rs.
+"""Conformance vectors for the global contrastive losses (LibAUC 2.0.1 GCLoss_v1, unimodal, and
+GCLoss_v2, bimodal: SogCLR and iSogCLR paths); writes vectors/contrastive.json, read by crates/xrisk/tests/conformance_contrastive.rs.
 
 Each case is a fixed sequence of calls on one loss object (sample ids repeat across calls,
 distinct within a call), with `adjust_gamma(epoch)` where a call says so; every call records
@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 import torch
-from libauc.losses import GCLoss_v1
+from libauc.losses import GCLoss_v1, GCLoss_v2
 
 out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 torch.set_num_threads(1)
@@ -56,6 +56,40 @@ for name, kw, epochs in CASES:
             call["grad_tau"] = lst(loss.grad_tau)
         calls.append(call)
     cases.append({"name": name, "config": kw, "n": N, "batch": B, "dim": D, "calls": calls})
+
+BIMODAL = [
+    ("bimodal constant", dict(tau=0.05, gamma=0.9), [None] * 4),
+    ("bimodal small tau cosine", dict(tau=0.01, gamma=0.3, gamma_schedule="cosine", gamma_decay_epochs=2), [0, 1, 2, 3]),
+    ("bimodal isogclr", dict(tau=0.03, gamma=0.8, enable_isogclr=True, tau_min=0.005, tau_max=0.05, rho=6.0, eta=0.01,
+                             beta=0.9), [None] * 4),
+    ("bimodal isogclr clipped", dict(tau=0.02, gamma=0.6, enable_isogclr=True, tau_min=0.015, tau_max=0.025, rho=2.0,
+                                     eta=0.05, beta=0.5), [0, None, 1, None]),
+]
+for name, kw, epochs in BIMODAL:
+    with contextlib.redirect_stdout(io.StringIO()):
+        loss = GCLoss_v2(N=N, **kw)
+    calls = []
+    for epoch in epochs:
+        if epoch is not None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                loss.adjust_gamma(epoch)
+        ids = rng.choice(N, B, replace=False)
+
+        def unit():
+            x = rng.normal(size=(B, D)).astype(np.float32)
+            return x / np.linalg.norm(x, axis=1, keepdims=True)
+        h1 = torch.tensor(unit(), requires_grad=True)
+        h2 = torch.tensor(unit(), requires_grad=True)
+        v, _ = loss(h1, h2, torch.tensor(ids))
+        v.backward()
+        call = {"epoch": epoch, "ids": [int(i) for i in ids], "h1": lst(h1), "h2": lst(h2), "loss": float(v.detach()),
+                "grad_h1": lst(h1.grad), "grad_h2": lst(h2.grad), "u1": lst(loss.u1), "u2": lst(loss.u2),
+                "b1": lst(loss.b1), "b2": lst(loss.b2)}
+        if kw.get("enable_isogclr"):
+            call.update(tau_img=lst(loss.learnable_tau_img), tau_txt=lst(loss.learnable_tau_txt),
+                        grad_tau_img=lst(loss.grad_tau_img), grad_tau_txt=lst(loss.grad_tau_txt))
+        calls.append(call)
+    cases.append({"name": name, "mode": "bimodal", "config": kw, "n": N, "batch": B, "dim": D, "calls": calls})
 
 os.makedirs(os.path.join(out_dir, "vectors"), exist_ok=True)
 with open(os.path.join(out_dir, "vectors", "contrastive.json"), "w") as fh:

@@ -1,8 +1,9 @@
-//! Conformance of the unimodal global contrastive loss (SogCLR; iSogCLR's individual
-//! temperatures) with LibAUC 2.0.1's GCLoss_v1: `conformance/vectors/contrastive.json`, written
+//! Conformance of the global contrastive losses (SogCLR; iSogCLR's individual temperatures)
+//! with LibAUC 2.0.1's GCLoss_v1 (unimodal) and GCLoss_v2 (bimodal): `conformance/vectors/contrastive.json`, written
 //! by `conformance/gen_contrastive.py`. Every call of a sequence (with `adjust_gamma` where the
 //! vector says) must reproduce the loss value, the gradients w.r.t. both views' features, and the
-//! whole state after the call (u; τ and its gradient average). Tolerance: |got − peer| ≤
+//! whole state after the call (u; bimodal: u and the running maximum b per side; τ and its
+//! gradient average). Tolerance: |got − peer| ≤
 //! 1e-4·|peer| + 1e-6 (f32).
 
 #[allow(dead_code)]
@@ -11,7 +12,9 @@ mod common;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{Checker, f, floats, ids};
 use serde_json::Value;
-use xrisk::loss::{GammaSchedule, GclConfig, GclLoss, IsogclrConfig};
+use xrisk::loss::{
+    GammaSchedule, GclBimodalConfig, GclBimodalLoss, GclConfig, GclLoss, IsogclrConfig,
+};
 
 fn doc() -> Value {
     serde_json::from_str(include_str!(concat!(
@@ -52,6 +55,9 @@ fn global_contrastive_loss_matches_libauc_gcloss_v1() {
     let mut check = Checker::new(1e-4);
     let mut n = 0;
     for case in doc["cases"].as_array().unwrap() {
+        if case["mode"] == "bimodal" {
+            continue;
+        }
         let name = case["name"].as_str().unwrap();
         let (b, dim) = (
             case["batch"].as_u64().unwrap() as usize,
@@ -103,5 +109,98 @@ fn global_contrastive_loss_matches_libauc_gcloss_v1() {
         }
     }
     assert_eq!(n, 20, "calls checked");
+    check.assert_clean();
+}
+
+#[test]
+fn bimodal_global_contrastive_loss_matches_libauc_gcloss_v2() {
+    let doc = doc();
+    let d = Device::flex().autodiff();
+    let mut check = Checker::new(1e-4);
+    let mut n = 0;
+    for case in doc["cases"].as_array().unwrap() {
+        if case["mode"] != "bimodal" {
+            continue;
+        }
+        let name = case["name"].as_str().unwrap();
+        let (b, dim) = (
+            case["batch"].as_u64().unwrap() as usize,
+            case["dim"].as_u64().unwrap() as usize,
+        );
+        let uni = config(case);
+        let c = &case["config"];
+        let num = |k: &str, default: f64| c.get(k).map_or(default, f);
+        let iso = uni.isogclr.map(|_| IsogclrConfig {
+            tau_min: num("tau_min", 0.005),
+            tau_max: num("tau_max", 0.05),
+            rho: num("rho", 6.0),
+            eta: num("eta", 0.01),
+            beta: num("beta", 0.9),
+        });
+        let mut loss = GclBimodalLoss::new(
+            GclBimodalConfig {
+                tau: uni.tau,
+                gamma: uni.gamma,
+                isogclr: iso,
+                gamma_schedule: uni.gamma_schedule,
+                ..GclBimodalConfig::new(uni.data_len)
+            },
+            &d,
+        );
+        for (k, call) in case["calls"].as_array().unwrap().iter().enumerate() {
+            if let Some(e) = call["epoch"].as_u64() {
+                loss.adjust_gamma(e as usize);
+            }
+            let t = |key: &str| {
+                Tensor::<2>::from_data(TensorData::new(floats(&call[key]), [b, dim]), &d)
+                    .require_grad()
+            };
+            let (h1, h2) = (t("h1"), t("h2"));
+            let v = loss
+                .forward(h1.clone(), h2.clone(), &ids(&call["ids"]))
+                .unwrap();
+            let g = v.backward();
+            let host = |x: Tensor<2>| -> Vec<f32> {
+                x.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+            };
+            let at = format!("{name} call {k}");
+            check.one(
+                format!("{at} loss"),
+                f64::from(v.into_scalar::<f32>()),
+                f(&call["loss"]),
+            );
+            check.all(
+                &format!("{at} grad image"),
+                &host(h1.grad(&g).unwrap()),
+                &floats(&call["grad_h1"]),
+            );
+            check.all(
+                &format!("{at} grad text"),
+                &host(h2.grad(&g).unwrap()),
+                &floats(&call["grad_h2"]),
+            );
+            let [(u1, b1), (u2, b2)] = loss.state();
+            check.all(&format!("{at} u1"), &u1, &floats(&call["u1"]));
+            check.all(&format!("{at} u2"), &u2, &floats(&call["u2"]));
+            check.all(&format!("{at} b1"), &b1, &floats(&call["b1"]));
+            check.all(&format!("{at} b2"), &b2, &floats(&call["b2"]));
+            if let Some([(ti, gi), (tt, gtx)]) = loss.temperatures() {
+                check.all(&format!("{at} tau image"), &ti, &floats(&call["tau_img"]));
+                check.all(&format!("{at} tau text"), &tt, &floats(&call["tau_txt"]));
+                check.all(
+                    &format!("{at} grad tau image"),
+                    &gi,
+                    &floats(&call["grad_tau_img"]),
+                );
+                check.all(
+                    &format!("{at} grad tau text"),
+                    &gtx,
+                    &floats(&call["grad_tau_txt"]),
+                );
+            }
+            n += 1;
+        }
+    }
+    assert_eq!(n, 16, "calls checked");
     check.assert_clean();
 }
