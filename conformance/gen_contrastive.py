@@ -35,27 +35,45 @@ CASES = [
     ("isogclr clipped", dict(tau=0.3, gamma=0.7, enable_isogclr=True, tau_min=0.1, tau_max=0.35, rho=0.8, eta=0.5,
                              beta=0.5), [None] * 4),
 ]
-cases = []
-for name, kw, epochs in CASES:
+def features(unit):
+    x = rng.normal(size=(B, D)).astype(np.float32)
+    if unit:
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return torch.tensor(x, requires_grad=True)
+
+
+def replay(name, kw, epochs, make, bimodal):
+    """One case: the calls on the loss `make()` builds, each with its value, both views'
+    gradients and the state after it (bimodal features are L2-normalised, as GCLoss_v2 expects)."""
     with contextlib.redirect_stdout(io.StringIO()):
-        loss = GCLoss_v1(N=N, device=torch.device("cpu"), **kw)
+        loss = make()
     calls = []
     for epoch in epochs:
         if epoch is not None:
             with contextlib.redirect_stdout(io.StringIO()):
                 loss.adjust_gamma(epoch)
         ids = rng.choice(N, B, replace=False)
-        h1 = torch.tensor(rng.normal(size=(B, D)).astype(np.float32), requires_grad=True)
-        h2 = torch.tensor(rng.normal(size=(B, D)).astype(np.float32), requires_grad=True)
+        h1, h2 = features(bimodal), features(bimodal)
         v = loss(h1, h2, torch.tensor(ids))
+        v = v[0] if bimodal else v
         v.backward()
         call = {"epoch": epoch, "ids": [int(i) for i in ids], "h1": lst(h1), "h2": lst(h2), "loss": float(v.detach()),
-                "grad_h1": lst(h1.grad), "grad_h2": lst(h2.grad), "u": lst(loss.u)}
-        if kw.get("enable_isogclr"):
-            call["tau"] = lst(loss.learnable_tau)
-            call["grad_tau"] = lst(loss.grad_tau)
+                "grad_h1": lst(h1.grad), "grad_h2": lst(h2.grad)}
+        if bimodal:
+            call.update(u1=lst(loss.u1), u2=lst(loss.u2), b1=lst(loss.b1), b2=lst(loss.b2))
+            if kw.get("enable_isogclr"):
+                call.update(tau_img=lst(loss.learnable_tau_img), tau_txt=lst(loss.learnable_tau_txt),
+                            grad_tau_img=lst(loss.grad_tau_img), grad_tau_txt=lst(loss.grad_tau_txt))
+        else:
+            call["u"] = lst(loss.u)
+            if kw.get("enable_isogclr"):
+                call.update(tau=lst(loss.learnable_tau), grad_tau=lst(loss.grad_tau))
         calls.append(call)
-    cases.append({"name": name, "config": kw, "n": N, "batch": B, "dim": D, "calls": calls})
+    case = {"name": name, "config": kw, "n": N, "batch": B, "dim": D, "calls": calls}
+    if bimodal:
+        case = {"name": name, "mode": "bimodal", **{k: v for k, v in case.items() if k != "name"}}
+    return case
+
 
 BIMODAL = [
     ("bimodal constant", dict(tau=0.05, gamma=0.9), [None] * 4),
@@ -65,31 +83,9 @@ BIMODAL = [
     ("bimodal isogclr clipped", dict(tau=0.02, gamma=0.6, enable_isogclr=True, tau_min=0.015, tau_max=0.025, rho=2.0,
                                      eta=0.05, beta=0.5), [0, None, 1, None]),
 ]
-for name, kw, epochs in BIMODAL:
-    with contextlib.redirect_stdout(io.StringIO()):
-        loss = GCLoss_v2(N=N, **kw)
-    calls = []
-    for epoch in epochs:
-        if epoch is not None:
-            with contextlib.redirect_stdout(io.StringIO()):
-                loss.adjust_gamma(epoch)
-        ids = rng.choice(N, B, replace=False)
-
-        def unit():
-            x = rng.normal(size=(B, D)).astype(np.float32)
-            return x / np.linalg.norm(x, axis=1, keepdims=True)
-        h1 = torch.tensor(unit(), requires_grad=True)
-        h2 = torch.tensor(unit(), requires_grad=True)
-        v, _ = loss(h1, h2, torch.tensor(ids))
-        v.backward()
-        call = {"epoch": epoch, "ids": [int(i) for i in ids], "h1": lst(h1), "h2": lst(h2), "loss": float(v.detach()),
-                "grad_h1": lst(h1.grad), "grad_h2": lst(h2.grad), "u1": lst(loss.u1), "u2": lst(loss.u2),
-                "b1": lst(loss.b1), "b2": lst(loss.b2)}
-        if kw.get("enable_isogclr"):
-            call.update(tau_img=lst(loss.learnable_tau_img), tau_txt=lst(loss.learnable_tau_txt),
-                        grad_tau_img=lst(loss.grad_tau_img), grad_tau_txt=lst(loss.grad_tau_txt))
-        calls.append(call)
-    cases.append({"name": name, "mode": "bimodal", "config": kw, "n": N, "batch": B, "dim": D, "calls": calls})
+cases = [replay(name, kw, epochs, lambda: GCLoss_v1(N=N, device=torch.device("cpu"), **kw), False)
+         for name, kw, epochs in CASES]
+cases += [replay(name, kw, epochs, lambda: GCLoss_v2(N=N, **kw), True) for name, kw, epochs in BIMODAL]
 
 os.makedirs(os.path.join(out_dir, "vectors"), exist_ok=True)
 with open(os.path.join(out_dir, "vectors", "contrastive.json"), "w") as fh:

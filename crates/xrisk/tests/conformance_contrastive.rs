@@ -48,14 +48,77 @@ fn config(case: &Value) -> GclConfig {
     }
 }
 
-#[test]
-fn global_contrastive_loss_matches_libauc_gcloss_v1() {
+/// What the replay needs from a loss: the γ schedule, the forward pass, and the check of the
+/// state after a call against the vector.
+trait Replayed {
+    fn adjust_gamma(&mut self, epoch: usize);
+    fn forward(&mut self, h1: Tensor<2>, h2: Tensor<2>, ids: &[usize]) -> Tensor<1>;
+    fn check_state(&self, call: &Value, at: &str, check: &mut Checker);
+}
+
+impl Replayed for GclLoss {
+    fn adjust_gamma(&mut self, epoch: usize) {
+        GclLoss::adjust_gamma(self, epoch)
+    }
+    fn forward(&mut self, h1: Tensor<2>, h2: Tensor<2>, ids: &[usize]) -> Tensor<1> {
+        GclLoss::forward(self, h1, h2, ids).unwrap()
+    }
+    fn check_state(&self, call: &Value, at: &str, check: &mut Checker) {
+        check.all(&format!("{at} u"), &self.u(), &floats(&call["u"]));
+        if let Some((tau, grad_tau)) = self.temperatures() {
+            check.all(&format!("{at} tau"), &tau, &floats(&call["tau"]));
+            check.all(
+                &format!("{at} grad_tau"),
+                &grad_tau,
+                &floats(&call["grad_tau"]),
+            );
+        }
+    }
+}
+
+impl Replayed for GclBimodalLoss {
+    fn adjust_gamma(&mut self, epoch: usize) {
+        GclBimodalLoss::adjust_gamma(self, epoch)
+    }
+    fn forward(&mut self, h1: Tensor<2>, h2: Tensor<2>, ids: &[usize]) -> Tensor<1> {
+        GclBimodalLoss::forward(self, h1, h2, ids).unwrap()
+    }
+    fn check_state(&self, call: &Value, at: &str, check: &mut Checker) {
+        let [(u1, b1), (u2, b2)] = self.state();
+        check.all(&format!("{at} u1"), &u1, &floats(&call["u1"]));
+        check.all(&format!("{at} u2"), &u2, &floats(&call["u2"]));
+        check.all(&format!("{at} b1"), &b1, &floats(&call["b1"]));
+        check.all(&format!("{at} b2"), &b2, &floats(&call["b2"]));
+        if let Some([(ti, gi), (tt, gtx)]) = self.temperatures() {
+            check.all(&format!("{at} tau image"), &ti, &floats(&call["tau_img"]));
+            check.all(&format!("{at} tau text"), &tt, &floats(&call["tau_txt"]));
+            check.all(
+                &format!("{at} grad tau image"),
+                &gi,
+                &floats(&call["grad_tau_img"]),
+            );
+            check.all(
+                &format!("{at} grad tau text"),
+                &gtx,
+                &floats(&call["grad_tau_txt"]),
+            );
+        }
+    }
+}
+
+/// Replays every call of the cases with `bimodal` mode on the loss `make` builds for the case:
+/// `adjust_gamma` where the vector says, the value, both views' gradients and the state after
+/// the call. Returns the number of calls.
+fn replay<L: Replayed>(
+    bimodal: bool,
+    check: &mut Checker,
+    make: impl Fn(&Value, &Device) -> L,
+) -> usize {
     let doc = doc();
     let d = Device::flex().autodiff();
-    let mut check = Checker::new(1e-4);
     let mut n = 0;
     for case in doc["cases"].as_array().unwrap() {
-        if case["mode"] == "bimodal" {
+        if (case["mode"] == "bimodal") != bimodal {
             continue;
         }
         let name = case["name"].as_str().unwrap();
@@ -63,7 +126,7 @@ fn global_contrastive_loss_matches_libauc_gcloss_v1() {
             case["batch"].as_u64().unwrap() as usize,
             case["dim"].as_u64().unwrap() as usize,
         );
-        let mut loss = GclLoss::new(config(case), &d);
+        let mut loss = make(case, &d);
         for (k, call) in case["calls"].as_array().unwrap().iter().enumerate() {
             if let Some(e) = call["epoch"].as_u64() {
                 loss.adjust_gamma(e as usize);
@@ -73,9 +136,7 @@ fn global_contrastive_loss_matches_libauc_gcloss_v1() {
                     .require_grad()
             };
             let (h1, h2) = (t("h1"), t("h2"));
-            let v = loss
-                .forward(h1.clone(), h2.clone(), &ids(&call["ids"]))
-                .unwrap();
+            let v = loss.forward(h1.clone(), h2.clone(), &ids(&call["ids"]));
             let g = v.backward();
             let host = |x: Tensor<2>| -> Vec<f32> {
                 x.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
@@ -86,47 +147,40 @@ fn global_contrastive_loss_matches_libauc_gcloss_v1() {
                 f64::from(v.into_scalar::<f32>()),
                 f(&call["loss"]),
             );
+            let (g1, g2) = if bimodal {
+                ("grad image", "grad text")
+            } else {
+                ("grad h1", "grad h2")
+            };
             check.all(
-                &format!("{at} grad h1"),
+                &format!("{at} {g1}"),
                 &host(h1.grad(&g).unwrap()),
                 &floats(&call["grad_h1"]),
             );
             check.all(
-                &format!("{at} grad h2"),
+                &format!("{at} {g2}"),
                 &host(h2.grad(&g).unwrap()),
                 &floats(&call["grad_h2"]),
             );
-            check.all(&format!("{at} u"), &loss.u(), &floats(&call["u"]));
-            if let Some((tau, grad_tau)) = loss.temperatures() {
-                check.all(&format!("{at} tau"), &tau, &floats(&call["tau"]));
-                check.all(
-                    &format!("{at} grad_tau"),
-                    &grad_tau,
-                    &floats(&call["grad_tau"]),
-                );
-            }
+            loss.check_state(call, &at, check);
             n += 1;
         }
     }
+    n
+}
+
+#[test]
+fn global_contrastive_loss_matches_libauc_gcloss_v1() {
+    let mut check = Checker::new(1e-4);
+    let n = replay(false, &mut check, |case, d| GclLoss::new(config(case), d));
     assert_eq!(n, 20, "calls checked");
     check.assert_clean();
 }
 
 #[test]
 fn bimodal_global_contrastive_loss_matches_libauc_gcloss_v2() {
-    let doc = doc();
-    let d = Device::flex().autodiff();
     let mut check = Checker::new(1e-4);
-    let mut n = 0;
-    for case in doc["cases"].as_array().unwrap() {
-        if case["mode"] != "bimodal" {
-            continue;
-        }
-        let name = case["name"].as_str().unwrap();
-        let (b, dim) = (
-            case["batch"].as_u64().unwrap() as usize,
-            case["dim"].as_u64().unwrap() as usize,
-        );
+    let n = replay(true, &mut check, |case, d| {
         let uni = config(case);
         let c = &case["config"];
         let num = |k: &str, default: f64| c.get(k).map_or(default, f);
@@ -137,7 +191,7 @@ fn bimodal_global_contrastive_loss_matches_libauc_gcloss_v2() {
             eta: num("eta", 0.01),
             beta: num("beta", 0.9),
         });
-        let mut loss = GclBimodalLoss::new(
+        GclBimodalLoss::new(
             GclBimodalConfig {
                 tau: uni.tau,
                 gamma: uni.gamma,
@@ -145,62 +199,9 @@ fn bimodal_global_contrastive_loss_matches_libauc_gcloss_v2() {
                 gamma_schedule: uni.gamma_schedule,
                 ..GclBimodalConfig::new(uni.data_len)
             },
-            &d,
-        );
-        for (k, call) in case["calls"].as_array().unwrap().iter().enumerate() {
-            if let Some(e) = call["epoch"].as_u64() {
-                loss.adjust_gamma(e as usize);
-            }
-            let t = |key: &str| {
-                Tensor::<2>::from_data(TensorData::new(floats(&call[key]), [b, dim]), &d)
-                    .require_grad()
-            };
-            let (h1, h2) = (t("h1"), t("h2"));
-            let v = loss
-                .forward(h1.clone(), h2.clone(), &ids(&call["ids"]))
-                .unwrap();
-            let g = v.backward();
-            let host = |x: Tensor<2>| -> Vec<f32> {
-                x.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
-            };
-            let at = format!("{name} call {k}");
-            check.one(
-                format!("{at} loss"),
-                f64::from(v.into_scalar::<f32>()),
-                f(&call["loss"]),
-            );
-            check.all(
-                &format!("{at} grad image"),
-                &host(h1.grad(&g).unwrap()),
-                &floats(&call["grad_h1"]),
-            );
-            check.all(
-                &format!("{at} grad text"),
-                &host(h2.grad(&g).unwrap()),
-                &floats(&call["grad_h2"]),
-            );
-            let [(u1, b1), (u2, b2)] = loss.state();
-            check.all(&format!("{at} u1"), &u1, &floats(&call["u1"]));
-            check.all(&format!("{at} u2"), &u2, &floats(&call["u2"]));
-            check.all(&format!("{at} b1"), &b1, &floats(&call["b1"]));
-            check.all(&format!("{at} b2"), &b2, &floats(&call["b2"]));
-            if let Some([(ti, gi), (tt, gtx)]) = loss.temperatures() {
-                check.all(&format!("{at} tau image"), &ti, &floats(&call["tau_img"]));
-                check.all(&format!("{at} tau text"), &tt, &floats(&call["tau_txt"]));
-                check.all(
-                    &format!("{at} grad tau image"),
-                    &gi,
-                    &floats(&call["grad_tau_img"]),
-                );
-                check.all(
-                    &format!("{at} grad tau text"),
-                    &gtx,
-                    &floats(&call["grad_tau_txt"]),
-                );
-            }
-            n += 1;
-        }
-    }
+            d,
+        )
+    });
     assert_eq!(n, 16, "calls checked");
     check.assert_clean();
 }

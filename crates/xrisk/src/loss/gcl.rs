@@ -65,6 +65,68 @@ pub enum GammaSchedule {
     },
 }
 
+impl GammaSchedule {
+    /// γ at the start of `epoch`, with floor `min`.
+    pub fn at(self, epoch: usize, min: f64) -> f64 {
+        match self {
+            GammaSchedule::Constant if epoch == 0 => 1.0,
+            GammaSchedule::Constant => min,
+            GammaSchedule::Cosine { decay_epochs } if epoch < decay_epochs => {
+                (1.0 - min)
+                    * 0.5
+                    * (1.0 + (std::f64::consts::PI * epoch as f64 / decay_epochs as f64).cos())
+                    + min
+            }
+            GammaSchedule::Cosine { .. } => min,
+        }
+    }
+
+    /// The γ of one batch (LibAUC's rule): with the constant schedule while the scheduled γ is
+    /// still above its floor `min` (before `adjust_gamma(epoch ≥ 1)`), 1 for a batch whose state
+    /// is all unvisited and `min` otherwise; the scheduled γ in every other case.
+    pub(crate) fn batch_gamma(
+        self,
+        scheduled: f64,
+        min: f64,
+        unvisited: impl FnOnce() -> bool,
+    ) -> f64 {
+        if self == GammaSchedule::Constant && scheduled > min {
+            if unvisited() { 1.0 } else { min }
+        } else {
+            scheduled
+        }
+    }
+}
+
+/// Checks a batch of two views (`[B, d]` each, finite, one distinct id per row, `B ≥ 2`; `small`
+/// says why 2) and returns `B`.
+pub(crate) fn check_views(
+    loss: &'static str,
+    a: &Tensor<2>,
+    b: &Tensor<2>,
+    ids: &[usize],
+    small: &'static str,
+) -> Result<usize> {
+    let [n, d] = a.dims();
+    if b.dims() != [n, d] || ids.len() != n {
+        return Err(XriskError::LengthMismatch {
+            scores: n,
+            labels: b.dims()[0],
+            ids: ids.len(),
+        });
+    }
+    if n < 2 {
+        return Err(XriskError::InvalidConfig {
+            name: "batch size",
+            value: n as f64,
+            reason: small,
+        });
+    }
+    super::finite(loss, a)?;
+    super::finite(loss, b)?;
+    Ok(n)
+}
+
 /// Settings of [`GclLoss`] (LibAUC GCLoss_v1 defaults: τ 0.1, γ 0.9, ε 1e-8, constant γ).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GclConfig {
@@ -138,40 +200,19 @@ impl GclLoss {
 
     /// Sets γ for `epoch` by the schedule (call at the start of every epoch).
     pub fn adjust_gamma(&mut self, epoch: usize) {
-        let min = self.config.gamma;
-        self.gamma = match self.config.gamma_schedule {
-            GammaSchedule::Constant if epoch == 0 => 1.0,
-            GammaSchedule::Constant => min,
-            GammaSchedule::Cosine { decay_epochs } if epoch < decay_epochs => {
-                (1.0 - min)
-                    * 0.5
-                    * (1.0 + (std::f64::consts::PI * epoch as f64 / decay_epochs as f64).cos())
-                    + min
-            }
-            GammaSchedule::Cosine { .. } => min,
-        };
+        self.gamma = self.config.gamma_schedule.at(epoch, self.config.gamma);
     }
 
     /// The loss of a batch of paired views `h1`, `h2` (`[B, d]`, any scale: rows are
     /// L2-normalised here) of the samples `ids` (distinct); updates `u` (and iSogCLR's τ).
     pub fn forward(&mut self, h1: Tensor<2>, h2: Tensor<2>, ids: &[usize]) -> Result<Tensor<1>> {
-        let [b, d] = h1.dims();
-        if h2.dims() != [b, d] || ids.len() != b {
-            return Err(XriskError::LengthMismatch {
-                scores: b,
-                labels: h2.dims()[0],
-                ids: ids.len(),
-            });
-        }
-        if b < 2 {
-            return Err(XriskError::InvalidConfig {
-                name: "batch size",
-                value: b as f64,
-                reason: "the contrastive loss needs at least 2 samples per batch (every other sample is a negative)",
-            });
-        }
-        super::finite("GclLoss", &h1)?;
-        super::finite("GclLoss", &h2)?;
+        let b = check_views(
+            "GclLoss",
+            &h1,
+            &h2,
+            ids,
+            "the contrastive loss needs at least 2 samples per batch (every other sample is a negative)",
+        )?;
         self.u.check_ids(ids)?;
         let device = h1.device();
         let (e1, e2) = (normalize(h1), normalize(h2));
@@ -194,14 +235,12 @@ impl GclLoss {
         let n1 = (x1d.clone() / tau_col.clone()).exp() * neg.clone();
         let n2 = (x2d.clone() / tau_col.clone()).exp() * neg;
         let u_old = self.u.get(ids).to_device(&device);
-        let gamma = if self.config.gamma_schedule == GammaSchedule::Constant
-            && self.gamma > self.config.gamma
-        {
-            let seen = u_old.clone().sum().into_scalar::<f32>();
-            if seen == 0.0 { 1.0 } else { self.config.gamma }
-        } else {
-            self.gamma
-        };
+        let gamma = self
+            .config
+            .gamma_schedule
+            .batch_gamma(self.gamma, self.config.gamma, || {
+                u_old.clone().sum().into_scalar::<f32>() == 0.0
+            });
         let norm = 2.0 * (b as f64 - 1.0);
         let batch_u = |n: &Tensor<2>| n.clone().sum_dim(1).squeeze_dim::<1>(1) / norm;
         let u1 = u_old.clone() * (1.0 - gamma) + batch_u(&n1) * gamma;
@@ -242,7 +281,8 @@ fn normalize(x: Tensor<2>) -> Tensor<2> {
     x / norm
 }
 
-fn eye(b: usize, device: &Device) -> Tensor<2> {
+/// The `b × b` identity.
+pub(crate) fn eye(b: usize, device: &Device) -> Tensor<2> {
     let mut v = vec![0.0f32; b * b];
     for i in 0..b {
         v[i * b + i] = 1.0;

@@ -17,10 +17,10 @@
 //! `B−1`.) iSogCLR's τ step per side: `g_i = ln u_i + ρ + b_i − Σ_j (N_ij/u_i)·Z_ij/(B−1)`,
 //! averaged with momentum β, `τ_i ← clip(τ_i − η·ḡ_i, τ_min, τ_max)`.
 
-use super::gcl::{GammaSchedule, IsogclrConfig};
-use crate::error::{Result, XriskError};
+use super::gcl::{GammaSchedule, IsogclrConfig, check_views, eye};
+use crate::error::Result;
 use crate::state::StateTable;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 /// Settings of [`GclBimodalLoss`] (LibAUC GCLoss_v2 defaults: τ 0.01, γ 0.9; iSogCLR τ ∈
 /// [0.005, 0.05], ρ 6, η 0.01, β 0.9).
@@ -116,18 +116,7 @@ impl GclBimodalLoss {
 
     /// Sets γ for `epoch` by the schedule (call at the start of every epoch).
     pub fn adjust_gamma(&mut self, epoch: usize) {
-        let min = self.config.gamma;
-        self.gamma = match self.config.gamma_schedule {
-            GammaSchedule::Constant if epoch == 0 => 1.0,
-            GammaSchedule::Constant => min,
-            GammaSchedule::Cosine { decay_epochs } if epoch < decay_epochs => {
-                (1.0 - min)
-                    * 0.5
-                    * (1.0 + (std::f64::consts::PI * epoch as f64 / decay_epochs as f64).cos())
-                    + min
-            }
-            GammaSchedule::Cosine { .. } => min,
-        };
+        self.gamma = self.config.gamma_schedule.at(epoch, self.config.gamma);
     }
 
     /// The loss of a batch of pairs (`image`, `text`: `[B, d]`) with distinct pair ids; updates
@@ -138,32 +127,18 @@ impl GclBimodalLoss {
         text: Tensor<2>,
         ids: &[usize],
     ) -> Result<Tensor<1>> {
-        let [b, d] = image.dims();
-        if text.dims() != [b, d] || ids.len() != b {
-            return Err(XriskError::LengthMismatch {
-                scores: b,
-                labels: text.dims()[0],
-                ids: ids.len(),
-            });
-        }
-        if b < 2 {
-            return Err(XriskError::InvalidConfig {
-                name: "batch size",
-                value: b as f64,
-                reason: "the contrastive loss needs at least 2 pairs per batch (every other pair is a negative)",
-            });
-        }
-        super::finite("GclBimodalLoss", &image)?;
-        super::finite("GclBimodalLoss", &text)?;
+        let b = check_views(
+            "GclBimodalLoss",
+            &image,
+            &text,
+            ids,
+            "the contrastive loss needs at least 2 pairs per batch (every other pair is a negative)",
+        )?;
         self.img.u.check_ids(ids)?;
         let device = image.device();
         let per_image = image.matmul(text.transpose());
         let per_text = per_image.clone().transpose();
-        let mut eye = vec![0.0f32; b * b];
-        for i in 0..b {
-            eye[i * b + i] = 1.0;
-        }
-        let eye: Tensor<2> = Tensor::from_data(TensorData::new(eye, [b, b]), &device);
+        let eye = eye(b, &device);
         let neg = eye.clone().neg() + 1.0;
         let centre = |l: Tensor<2>| {
             let diag = (l.clone() * eye.clone()).sum_dim(1);
@@ -171,9 +146,7 @@ impl GclBimodalLoss {
         };
         let (d_img, d_txt) = (centre(per_image), centre(per_text));
         let cfg = self.config;
-        let constant_first =
-            cfg.gamma_schedule == GammaSchedule::Constant && self.gamma > cfg.gamma;
-        let gamma = self.gamma;
+        let scheduled = self.gamma;
         let norm = b as f64 - 1.0;
         let side = |s: &mut Side, dm: Tensor<2>| -> Tensor<1> {
             let state_dev = s.u.device();
@@ -191,15 +164,9 @@ impl GclBimodalLoss {
             s.b.set(ids, new_b.clone().to_device(&state_dev));
             let n = (z.clone() - new_b.clone().unsqueeze_dim::<2>(1)).exp() * neg.clone();
             let u_old = s.u.get(ids).to_device(&device);
-            let g = if constant_first {
-                if u_old.clone().sum().into_scalar::<f32>() == 0.0 {
-                    1.0
-                } else {
-                    cfg.gamma
-                }
-            } else {
-                gamma
-            };
+            let g = cfg.gamma_schedule.batch_gamma(scheduled, cfg.gamma, || {
+                u_old.clone().sum().into_scalar::<f32>() == 0.0
+            });
             let u = (u_old * (old_b - new_b.clone()).exp() * (1.0 - g)
                 + n.clone().sum_dim(1).squeeze_dim::<1>(1) * (g / norm))
                 .clamp_min(1e-20);
