@@ -59,24 +59,19 @@ impl RankBatch {
     /// The sub-batch of the rows (queries) `rows`, in that order: a data-parallel shard.
     pub fn rows(&self, rows: &[usize]) -> RankBatch {
         let n = self.queries.len().max(1);
-        let pick_f = |v: &[f32], w: usize| -> Vec<f32> {
+        fn pick<T: Copy>(v: &[T], rows: &[usize], w: usize) -> Vec<T> {
             rows.iter()
                 .flat_map(|&r| v[r * w..(r + 1) * w].iter().copied())
                 .collect()
-        };
-        let pick_u = |v: &[usize], w: usize| -> Vec<usize> {
-            rows.iter()
-                .flat_map(|&r| v[r * w..(r + 1) * w].iter().copied())
-                .collect()
-        };
+        }
         RankBatch {
-            queries: pick_u(&self.queries, 1),
-            items: pick_u(&self.items, self.items.len() / n),
-            pair_ids: pick_u(&self.pair_ids, self.pair_ids.len() / n),
-            ratings: pick_f(&self.ratings, self.ratings.len() / n),
-            num_pos_items: pick_f(&self.num_pos_items, 1),
-            ideal_dcg: pick_f(&self.ideal_dcg, 1),
-            items_per_query: self.items_per_query.as_ref().map(|v| pick_f(v, 1)),
+            queries: pick(&self.queries, rows, 1),
+            items: pick(&self.items, rows, self.items.len() / n),
+            pair_ids: pick(&self.pair_ids, rows, self.pair_ids.len() / n),
+            ratings: pick(&self.ratings, rows, self.ratings.len() / n),
+            num_pos_items: pick(&self.num_pos_items, rows, 1),
+            ideal_dcg: pick(&self.ideal_dcg, rows, 1),
+            items_per_query: self.items_per_query.as_ref().map(|v| pick(v, rows, 1)),
         }
     }
 }

@@ -142,19 +142,6 @@ pub fn gather_rows(local: Tensor<2>, comm: &mut dyn Collective) -> Result<Tensor
     Ok(Tensor::cat(parts, 0).select(0, idx))
 }
 
-/// The ids and shapes of `module`'s float parameters, in visiting order.
-fn param_shapes<M: Module>(module: &M) -> Vec<(ParamId, Vec<usize>)> {
-    struct Shapes(Vec<(ParamId, Vec<usize>)>);
-    impl ModuleVisitor for Shapes {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0.push((param.id, param.val().dims().to_vec()));
-        }
-    }
-    let mut v = Shapes(Vec::new());
-    module.visit(&mut v);
-    v.0
-}
-
 /// Sums `grads` (the gradients of `module`'s parameters) over the group, in place: one flat
 /// all-reduce of every parameter's gradient in visiting order (a parameter without a gradient on
 /// this rank contributes zeros). Returns the number of values exchanged.
@@ -169,12 +156,14 @@ pub fn all_reduce_grads<M: Module>(
     struct Take<'a> {
         grads: &'a mut GradientsParams,
         flat: Vec<f32>,
-        had: Vec<bool>,
+        /// Id and shape of every parameter, in visiting order (the layout of `flat`).
+        layout: Vec<(ParamId, Vec<usize>)>,
         device: Option<burn::tensor::Device>,
     }
     impl ModuleVisitor for Take<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let n: usize = param.val().dims().iter().product();
+            let shape = param.val().dims().to_vec();
+            let n: usize = shape.iter().product();
             match self.grads.remove::<D>(param.id) {
                 Some(g) => {
                     self.device.get_or_insert_with(|| g.device());
@@ -184,33 +173,30 @@ pub fn all_reduce_grads<M: Module>(
                         .try_to_vec::<f32>()
                         .unwrap_or_else(|_| vec![0.0; n]);
                     self.flat.extend(v);
-                    self.had.push(true);
                 }
-                None => {
-                    self.flat.extend(std::iter::repeat_n(0.0, n));
-                    self.had.push(false);
-                }
+                None => self.flat.extend(std::iter::repeat_n(0.0, n)),
             }
+            self.layout.push((param.id, shape));
         }
     }
     let mut take = Take {
         grads,
         flat: Vec::new(),
-        had: Vec::new(),
+        layout: Vec::new(),
         device: None,
     };
     module.visit(&mut take);
     let Take {
         grads,
         mut flat,
-        had,
+        layout,
         device,
     } = take;
     comm.all_reduce_sum(&mut flat)?;
     let device = device.unwrap_or_else(|| module.devices().first().cloned().unwrap_or_default());
     let device = device.without_autodiff();
     let mut offset = 0;
-    for ((id, shape), _had) in param_shapes(module).into_iter().zip(had) {
+    for (id, shape) in layout {
         let n: usize = shape.iter().product();
         let values = flat[offset..offset + n].to_vec();
         offset += n;
