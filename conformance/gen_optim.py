@@ -73,14 +73,16 @@ def run(name, loss_kind, loss_kwargs, opt_name, opt_kwargs, regularizer_after=No
     cls = getattr(O, opt_name)
     if opt_name in ("PESG", "PDSCA"):
         opt = cls(m.parameters(), loss_fn=loss, device=dev, verbose=False, **opt_kwargs)
+    elif opt_name == "LARS":
+        opt = cls(m.parameters(), **opt_kwargs)  # MoCo-v3's LARS takes no device
     else:
         opt = cls(m.parameters(), device=dev, **opt_kwargs)
     fix_reference(opt, opt.params if hasattr(opt, "params") else list(m.parameters()))
     g = opt.param_groups[0]
     defaults = {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()
                 if k in ("lr", "lr0", "momentum", "dampening", "nesterov", "clip_value", "weight_decay", "epoch_decay",
-                         "betas", "beta1", "beta2", "eps")}
-    mode = getattr(opt, "mode", "sgd" if opt_name == "SGD" else "adam")
+                         "betas", "beta1", "beta2", "eps", "trust_coefficient")}
+    mode = getattr(opt, "mode", {"SGD": "sgd", "LARS": "lars"}.get(opt_name, "adam"))
     for step, ids in enumerate(BATCHES):
         x = torch.tensor(X[ids]); y = torch.tensor(Y[ids]); idx = torch.tensor(ids)
         z = m(x).reshape(-1)
@@ -124,6 +126,13 @@ cases = [
     run("sgd_nesterov", "ce", {}, "SGD", {"lr": 0.1, "momentum": 0.5, "nesterov": True}),
     run("adam", "ce", {}, "Adam", {"lr": 0.01, "epoch_decay": 1e-2}),
     run("adamw", "ce", {}, "AdamW", {"lr": 0.01, "weight_decay": 0.05}),
+    # The contrastive optimizers (spec §3.4-3.5); trust coefficients above the default make the
+    # trust-ratio scaling visible within the tolerance.
+    run("sogclr_lars", "ce", {}, "SogCLR", {"lr": 0.5, "weight_decay": 1e-2, "trust_coefficient": 0.05}),
+    run("sogclr_lars_epoch_decay", "ce", {}, "SogCLR", {"lr": 0.3, "trust_coefficient": 0.1, "epoch_decay": 0.05}),
+    run("isogclr_lars", "ce", {}, "iSogCLR", {"lr": 0.5, "trust_coefficient": 0.05}),
+    run("isogclr_adamw", "ce", {}, "iSogCLR", {"lr": 0.01, "mode": "adamw", "weight_decay": 0.05}),
+    run("lars", "ce", {}, "LARS", {"lr": 0.5, "weight_decay": 1e-3, "trust_coefficient": 0.05}),
 ]
 with open(os.path.join(out_dir, "vectors", "optimizers.json"), "w") as fh:
     json.dump({"generator": "conformance/gen_optim.py", "x": X.tolist(), "y": Y.tolist(), "w0": W0.reshape(-1).tolist(),

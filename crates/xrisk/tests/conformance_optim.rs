@@ -18,8 +18,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::Value;
 use xrisk::loss::*;
 use xrisk::optim::{
-    Pdsca, PdscaConfig, Pesg, PesgConfig, ProximalOptimizer, SkeletonConfig, UpdateRule, adam,
-    adamw, soap, sopa, sopa_s, sota_s, staco,
+    Pdsca, PdscaConfig, Pesg, PesgConfig, ProximalOptimizer, SkeletonConfig, SogClrConfig,
+    SogClrMode, UpdateRule, adam, adamw, soap, sopa, sopa_s, sota_s, staco,
 };
 
 #[derive(Module, Debug)]
@@ -68,7 +68,10 @@ fn skeleton(case: &Value) -> SkeletonConfig {
 
 fn preset_matches(case: &Value) {
     let name = case["name"].as_str().unwrap();
-    if matches!(case["optimizer"].as_str(), Some("PESG" | "PDSCA" | "SGD")) {
+    if matches!(
+        case["optimizer"].as_str(),
+        Some("PESG" | "PDSCA" | "SGD" | "SogCLR" | "iSogCLR" | "LARS")
+    ) {
         return;
     }
     let want = skeleton(case);
@@ -93,6 +96,55 @@ fn preset_matches(case: &Value) {
         preset, want,
         "{name}: preset differs from LibAUC's defaults"
     );
+}
+
+/// The SogCLR / iSogCLR / LARS settings in the case (LibAUC's param group), and a check that
+/// our preset with the case's explicit arguments gives the same settings (LibAUC's defaults).
+fn sogclr_config(case: &Value) -> SogClrConfig {
+    let d = &case["defaults"];
+    let get = |k: &str, dflt: f64| d[k].as_f64().unwrap_or(dflt);
+    let lr = get("lr", 0.0);
+    let mut preset = match case["optimizer"].as_str().unwrap() {
+        "SogCLR" => SogClrConfig::sogclr(lr),
+        "iSogCLR" => SogClrConfig::isogclr(lr),
+        _ => SogClrConfig::lars(lr),
+    };
+    let mut from_peer = SogClrConfig {
+        lr,
+        mode: if case["mode"] == "adamw" {
+            SogClrMode::AdamW
+        } else {
+            SogClrMode::Lars
+        },
+        clip_value: get("clip_value", preset.clip_value),
+        weight_decay: get("weight_decay", 0.0),
+        epoch_decay: get("epoch_decay", 0.0),
+        momentum: get("momentum", 0.0),
+        trust_coefficient: get("trust_coefficient", 0.0),
+        betas: d["betas"]
+            .as_array()
+            .map(|b| (f(&b[0]), f(&b[1])))
+            .unwrap_or(preset.betas),
+        eps: get("eps", preset.eps),
+    };
+    let k = &case["kwargs"];
+    let set = |field: &mut f64, key: &str| {
+        if let Some(v) = k[key].as_f64() {
+            *field = v;
+        }
+    };
+    set(&mut preset.weight_decay, "weight_decay");
+    set(&mut preset.epoch_decay, "epoch_decay");
+    set(&mut preset.momentum, "momentum");
+    set(&mut preset.trust_coefficient, "trust_coefficient");
+    preset.mode = from_peer.mode;
+    let name = case["name"].as_str().unwrap();
+    assert_eq!(
+        preset, from_peer,
+        "{name}: preset differs from LibAUC's defaults"
+    );
+    from_peer.lr = lr;
+    from_peer
 }
 
 #[test]
@@ -244,6 +296,9 @@ fn optimizers_match_libauc() {
                     }
                     .init(),
                 )
+            }
+            "SogCLR" | "iSogCLR" | "LARS" => {
+                Opt::Plain(sogclr_config(case).init().expect("valid settings"))
             }
             _ => Opt::Plain(ProximalOptimizer::new(skeleton(case))),
         };

@@ -17,15 +17,17 @@ mod midam;
 mod pdsca;
 mod pesg;
 mod scent;
+mod sogclr;
 
 pub use midam::{Midam, MidamConfig};
 pub use pdsca::{Pdsca, PdscaConfig};
 pub use pesg::{Pesg, PesgConfig};
 pub use scent::ScentConfig;
+pub use sogclr::{SogClrConfig, SogClrMode};
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::GradientsParams;
-use burn::tensor::Tensor;
+use burn::tensor::{ElementConversion, Tensor};
 use std::collections::HashMap;
 
 /// The update rule applied to the processed gradient `g`.
@@ -65,6 +67,18 @@ pub enum UpdateRule {
         dampening: f64,
         /// Nesterov momentum.
         nesterov: bool,
+    },
+    /// LARS (MoCo-v3's, as in LibAUC's `LARS` and the `'lars'` mode of `SogCLR`/`iSogCLR`,
+    /// spec `libauc_spec.md` §3.4–3.5): for a parameter with two or more dimensions the
+    /// decayed gradient `g` is scaled by the trust ratio `q = trust·‖w‖/‖g‖` (1 when either
+    /// norm is 0); one-dimensional parameters (biases, norms) take the raw gradient, without
+    /// weight decay, the proximal term or scaling. Then `buf = μ·buf + g` (buffer starts at 0),
+    /// `w ← w − lr·buf`.
+    Lars {
+        /// μ.
+        momentum: f64,
+        /// Trust coefficient.
+        trust_coefficient: f64,
     },
     /// Adam with bias correction.
     Adam {
@@ -289,7 +303,24 @@ impl ModuleMapper for StepMapper<'_> {
         let grad: Tensor<1> = grad.reshape([n]).to_device(&w.device());
         let state = self.states.entry(id).or_default();
         let rows = if D > 1 { shape.dims::<D>()[0] } else { n };
-        let updated = update(&self.config, state, w, grad, rows);
+        let updated = if D == 1 && matches!(self.config.rule, UpdateRule::Lars { .. }) {
+            // LARS leaves vectors (biases, norms) without decay, proximal term or scaling.
+            let plain = SkeletonConfig {
+                weight_decay: 0.0,
+                epoch_decay: 0.0,
+                rule: match self.config.rule {
+                    UpdateRule::Lars { momentum, .. } => UpdateRule::Lars {
+                        momentum,
+                        trust_coefficient: 0.0,
+                    },
+                    other => other,
+                },
+                ..self.config
+            };
+            update(&plain, state, w, grad, rows)
+        } else {
+            update(&self.config, state, w, grad, rows)
+        };
         let mut t: Tensor<D> = Tensor::from_inner(updated.reshape(shape));
         if require_grad {
             t = t.require_grad();
@@ -362,6 +393,29 @@ fn update(
                 if nesterov { g + buf * momentum } else { buf }
             };
             w - step * c.lr
+        }
+        UpdateRule::Lars {
+            momentum,
+            trust_coefficient,
+        } => {
+            // trust_coefficient 0 marks a vector parameter: no scaling.
+            let step = if trust_coefficient > 0.0 {
+                let wn = w.clone().square().sum().into_scalar::<f32>().elem::<f64>().sqrt();
+                let gn = g.clone().square().sum().into_scalar::<f32>().elem::<f64>().sqrt();
+                if wn > 0.0 && gn > 0.0 {
+                    g * (trust_coefficient * wn / gn)
+                } else {
+                    g
+                }
+            } else {
+                g
+            };
+            let buf = match s.buf.take() {
+                None => step,
+                Some(b) => b * momentum + step,
+            };
+            s.buf = Some(buf.clone());
+            w - buf * c.lr
         }
         UpdateRule::LibAucMomentum { momentum: 0.0 } => w - g * c.lr,
         UpdateRule::LibAucMomentum { momentum } => {
