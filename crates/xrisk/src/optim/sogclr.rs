@@ -182,11 +182,11 @@ mod tests {
         let m = opt.step(m, &mut grads);
         // g = (0,1) + 0.5·(3,4) = (1.5, 3); ‖w‖ = 5, ‖g‖ = √11.25; q = 0.001·5/√11.25.
         let q = 0.001 * 5.0 / 11.25f64.sqrt();
-        let w: Vec<f32> = m.w.val().into_data().to_vec().unwrap();
+        let w: Vec<f32> = m.w.val().into_data().try_to_vec::<f32>().unwrap();
         assert!((w[0] as f64 - (3.0 - 0.1 * q * 1.5)).abs() < 1e-6, "{w:?}");
         assert!((w[1] as f64 - (4.0 - 0.1 * q * 3.0)).abs() < 1e-6, "{w:?}");
         // The bias: raw gradient, no decay: 1 − 0.1·2.
-        let b: Vec<f32> = m.b.val().into_data().to_vec().unwrap();
+        let b: Vec<f32> = m.b.val().into_data().try_to_vec::<f32>().unwrap();
         assert!((b[0] - 0.8).abs() < 1e-6, "{b:?}");
     }
 
