@@ -28,6 +28,7 @@ pub mod persist;
 pub mod resnet;
 pub mod state;
 pub mod surrogate;
+pub mod tempnet;
 pub mod train;
 pub mod xc;
 

@@ -139,7 +139,7 @@ impl NeuMf {
 /// p = 0), with a cheaper mask: one seed drawn from the device's RNG (so `device.seed` fixes
 /// it), then a ChaCha8 stream compared against `(1 − p)·2³²`. burn's element-wise Bernoulli
 /// sampler took about a fifth of a NeuMF training step (bench/profile.sh).
-fn dropout<const D: usize>(layer: &Dropout, x: Tensor<D>) -> Tensor<D> {
+pub(crate) fn dropout<const D: usize>(layer: &Dropout, x: Tensor<D>) -> Tensor<D> {
     use burn::tensor::{Distribution, TensorData};
     let p = layer.prob;
     let device = x.device();

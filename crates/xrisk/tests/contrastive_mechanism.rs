@@ -11,7 +11,11 @@
 //!    cluster-mean learned τ with cluster size above 0.6 (spec §5.2: the relation needs
 //!    ρ ≪ log(n / largest cluster) and tight clusters; with loose ones it vanishes).
 
+#[allow(dead_code)]
+mod common;
+
 use burn::tensor::{Device, Tensor, TensorData};
+use common::{pearson, ranks};
 use rand::{RngExt, SeedableRng};
 use xrisk::loss::{GclConfig, GclLoss, IsogclrConfig};
 
@@ -84,33 +88,6 @@ fn rows(points: &[[f64; DIM]], ids: &[usize], device: &Device) -> Tensor<2> {
         .flat_map(|&i| points[i].iter().map(|&x| x as f32))
         .collect();
     Tensor::from_data(TensorData::new(v, [ids.len(), DIM]), device)
-}
-
-fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let cov: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
-    cov / (vx * vy).sqrt()
-}
-
-fn ranks(x: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..x.len()).collect();
-    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
-    let mut r = vec![0.0; x.len()];
-    let mut k = 0;
-    while k < order.len() {
-        let mut j = k;
-        while j + 1 < order.len() && x[order[j + 1]] == x[order[k]] {
-            j += 1;
-        }
-        for &o in &order[k..=j] {
-            r[o] = (k + j) as f64 / 2.0;
-        }
-        k = j + 1;
-    }
-    r
 }
 
 #[test]
