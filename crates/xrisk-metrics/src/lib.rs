@@ -13,6 +13,7 @@
 //! | P@k, R@k, AP@k, MAP@k, NDCG@k (LibAUC's matrix API) | [`precision_recall_at_k`], [`ap_at_k`], [`map_at_k`], [`ndcg_at_k`] |
 //! | per-query NDCG@k from (query, label, score) rows | [`ndcg_by_query`] |
 //! | ROC and precision–recall curves | [`roc_curve`], [`precision_recall_curve`] |
+//! | cross-modal retrieval R@K (both directions), expected calibration error | [`recall_at_k`], [`recall_at_k_both`], [`expected_calibration_error`] |
 //!
 //! Everything is O(n log n): the scores of each class are sorted once (in parallel for large
 //! inputs) and a merge walk visits every distinct threshold. Labels must be 0/1 (graded
@@ -35,6 +36,7 @@ mod error;
 mod multilabel;
 mod ndcg;
 mod pr;
+mod retrieval;
 mod roc;
 
 pub use at_k::{
@@ -45,4 +47,5 @@ pub use error::{MetricError, Result};
 pub use multilabel::{PerTask, auroc_multilabel, average_precision_multilabel};
 pub use ndcg::ndcg_by_query;
 pub use pr::{PrPoint, average_precision, precision_recall_curve};
+pub use retrieval::{expected_calibration_error, recall_at_k, recall_at_k_both};
 pub use roc::{RocPoint, auroc, pauc_one_way, pauc_two_way, roc_curve};

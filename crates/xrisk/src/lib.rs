@@ -16,6 +16,7 @@
 //! ```
 
 pub mod bilevel;
+pub mod charlm;
 pub mod device;
 pub mod dist;
 pub mod error;
