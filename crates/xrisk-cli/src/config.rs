@@ -72,6 +72,8 @@ pub struct DataConfig {
     /// Feature transform fitted on the training rows: `none` (default), `standard` (z-score
     /// per feature) or `log_standard` (`sign(x)·ln(1+|x|)`, then z-score).
     pub normalize: Option<String>,
+    /// Language-model and text runs: characters per training window (default 64).
+    pub seq_len: Option<usize>,
 }
 
 /// `[model]`.
@@ -153,6 +155,16 @@ pub struct LossConfig {
     pub estimator: Option<String>,
     /// Entropic loss (SCENT): LibAUC's `alpha_multiplier` c (1.0).
     pub alpha_multiplier: Option<f64>,
+    /// robust_lm / gcl: `fixed` (or `global`), `individual` (iSogCLR) or `tempnet`.
+    pub temperature: Option<String>,
+    /// robust_lm / gcl: the DRO radius ρ.
+    pub rho: Option<f64>,
+    /// Lowest learned temperature.
+    pub tau_min: Option<f64>,
+    /// Highest learned temperature.
+    pub tau_max: Option<f64>,
+    /// TempNet's own Adam learning rate.
+    pub tempnet_lr: Option<f64>,
 }
 
 impl LossConfig {
@@ -183,6 +195,14 @@ impl LossConfig {
             "multilabel_pauc" => &["margin", "gamma", "lambda"],
             "entropic" => &["alpha", "gamma", "estimator", "alpha_multiplier"],
             "softmax_ce" => &[],
+            "robust_lm" => &[
+                "temperature",
+                "tau",
+                "rho",
+                "tau_min",
+                "tau_max",
+                "tempnet_lr",
+            ],
             "focal" => &["alpha", "gamma"],
             "listwise_ce" => &["gamma"],
             "ndcg" => &[
@@ -200,7 +220,7 @@ impl LossConfig {
                 "scale",
             ],
             other => bail!(
-                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal, listwise_ce, ndcg, midam, multilabel_aucm, map, multilabel_pauc, entropic, softmax_ce"
+                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal, listwise_ce, ndcg, midam, multilabel_aucm, map, multilabel_pauc, entropic, softmax_ce, robust_lm"
             ),
         };
         let set = [
@@ -233,6 +253,11 @@ impl LossConfig {
             ("pooling", self.pooling.is_some()),
             ("estimator", self.estimator.is_some()),
             ("alpha_multiplier", self.alpha_multiplier.is_some()),
+            ("temperature", self.temperature.is_some()),
+            ("rho", self.rho.is_some()),
+            ("tau_min", self.tau_min.is_some()),
+            ("tau_max", self.tau_max.is_some()),
+            ("tempnet_lr", self.tempnet_lr.is_some()),
         ];
         for (key, present) in set {
             if present && !allowed.contains(&key) {

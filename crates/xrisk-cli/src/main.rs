@@ -8,6 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod bilevel;
+mod charlm;
 mod config;
 mod data;
 mod demo;
@@ -53,6 +54,9 @@ enum Command {
     Data(data::DataArgs),
     /// Multi-block bilevel hyper-parameter optimization on a8a (BSVRB v1/v2, RSVRB).
     Bilevel(bilevel::BilevelArgs),
+    /// Sample text from a character-level language model trained with `xrisk train`
+    /// (`[loss] kind = "robust_lm"`), with its TempNet's per-step temperature or a fixed one.
+    Generate(charlm::GenerateArgs),
     /// Timings used by the benchmark scripts in bench/.
     Bench(bench::BenchArgs),
 }
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Data(args) => data::run(args),
         Command::Bilevel(args) => bilevel::run(args),
+        Command::Generate(args) => charlm::generate(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

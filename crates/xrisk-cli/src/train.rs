@@ -1154,7 +1154,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 "data-parallel runs do not checkpoint yet: drop --resume / --checkpoint-every, or train in one process"
             );
         }
-        if cfg.is_many_class() || cfg.is_multilabel() || cfg.is_mil() {
+        if cfg.is_many_class() || cfg.is_multilabel() || cfg.is_mil() || crate::charlm::is_lm(&cfg)
+        {
             bail!(
                 "data-parallel training (--world-size, [train] devices) covers the binary AUC-family, CE, focal and ranking runs; this config (multi-label, many-class or MIL) trains with one peer for now"
             );
@@ -1193,6 +1194,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
             args.json,
             peer.as_mut().map(|p| p as &mut dyn Collective),
         );
+    }
+    if crate::charlm::is_lm(&cfg) {
+        if resume.is_some() || args.checkpoint_every.is_some() {
+            bail!(
+                "language-model runs do not checkpoint yet: --resume and --checkpoint-every are for the AUC-family and ranking runs"
+            );
+        }
+        return crate::charlm::run(&cfg, args.out.as_deref(), &config_text, args.json);
     }
     if cfg.is_many_class() {
         if resume.is_some() || args.checkpoint_every.is_some() {

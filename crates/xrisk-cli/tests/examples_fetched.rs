@@ -43,15 +43,22 @@ fn synthetic_many_class_examples_run() {
 }
 
 #[test]
-#[ignore = "needs xrisk data fetch movielens-100k, mslr10k-subset, mil, yeast, letter and protein-kddcup04"]
+#[ignore = "needs xrisk data fetch movielens-100k, mslr10k-subset, mil, yeast, letter, protein-kddcup04 and text-corpora"]
 fn fetched_data_examples_run() {
     let mut n = 0;
-    for dir in ["ranking", "mil", "multilabel", "multiclass", "protein"] {
+    for dir in [
+        "ranking",
+        "mil",
+        "multilabel",
+        "multiclass",
+        "protein",
+        "lm",
+    ] {
         for cfg in configs(dir) {
             let v = run_one(&cfg);
             assert!(v["test"].is_object(), "{}: {v}", cfg.display());
             n += 1;
         }
     }
-    assert!(n >= 16, "{n} configs");
+    assert!(n >= 18, "{n} configs");
 }
