@@ -52,8 +52,8 @@ def sample(model, extra):
     return json.loads(p.stdout)
 
 
-rows = ["| model | held-out NLL (nats/char) | bits/char | top-1 accuracy | ECE | mean τ | s/run |",
-        "|---|---|---|---|---|---|---|"]
+rows = ["| model | held-out NLL (nats/char) | bits/char | top-1 accuracy | ECE | mean τ |",
+        "|---|---|---|---|---|---|"]
 for name, rs in results.items():
     rows.append(f"| {name} | {fmt([r['nll'] for r in rs])} | {fmt([r['nll'] / 0.6931471805599453 for r in rs], 3)} "
                 f"| {fmt([r['accuracy'] for r in rs])} | {fmt([r['ece'] for r in rs])} "

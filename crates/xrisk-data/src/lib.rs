@@ -5,9 +5,11 @@
 //! samplers (spec `libauc_spec.md` §4) and the registry of real data sets that
 //! `xrisk data fetch` obtains from package registries (spec `datasets.md`).
 
+pub mod augment;
 pub mod dataset;
 pub mod error;
 pub mod fetch;
+pub mod hashing;
 pub mod imbalance;
 pub mod readers;
 pub mod recsplit;

@@ -5,6 +5,7 @@
 pub mod idx;
 pub mod keel;
 pub mod letter;
+pub mod mail;
 pub mod mil;
 pub mod movielens;
 pub mod parquet;
