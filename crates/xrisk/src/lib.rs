@@ -19,6 +19,7 @@ pub mod bilevel;
 pub mod charlm;
 pub mod device;
 pub mod dist;
+pub mod encoder;
 pub mod error;
 pub mod loss;
 pub mod mil;

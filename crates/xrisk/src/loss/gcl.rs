@@ -215,7 +215,10 @@ impl GclLoss {
         )?;
         self.u.check_ids(ids)?;
         let device = h1.device();
-        let (e1, e2) = (normalize(h1), normalize(h2));
+        let (e1, e2) = (
+            crate::encoder::normalize_rows(h1),
+            crate::encoder::normalize_rows(h2),
+        );
         let eye = eye(b, &device);
         let aa = e1.clone().matmul(e1.clone().transpose()) - eye.clone() * LARGE;
         let bb = e2.clone().matmul(e2.clone().transpose()) - eye.clone() * LARGE;
@@ -273,12 +276,6 @@ impl GclLoss {
         }
         Ok(loss.reshape([1]))
     }
-}
-
-/// Rows divided by their L2 norm (floored at 1e-12, as `F.normalize`).
-fn normalize(x: Tensor<2>) -> Tensor<2> {
-    let norm = x.clone().square().sum_dim(1).sqrt().clamp_min(1e-12);
-    x / norm
 }
 
 /// The `b × b` identity.
