@@ -133,6 +133,101 @@ impl TempNetLlm {
     }
 }
 
+/// Shape and output range of a [`TempNetClip`] (spec §3.4, "TempGenerator").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TempNetClipConfig {
+    /// Feature width d.
+    pub dim: usize,
+    /// Number of learned prototypes M (256).
+    pub prototypes: usize,
+    /// Lowest temperature (0.005).
+    pub tau_min: f64,
+    /// Highest temperature (0.05).
+    pub tau_max: f64,
+    /// Dropout after the first projection (0.5).
+    pub dropout: f64,
+}
+
+impl TempNetClipConfig {
+    /// The paper's CLIP settings for `dim`-wide features.
+    pub fn new(dim: usize) -> Self {
+        TempNetClipConfig {
+            dim,
+            prototypes: 256,
+            tau_min: 0.005,
+            tau_max: 0.05,
+            dropout: 0.5,
+        }
+    }
+
+    /// Checks the settings and builds the network.
+    pub fn init(&self, device: &Device) -> Result<TempNetClip> {
+        TempNetLlmConfig {
+            vocab: self.dim,
+            hidden: self.prototypes,
+            tau_min: self.tau_min,
+            tau_max: self.tau_max,
+            dropout: self.dropout,
+        }
+        .init(device)?;
+        let m = self.prototypes;
+        let mut head = LinearConfig::new(m, 1).init(device);
+        head.weight = Param::from_tensor(Tensor::ones([m, 1], device));
+        head.bias = Some(Param::from_tensor(Tensor::zeros([1], device)));
+        Ok(TempNetClip {
+            proj: LinearConfig::new(self.dim, self.dim).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            prototypes: Param::from_tensor(Tensor::random(
+                [m, self.dim],
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                device,
+            )),
+            sigma: Param::from_tensor(Tensor::full([1], 0.01f64.ln(), device)),
+            head,
+            tau_min: self.tau_min,
+            tau_max: self.tau_max,
+        })
+    }
+}
+
+/// TempNet for contrastive features ("TempGenerator"): one temperature per anchor from its
+/// detached feature `e`:
+///
+/// ```text
+/// x = dropout(sigmoid(W e + c))          P = rows of the prototypes, L2-normalised
+/// r = P x                                a = softmax(r / exp(σ))      (σ starts at ln 0.01)
+/// t = wᵀ[(a − 1/M) ⊙ sigmoid(r)] + c'    (w starts at all ones, c' at 0)
+/// τ = τ_min + (τ_max − τ_min)·sigmoid(t)
+/// ```
+#[derive(Module, Debug)]
+pub struct TempNetClip {
+    proj: Linear,
+    dropout: Dropout,
+    prototypes: Param<Tensor<2>>,
+    sigma: Param<Tensor<1>>,
+    head: Linear,
+    tau_min: f64,
+    tau_max: f64,
+}
+
+impl TempNetClip {
+    /// Temperatures `[B]` for features `[B, d]` (detached first).
+    pub fn forward(&self, features: Tensor<2>) -> Tensor<1> {
+        let x = sigmoid(self.proj.forward(features.detach()));
+        let x = crate::neumf::dropout(&self.dropout, x);
+        let p = crate::encoder::normalize_rows(self.prototypes.val());
+        let r = x.matmul(p.transpose());
+        let m = r.dims()[1] as f64;
+        let scale = self.sigma.val().exp().unsqueeze_dim::<2>(0);
+        let a = softmax(r.clone() / scale, 1);
+        let t = self
+            .head
+            .forward((a - 1.0 / m) * sigmoid(r))
+            .squeeze_dim::<1>(1);
+        sigmoid(t) * (self.tau_max - self.tau_min) + self.tau_min
+    }
+}
+
 /// The robust (KL-DRO) language-model loss averaged over positions:
 /// `mean_i [ τ_i·CE(z_i/τ_i, y_i) + (ρ − ln V)·τ_i ]`. `logits` `[N, V]`, `tau` `[N]` (from
 /// [`TempNetLlm::forward`], or a constant), `targets` the N next tokens. With `τ ≡ 1` and
@@ -316,6 +411,20 @@ mod tests {
             .init(&device)
             .is_err()
         );
+        let clip = TempNetClipConfig {
+            prototypes: 12,
+            ..TempNetClipConfig::new(8)
+        }
+        .init(&device)
+        .unwrap();
+        let f = Tensor::<2>::random(
+            [5, 8],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        for t in host1(clip.forward(f)) {
+            assert!((0.005..=0.05).contains(&(t as f64)), "{t}");
+        }
         let bad = robust_lm_loss(
             Tensor::<2>::zeros([1, 3], &device),
             Tensor::ones([1], &device),

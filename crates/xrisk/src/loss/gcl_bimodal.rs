@@ -127,6 +127,43 @@ impl GclBimodalLoss {
         text: Tensor<2>,
         ids: &[usize],
     ) -> Result<Tensor<1>> {
+        self.forward_impl(image, text, ids, None)
+    }
+
+    /// The robust loss with temperatures from networks (TempNet for CLIP, spec
+    /// `tempnet_isogclr_spec.md` §3.3): `tau_image`, `tau_text` `[B]` carry the networks'
+    /// graphs. The contrastive part uses them detached; the returned loss adds
+    /// `mean_i sg(G_i)·τ_i` per side with `G_i = ln u_i + ρ + b_i − Σ_j (N_ij/u_i)·Z_ij/(B−1)`
+    /// (≈ ρ − KL, iSogCLR's τ-gradient), so one backward pass moves the encoders by the GCL
+    /// estimator and the networks by the DRO τ-gradient. Use with iSogCLR off
+    /// (`config.isogclr = None`).
+    pub fn forward_tempnet(
+        &mut self,
+        image: Tensor<2>,
+        text: Tensor<2>,
+        ids: &[usize],
+        tau_image: Tensor<1>,
+        tau_text: Tensor<1>,
+        rho: f64,
+    ) -> Result<Tensor<1>> {
+        let n = image.dims()[0];
+        if tau_image.dims()[0] != n || tau_text.dims()[0] != n {
+            return Err(crate::error::XriskError::LengthMismatch {
+                scores: n,
+                labels: tau_image.dims()[0],
+                ids: tau_text.dims()[0],
+            });
+        }
+        self.forward_impl(image, text, ids, Some((tau_image, tau_text, rho)))
+    }
+
+    fn forward_impl(
+        &mut self,
+        image: Tensor<2>,
+        text: Tensor<2>,
+        ids: &[usize],
+        networks: Option<(Tensor<1>, Tensor<1>, f64)>,
+    ) -> Result<Tensor<1>> {
         let b = check_views(
             "GclBimodalLoss",
             &image,
@@ -148,11 +185,12 @@ impl GclBimodalLoss {
         let cfg = self.config;
         let scheduled = self.gamma;
         let norm = b as f64 - 1.0;
-        let side = |s: &mut Side, dm: Tensor<2>| -> Tensor<1> {
+        let side = |s: &mut Side, dm: Tensor<2>, net: Option<(Tensor<1>, f64)>| -> Tensor<1> {
             let state_dev = s.u.device();
-            let tau: Tensor<2> = match &s.tau {
-                Some(t) => t.get(ids).to_device(&device).unsqueeze_dim::<2>(1),
-                None => Tensor::full([b, 1], cfg.tau, &device),
+            let tau: Tensor<2> = match (&net, &s.tau) {
+                (Some((t, _)), _) => t.clone().detach().unsqueeze_dim::<2>(1),
+                (None, Some(t)) => t.get(ids).to_device(&device).unsqueeze_dim::<2>(1),
+                (None, None) => Tensor::full([b, 1], cfg.tau, &device),
             };
             let z = (dm.clone() / tau.clone()).detach();
             let old_b = s.b.get(ids).to_device(&device);
@@ -172,6 +210,11 @@ impl GclBimodalLoss {
                 .clamp_min(1e-20);
             s.u.set(ids, u.clone().to_device(&state_dev));
             let p = n / u.clone().unsqueeze_dim::<2>(1);
+            let temp_loss = net.map(|(t, rho)| {
+                let inner = (p.clone() * z.clone()).sum_dim(1).squeeze_dim::<1>(1) / norm;
+                let g = (u.clone().log() + rho + new_b.clone() - inner).detach();
+                (g * t).mean()
+            });
             if let (Some(iso), Some(t), Some(gt)) =
                 (cfg.isogclr, s.tau.as_mut(), s.grad_tau.as_mut())
             {
@@ -184,10 +227,104 @@ impl GclBimodalLoss {
                     (t.get(ids) - avg * iso.eta).clamp(iso.tau_min, iso.tau_max),
                 );
             }
-            (p * dm).sum_dim(1).mean().reshape([1])
+            let loss = (p * dm).sum_dim(1).mean().reshape([1]);
+            match temp_loss {
+                Some(t) => loss + t.reshape([1]),
+                None => loss,
+            }
         };
-        let img_loss = side(&mut self.img, d_img);
-        let txt_loss = side(&mut self.txt, d_txt);
+        let (ni, nt) = match networks {
+            Some((ti, tt, rho)) => (Some((ti, rho)), Some((tt, rho))),
+            None => (None, None),
+        };
+        let img_loss = side(&mut self.img, d_img, ni);
+        let txt_loss = side(&mut self.txt, d_txt, nt);
         Ok((img_loss + txt_loss) / 2.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loss::IsogclrConfig;
+    use burn::tensor::{Distribution, TensorData};
+
+    /// `forward_tempnet` sends iSogCLR's τ-gradient `G_i` into the temperature networks
+    /// (∂loss/∂τ_i = G_i/(2B), halved with the rest) and its contrastive part equals the
+    /// global-temperature loss at the same τ.
+    #[test]
+    fn tempnet_gradient_is_isogclr_tau_gradient() {
+        let device = Device::flex().autodiff();
+        let (b, d, tau0) = (6, 5, 0.05);
+        let feats = |seed| {
+            let mut x: Vec<f32> =
+                Tensor::<2>::random([b, d], Distribution::Normal(0.0, 1.0), &Device::flex())
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .unwrap();
+            x.rotate_left(seed);
+            crate::encoder::normalize_rows(Tensor::<2>::from_data(
+                TensorData::new(x, [b, d]),
+                &device,
+            ))
+        };
+        device.seed(3);
+        let (img, txt) = (feats(0), feats(7));
+        let ids: Vec<usize> = (10..10 + b).collect();
+        let rho = 2.0;
+        let mut iso = GclBimodalLoss::new(
+            GclBimodalConfig {
+                tau: tau0,
+                isogclr: Some(IsogclrConfig {
+                    tau_min: 0.001,
+                    tau_max: 1.0,
+                    rho,
+                    eta: 0.0,
+                    beta: 1.0,
+                }),
+                ..GclBimodalConfig::new(20)
+            },
+            &device,
+        );
+        let iso_loss = iso.forward(img.clone(), txt.clone(), &ids).unwrap();
+        let [(_, g_img), (_, g_txt)] = iso.temperatures().unwrap();
+        let mut net = GclBimodalLoss::new(
+            GclBimodalConfig {
+                tau: tau0,
+                ..GclBimodalConfig::new(20)
+            },
+            &device,
+        );
+        let ti = Tensor::<1>::full([b], tau0, &device).require_grad();
+        let tt = Tensor::<1>::full([b], tau0, &device).require_grad();
+        let loss = net
+            .forward_tempnet(img, txt, &ids, ti.clone(), tt.clone(), rho)
+            .unwrap();
+        let host = |t: Tensor<1>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        // Value: the contrastive part plus ½·(mean G_img·τ + mean G_txt·τ).
+        let extra: f64 =
+            (ids.iter().map(|&i| g_img[i] + g_txt[i]).sum::<f32>() as f64) * tau0 / b as f64 / 2.0;
+        let (lv, iv) = (host(loss.clone())[0] as f64, host(iso_loss)[0] as f64);
+        assert!((lv - (iv + extra)).abs() < 1e-4, "{lv} vs {iv} + {extra}");
+        let grads = loss.backward();
+        let (gi, gt) = (
+            host(ti.grad(&grads).unwrap()),
+            host(tt.grad(&grads).unwrap()),
+        );
+        for (k, &i) in ids.iter().enumerate() {
+            let scale = 2.0 * b as f32;
+            assert!(
+                (gi[k] * scale - g_img[i]).abs() < 1e-3,
+                "{} vs {}",
+                gi[k] * scale,
+                g_img[i]
+            );
+            assert!(
+                (gt[k] * scale - g_txt[i]).abs() < 1e-3,
+                "{} vs {}",
+                gt[k] * scale,
+                g_txt[i]
+            );
+        }
     }
 }
