@@ -109,7 +109,7 @@ fn settings(cfg: &Config, vocab: usize) -> Result<Settings> {
     if s.seq_len == 0 {
         bail!("[data] seq_len must be ≥ 1");
     }
-    if !(s.tau > 0.0) {
+    if s.tau.is_nan() || s.tau <= 0.0 {
         bail!("[loss] tau = {}: must be > 0", s.tau);
     }
     if s.tempnet.is_some() && !(s.rho >= 0.0 && s.rho < ln_v) {
@@ -378,7 +378,7 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
     })?;
     let vocab = CharVocab::from_string(snap.text("vocab")?)?;
     if let Some(t) = args.tau
-        && !(t > 0.0)
+        && (t.is_nan() || t <= 0.0)
     {
         bail!("--tau {t}: must be > 0");
     }

@@ -74,6 +74,10 @@ pub struct DataConfig {
     pub normalize: Option<String>,
     /// Language-model and text runs: characters per training window (default 64).
     pub seq_len: Option<usize>,
+    /// Contrastive image runs: at most this many training rows per class.
+    pub max_per_class: Option<usize>,
+    /// Contrastive image runs: head-to-tail ratio r; class k keeps n·r^(−k/(K−1)) rows.
+    pub long_tail: Option<f64>,
 }
 
 /// `[model]`.
@@ -157,6 +161,8 @@ pub struct LossConfig {
     pub alpha_multiplier: Option<f64>,
     /// robust_lm / gcl: `fixed` (or `global`), `individual` (iSogCLR) or `tempnet`.
     pub temperature: Option<String>,
+    /// gcl / infonce: `unimodal` (two views of an image) or `bimodal` (pairs).
+    pub mode: Option<String>,
     /// robust_lm / gcl: the DRO radius ρ.
     pub rho: Option<f64>,
     /// Lowest learned temperature.
@@ -219,8 +225,21 @@ impl LossConfig {
                 "surrogate",
                 "scale",
             ],
+            "gcl" => &[
+                "mode",
+                "temperature",
+                "tau",
+                "gamma",
+                "rho",
+                "eta",
+                "beta",
+                "tau_min",
+                "tau_max",
+                "tempnet_lr",
+            ],
+            "infonce" => &["mode", "tau"],
             other => bail!(
-                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal, listwise_ce, ndcg, midam, multilabel_aucm, map, multilabel_pauc, entropic, softmax_ce, robust_lm"
+                "[loss] kind = \"{other}\" is not known; use one of aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal, listwise_ce, ndcg, midam, multilabel_aucm, map, multilabel_pauc, entropic, softmax_ce, robust_lm, gcl, infonce"
             ),
         };
         let set = [
@@ -254,6 +273,7 @@ impl LossConfig {
             ("estimator", self.estimator.is_some()),
             ("alpha_multiplier", self.alpha_multiplier.is_some()),
             ("temperature", self.temperature.is_some()),
+            ("mode", self.mode.is_some()),
             ("rho", self.rho.is_some()),
             ("tau_min", self.tau_min.is_some()),
             ("tau_max", self.tau_max.is_some()),
@@ -292,6 +312,8 @@ pub struct OptimizerConfig {
     pub beta2: Option<f64>,
     /// PESG: LibAUC 2.0.1's momentum convention.
     pub compat_2_0_1: Option<bool>,
+    /// SogCLR / iSogCLR / LARS: the trust coefficient (0.001).
+    pub trust_coefficient: Option<f64>,
 }
 
 /// `[sampler]`.

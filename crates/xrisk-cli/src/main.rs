@@ -10,6 +10,7 @@ mod bench;
 mod bilevel;
 mod charlm;
 mod config;
+mod contrastive;
 mod data;
 mod demo;
 mod distributed;

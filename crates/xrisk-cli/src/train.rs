@@ -14,7 +14,8 @@ use xrisk::dist::{Collective, gather_logits, shard};
 use xrisk::loss::*;
 use xrisk::model::{Mlp, Scorer};
 use xrisk::optim::{
-    PdscaConfig, PesgConfig, ProximalOptimizer, SkeletonConfig, UpdateRule, adam, adamw, sgd,
+    PdscaConfig, PesgConfig, ProximalOptimizer, SkeletonConfig, SogClrConfig, SogClrMode,
+    UpdateRule, adam, adamw, sgd,
 };
 use xrisk::resnet::ResNet;
 use xrisk::surrogate::Surrogate;
@@ -490,8 +491,37 @@ pub fn build_optimizer(c: &OptimizerConfig) -> Result<Optimizer> {
             epoch_decay: c.epoch_decay.unwrap_or(0.0),
             ..adamw(lr(Some(1e-3))?)
         })),
+        "sogclr" | "isogclr" | "lars" => {
+            let base = match c.kind.as_str() {
+                "sogclr" => SogClrConfig::sogclr(lr(None)?),
+                "isogclr" => SogClrConfig::isogclr(lr(None)?),
+                _ => SogClrConfig::lars(lr(None)?),
+            };
+            let mode = match c.mode.as_deref() {
+                None | Some("lars") => SogClrMode::Lars,
+                Some("adamw") if c.kind != "lars" => SogClrMode::AdamW,
+                Some(other) => bail!(
+                    "[optimizer] mode = \"{other}\": {} takes lars{}",
+                    c.kind,
+                    if c.kind == "lars" { "" } else { " or adamw" }
+                ),
+            };
+            Optimizer::Plain(
+                SogClrConfig {
+                    mode,
+                    momentum: c.momentum.unwrap_or(base.momentum),
+                    weight_decay: c.weight_decay.unwrap_or(base.weight_decay),
+                    epoch_decay: c.epoch_decay.unwrap_or(base.epoch_decay),
+                    clip_value: c.clip_value.unwrap_or(base.clip_value),
+                    trust_coefficient: c.trust_coefficient.unwrap_or(base.trust_coefficient),
+                    ..base
+                }
+                .init()
+                .map_err(|e| anyhow::anyhow!("[optimizer] {e}"))?,
+            )
+        }
         other => bail!(
-            "[optimizer] kind = \"{other}\" is not known; use pesg, pdsca, soap, sopa, sopas, sotas, staco, sgd, adam or adamw"
+            "[optimizer] kind = \"{other}\" is not known; use pesg, pdsca, soap, sopa, sopas, sotas, staco, sgd, adam, adamw, sogclr, isogclr or lars"
         ),
     })
 }
@@ -1194,6 +1224,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
             args.json,
             peer.as_mut().map(|p| p as &mut dyn Collective),
         );
+    }
+    if crate::contrastive::is_contrastive(&cfg) {
+        if resume.is_some() || args.checkpoint_every.is_some() {
+            bail!(
+                "contrastive runs do not checkpoint yet: --resume and --checkpoint-every are for the AUC-family and ranking runs"
+            );
+        }
+        return crate::contrastive::run(&cfg, args.out.as_deref(), &config_text, args.json);
     }
     if crate::charlm::is_lm(&cfg) {
         if resume.is_some() || args.checkpoint_every.is_some() {

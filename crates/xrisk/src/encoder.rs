@@ -4,8 +4,8 @@
 //! evaluation reads) and an L2-normalised projection (what the contrastive loss reads), as in
 //! SimCLR's "encoder + projection head".
 //!
-//! - [`ConvEncoder`]: conv 3×3 (1→32) → ReLU → max-pool 2 → conv 3×3 (32→64) → ReLU → max-pool
-//!   2 → linear (64·7·7 → `width`) → ReLU = representation; linear (`width` → `out`) →
+//! - [`ConvEncoder`]: conv 3×3 (1→16) → ReLU → max-pool 2 → conv 3×3 (16→32) → ReLU → max-pool
+//!   2 → linear (32·7·7 → `width`) → ReLU = representation; linear (`width` → `out`) →
 //!   normalise = projection.
 //! - [`BagEncoder`]: `Σ_k w_k·E[slot_k]` (an embedding bag over the text's hashed slots) → ReLU
 //!   = representation; linear → normalise = projection.
@@ -43,10 +43,10 @@ impl ConvEncoder {
                 .init(device)
         };
         ConvEncoder {
-            conv1: conv(1, 32),
-            conv2: conv(32, 64),
+            conv1: conv(1, 16),
+            conv2: conv(16, 32),
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
-            fc: LinearConfig::new(64 * 7 * 7, width).init(device),
+            fc: LinearConfig::new(32 * 7 * 7, width).init(device),
             proj: LinearConfig::new(width, out).init(device),
         }
     }
@@ -57,7 +57,7 @@ impl ConvEncoder {
         let x = x.reshape([b, 1, 28, 28]);
         let x = self.pool.forward(relu(self.conv1.forward(x)));
         let x = self.pool.forward(relu(self.conv2.forward(x)));
-        let h = relu(self.fc.forward(x.reshape([b, 64 * 7 * 7])));
+        let h = relu(self.fc.forward(x.reshape([b, 32 * 7 * 7])));
         let z = normalize_rows(self.proj.forward(h.clone()));
         (h, z)
     }

@@ -36,8 +36,11 @@ pub fn split_mail(raw: &str, max_body: usize) -> Option<(String, String)> {
             }
             Some(_) => break,
             None => {
-                if line.len() >= 8 && line[..8].eq_ignore_ascii_case("subject:") {
-                    subject = Some(line[8..].trim().to_string());
+                // `get` keeps multi-byte characters in other headers from splitting.
+                if let (Some(head), Some(rest)) = (line.get(..8), line.get(8..))
+                    && head.eq_ignore_ascii_case("subject:")
+                {
+                    subject = Some(rest.trim().to_string());
                 }
             }
         }
@@ -122,6 +125,13 @@ mod tests {
         assert_eq!(b, "Buy now! really");
         assert_eq!(split_mail(raw, 3).unwrap().1, "Buy");
         assert!(split_mail("Subject: x\n\n   ", 10).is_none());
+        // Multi-byte characters in a header before the subject.
+        let (s, _) = split_mail(
+            "From: \u{fffd}\u{fffd}\u{fffd} <a@b>\nSUBJECT: hi\n\nbody",
+            10,
+        )
+        .unwrap();
+        assert_eq!(s, "hi");
         assert!(split_mail("From: a\n\nbody", 10).is_none());
     }
 }
