@@ -15,7 +15,8 @@
 //! τ per class.
 //!
 //! **Bimodal** (`[model] kind = "bag"`): mail subject ↔ body pairs from SpamAssassin
-//! (`dataset = "spam-assassin"`, `xrisk data fetch text-corpora`), each side hashed into
+//! (`dataset = "spam-assassin"`, `xrisk data fetch text-corpora`) or any text pairs
+//! (`format = "tsv-pairs"`, `train = FILE`, one tab-separated pair per line), each side hashed into
 //! `n_features` slots (default 2¹⁴) and encoded by its own bag encoder. `temperature =
 //! "global"` (SogCLR), `"individual"` (iSogCLR, per pair and side) or `"tempnet"` (one
 //! TempNet per side, its own Adam at `tempnet_lr`). Evaluation: recall@1/5/10 of the held-out
@@ -75,11 +76,6 @@ fn scheme(cfg: &Config) -> Result<Scheme> {
             bail!("[loss] temperature = \"{other}\": use global, individual or tempnet")
         }
     };
-    if l.kind == "infonce" && s != Scheme::Global {
-        bail!(
-            "[loss] kind = \"infonce\" has one fixed temperature (tau); learned temperatures come with kind = \"gcl\""
-        );
-    }
     if s == Scheme::Global
         && (l.rho.is_some() || l.eta.is_some() || l.tau_min.is_some() || l.tau_max.is_some())
     {
@@ -92,9 +88,6 @@ fn scheme(cfg: &Config) -> Result<Scheme> {
     }
     if s == Scheme::TempNet && l.eta.is_some() {
         bail!("[loss] eta is iSogCLR's τ step; TempNet learns at tempnet_lr");
-    }
-    if l.kind == "infonce" && l.gamma.is_some() {
-        bail!("[loss] gamma is the moving-average weight of kind = \"gcl\"");
     }
     Ok(s)
 }
@@ -208,17 +201,46 @@ struct Pairs {
     body: Vec<SparseText>,
 }
 
+/// `(subject, body)` texts from a file of tab-separated pairs, one per line (blank lines
+/// skipped); a line without exactly one tab is an error naming it.
+fn read_tsv_pairs(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {} as UTF-8 text", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = line.split('\t').collect();
+        if parts.len() != 2 || parts.iter().any(|p| p.trim().is_empty()) {
+            bail!(
+                "{}:{}: expected two non-empty texts separated by one tab",
+                path.display(),
+                i + 1
+            );
+        }
+        out.push((parts[0].to_string(), parts[1].to_string()));
+    }
+    Ok(out)
+}
+
 fn pair_data(cfg: &Config) -> Result<(Pairs, Pairs, usize)> {
     let d = &cfg.data;
-    if d.dataset.as_deref() != Some("spam-assassin") {
-        bail!(
-            "[data] bimodal contrastive runs read dataset = \"spam-assassin\" (mail subject ↔ body; xrisk data fetch text-corpora)"
-        );
-    }
-    let dir = xrisk_data::fetch::default_data_dir();
-    let root =
-        xrisk_data::fetch::fetched_dir("text-corpora", &dir)?.join("package/spam-assassin/data");
-    let pairs = xrisk_data::readers::mail::read_mail_pairs(&root, 1000)?;
+    let pairs: Vec<(String, String)> = match (d.dataset.as_deref(), d.format.as_str(), &d.train) {
+        (Some("spam-assassin"), _, _) => {
+            let dir = xrisk_data::fetch::default_data_dir();
+            let root = xrisk_data::fetch::fetched_dir("text-corpora", &dir)?
+                .join("package/spam-assassin/data");
+            xrisk_data::readers::mail::read_mail_pairs(&root, 1000)?
+                .into_iter()
+                .map(|p| (p.subject, p.body))
+                .collect()
+        }
+        (None, "tsv-pairs", Some(p)) => read_tsv_pairs(p)?,
+        _ => bail!(
+            "[data] bimodal contrastive runs read dataset = \"spam-assassin\" (mail subject ↔ body; xrisk data fetch text-corpora) or format = \"tsv-pairs\" with train = FILE"
+        ),
+    };
     let buckets = d.n_features.unwrap_or(1 << 14);
     if !(16..=1 << 22).contains(&buckets) {
         bail!("[data] n_features = {buckets}: hash buckets must be in [16, 4194304]");
@@ -231,11 +253,11 @@ fn pair_data(cfg: &Config) -> Result<(Pairs, Pairs, usize)> {
     let hash = |ids: &[usize]| Pairs {
         subject: ids
             .iter()
-            .map(|&i| hash_text(&pairs[i].subject, buckets as u32, 256))
+            .map(|&i| hash_text(&pairs[i].0, buckets as u32, 256))
             .collect(),
         body: ids
             .iter()
-            .map(|&i| hash_text(&pairs[i].body, buckets as u32, 512))
+            .map(|&i| hash_text(&pairs[i].1, buckets as u32, 512))
             .collect(),
     };
     Ok((hash(&tr), hash(&te), buckets))
