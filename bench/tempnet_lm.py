@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import fmt, write_block  # noqa: E402
@@ -24,22 +23,26 @@ ap.add_argument("--seeds", default="1,2,3")
 args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 seeds = [int(s) for s in args.seeds.split(",")]
-configs = {"τ = 1 (cross-entropy)": "examples/lm/moby_dick_tau1.toml",
-           "TempNet + robust loss": "examples/lm/moby_dick_tempnet.toml"}
+# name -> (config, substitutions): the TempNet example aims at the entropy ln V − ρ = 1.52 nats,
+# below the baseline's held-out cross-entropy; the second TempNet row aims above it.
+configs = {"τ = 1 (cross-entropy)": ("examples/lm/moby_dick_tau1.toml", {}),
+           "TempNet + robust loss, ρ = 2.9 (target entropy 1.52 nats)": ("examples/lm/moby_dick_tempnet.toml", {}),
+           "TempNet + robust loss, ρ = 2.2 (target entropy 2.22 nats)": ("examples/lm/moby_dick_tempnet.toml",
+                                                                        {r"(?m)^rho = .*$": "rho = 2.2"})}
 work = tempfile.mkdtemp(prefix="xrisk-tempnet-lm-")
-results, runs, seconds = {}, {}, {}
-for name, path in configs.items():
+results, runs = {}, {}
+for k, (name, (path, subs)) in enumerate(configs.items()):
     text = open(os.path.join(root, path)).read()
+    for pattern, value in subs.items():
+        text = re.sub(pattern, value, text)
     for seed in seeds:
-        cfg = os.path.join(work, f"{os.path.basename(path)}.{seed}.toml")
+        cfg = os.path.join(work, f"{k}.{seed}.toml")
         open(cfg, "w").write(re.sub(r"(?m)^seed = \d+", f"seed = {seed}", text))
-        out = os.path.join(work, f"{os.path.basename(path)}.{seed}")
-        t0 = time.time()
+        out = os.path.join(work, f"{k}.{seed}")
         p = subprocess.run([args.xrisk, "train", "--config", cfg, "--out", out, "--json"],
                            capture_output=True, text=True)
         if p.returncode != 0:
             sys.exit(f"{path} seed {seed} failed:\n{p.stderr}")
-        seconds.setdefault(name, []).append(time.time() - t0)
         results.setdefault(name, []).append(json.loads(p.stdout)["test"])
         runs.setdefault(name, []).append(out)
         print(f"{name} seed {seed}: {results[name][-1]}", file=sys.stderr)
@@ -57,10 +60,11 @@ rows = ["| model | held-out NLL (nats/char) | bits/char | top-1 accuracy | ECE |
 for name, rs in results.items():
     rows.append(f"| {name} | {fmt([r['nll'] for r in rs])} | {fmt([r['nll'] / 0.6931471805599453 for r in rs], 3)} "
                 f"| {fmt([r['accuracy'] for r in rs])} | {fmt([r['ece'] for r in rs])} "
-                f"| {fmt([r['mean_tau'] for r in rs], 3)} | {fmt(seconds[name], 0)} |")
-tn, base = runs["TempNet + robust loss"][0], runs["τ = 1 (cross-entropy)"][0]
-samples = [("TempNet model, TempNet's τ per step", sample(tn, [])),
-           ("TempNet model, τ = 1", sample(tn, ["--tau", "1"])),
+                f"| {fmt([r['mean_tau'] for r in rs], 3)} |")
+tn = runs["TempNet + robust loss, ρ = 2.9 (target entropy 1.52 nats)"][0]
+base = runs["τ = 1 (cross-entropy)"][0]
+samples = [("TempNet model (ρ = 2.9), TempNet's τ per step", sample(tn, [])),
+           ("TempNet model (ρ = 2.9), τ = 1", sample(tn, ["--tau", "1"])),
            ("τ = 1 model, τ = 1", sample(base, []))]
 lines = ["", f"Samples (first seed, prompt \"Call me Ishmael. \", 160 characters, sampler seed 7):", ""]
 for what, s in samples:

@@ -86,6 +86,9 @@ fn scheme(cfg: &Config) -> Result<Scheme> {
     if s != Scheme::TempNet && l.tempnet_lr.is_some() {
         bail!("[loss] tempnet_lr is for temperature = \"tempnet\"");
     }
+    if s == Scheme::TempNet && l.tau.is_some() {
+        bail!("[loss] tau: with temperature = \"tempnet\" the networks set τ within tau_min, tau_max");
+    }
     if s == Scheme::TempNet && l.eta.is_some() {
         bail!("[loss] eta is iSogCLR's τ step; TempNet learns at tempnet_lr");
     }
