@@ -31,11 +31,19 @@ configs = {"τ = 1 (cross-entropy)": ("examples/lm/moby_dick_tau1.toml", {}),
                                                                         {r"(?m)^rho = .*$": "rho = 2.2"})}
 work = tempfile.mkdtemp(prefix="xrisk-tempnet-lm-")
 results, runs = {}, {}
+# TempNet on the frozen τ = 1 model of the same seed: one epoch, only TempNet learns.
+FROZEN = "TempNet on the frozen τ = 1 model, ρ = 2.9 (1 epoch)"
+configs[FROZEN] = ("examples/lm/moby_dick_tempnet.toml",
+                   {r"(?m)^epochs = \d+": "epochs = 1", r"(?m)^\[train\]": "[train]\nfreeze_model = true"})
 for k, (name, (path, subs)) in enumerate(configs.items()):
     text = open(os.path.join(root, path)).read()
     for pattern, value in subs.items():
         text = re.sub(pattern, value, text)
-    for seed in seeds:
+    for i, seed in enumerate(seeds):
+        if name == FROZEN:
+            start = runs["τ = 1 (cross-entropy)"][i]
+            text = re.sub(r"(?m)^\[model\]$", f"[model]\ninit_from = \"{start}\"", text, count=1) \
+                if "init_from" not in text else re.sub(r'(?m)^init_from = .*$', f'init_from = "{start}"', text)
         cfg = os.path.join(work, f"{k}.{seed}.toml")
         open(cfg, "w").write(re.sub(r"(?m)^seed = \d+", f"seed = {seed}", text))
         out = os.path.join(work, f"{k}.{seed}")
@@ -72,7 +80,8 @@ for what, s in samples:
     lines.append(f"- {what} (mean τ {s['mean_tau']:.3f}): `{shown}`")
 table = "\n".join(rows) + "\n" + "\n".join(lines) + (
     f"\n\n{len(seeds)} seeds ({args.seeds}); GRU 128 wide, 3 epochs × 400 steps of 32 windows × 64 "
-    f"characters; held out: the last 10 % of the book (up to 256 windows). Rerun: `bench/tempnet_lm.sh`.")
+    f"characters; held out: the last 10 % of the book (up to 256 windows); the frozen row trains only "
+    f"TempNet for 400 steps on the τ = 1 run of the same seed. Rerun: `bench/tempnet_lm.sh`.")
 write_block(args.out, "tempnet-lm", "bench/tempnet_lm.sh",
             "LLM temperature: TempNet on a character language model (Moby Dick)", table)
 print(table)

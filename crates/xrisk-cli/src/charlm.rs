@@ -10,7 +10,8 @@
 //!
 //! `[loss] temperature = "fixed"` trains with `τ·CE(z/τ, y)` at `tau` (default 1; that is the
 //! plain cross-entropy when `rho = ln V`); `"tempnet"` trains a TempNet jointly (its own Adam at
-//! `tempnet_lr`, default 1e-3) with the robust loss `τ·CE(z/τ, y) + (ρ − ln V)·τ` (default
+//! `tempnet_lr`, default 1e-3; with `[model] init_from = "RUN_DIR"` and `[train] freeze_model =
+//! true` only TempNet trains, on the fixed language model of that run) with the robust loss `τ·CE(z/τ, y) + (ρ − ln V)·τ` (default
 //! `rho = ln V − 1.5`: TempNet aims at 1.5 nats per character), τ predicted
 //! per position from the detached logits in `[tau_min, tau_max]` (default [0.05, 5]). Each epoch
 //! reports, on held-out windows, the NLL of `softmax(z/τ)` in nats and bits per character, the
@@ -241,6 +242,19 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
     let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
     let mut lm = lm_cfg.init(&device);
+    if let Some(from) = &cfg.model.init_from {
+        lm = load_model(from, &vocab, &lm_cfg, lm)?;
+        eprintln!("language model: starting from {}", from.display());
+    }
+    let frozen = cfg.train.freeze_model;
+    if frozen && s.tempnet.is_none() {
+        bail!("[train] freeze_model trains only TempNet: set [loss] temperature = \"tempnet\"");
+    }
+    if frozen && cfg.model.init_from.is_none() {
+        bail!(
+            "[train] freeze_model keeps the language model as it starts: give [model] init_from = \"RUN_DIR\" (a trained run), or it stays random"
+        );
+    }
     let mut net = match &s.tempnet {
         Some(c) => Some(c.init(&device)?),
         None => None,
@@ -269,6 +283,8 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         for _ in 0..steps {
             let (x, y) = windows(train, batch, s.seq_len, &mut rng)?;
             let logits = lm.forward(ids_tensor(x, batch, s.seq_len, &device));
+            // A frozen model: no graph into it, only TempNet learns.
+            let logits = if frozen { logits.detach() } else { logits };
             let n = y.len();
             let tau = match &net {
                 Some(net) => net.forward(logits.clone()),
@@ -288,7 +304,9 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
                 let mut g_net = GradientsParams::from_module(&mut grads, &n);
                 net = Some(net_opt.step(n, &mut g_net));
             }
-            lm = opt.step(lm, &mut g_lm);
+            if !frozen {
+                lm = opt.step(lm, &mut g_lm);
+            }
             bar.inc(1);
         }
         let seconds = start.elapsed().as_secs_f64();
@@ -341,6 +359,33 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         );
     }
     Ok(())
+}
+
+/// The model of a run folder's charlm.bin into `fresh`, after checking that its vocabulary and
+/// shape are the ones of this run.
+fn load_model(dir: &Path, vocab: &CharVocab, c: &CharLmConfig, fresh: CharLm) -> Result<CharLm> {
+    let path = dir.join("charlm.bin");
+    let snap = Snapshot::read(&path)
+        .with_context(|| format!("[model] init_from: cannot read {}", path.display()))?;
+    let stored = CharVocab::from_string(snap.text("vocab")?)?;
+    if &stored != vocab {
+        bail!(
+            "[model] init_from: {} was trained on another vocabulary ({} characters, this text has {})",
+            path.display(),
+            stored.len(),
+            vocab.len()
+        );
+    }
+    let (emb, hidden) = (snap.count("emb")? as usize, snap.count("hidden")? as usize);
+    if (emb, hidden) != (c.emb, c.hidden) {
+        bail!(
+            "[model] init_from: {} has emb_size {emb} and hidden [{hidden}]; this config asks for {} and [{}]",
+            path.display(),
+            c.emb,
+            c.hidden
+        );
+    }
+    Ok(restore_module(fresh, "model", &snap)?)
 }
 
 /// `xrisk generate`.

@@ -97,6 +97,9 @@ pub struct ModelConfig {
     pub layers: Option<Vec<usize>>,
     /// NeuMF: dropout after each MLP layer (default 0.2).
     pub dropout: Option<f64>,
+    /// Language models: start from the model of this run folder (its charlm.bin; a path
+    /// relative to the working directory).
+    pub init_from: Option<PathBuf>,
 }
 
 impl Default for ModelConfig {
@@ -108,6 +111,7 @@ impl Default for ModelConfig {
             emb_size: None,
             layers: None,
             dropout: None,
+            init_from: None,
         }
     }
 }
@@ -368,6 +372,9 @@ pub struct TrainConfig {
     pub max_fpr: f64,
     /// Ranking: ListwiseCE warm-up epochs before SONG/K-SONG (then the last layer is reset).
     pub warmup_epochs: usize,
+    /// Language models with TempNet: keep the language model fixed and train only TempNet
+    /// (TempNet on a frozen model; pair with `[model] init_from`).
+    pub freeze_model: bool,
     /// Training device: `flex` (CPU, default), `cuda` or `cuda:N` (a build with `--features
     /// cuda`).
     pub device: Option<String>,
@@ -389,6 +396,7 @@ impl Default for TrainConfig {
             threads: None,
             max_fpr: 0.3,
             warmup_epochs: 0,
+            freeze_model: false,
             device: None,
             devices: None,
             max_steps_per_epoch: None,
@@ -459,6 +467,13 @@ impl Config {
     /// Checks every value's domain, naming the section and key (the losses and optimizers
     /// would otherwise turn a bad value into NaN scores many steps later).
     pub fn validate(&self) -> Result<()> {
+        if (self.model.init_from.is_some() || self.train.freeze_model)
+            && self.loss.kind != "robust_lm"
+        {
+            bail!(
+                "[model] init_from and [train] freeze_model are for language-model runs ([loss] kind = \"robust_lm\")"
+            );
+        }
         self.train.device()?;
         if let Some(devs) = &self.train.devices {
             if devs.is_empty() {

@@ -87,7 +87,9 @@ fn scheme(cfg: &Config) -> Result<Scheme> {
         bail!("[loss] tempnet_lr is for temperature = \"tempnet\"");
     }
     if s == Scheme::TempNet && l.tau.is_some() {
-        bail!("[loss] tau: with temperature = \"tempnet\" the networks set τ within tau_min, tau_max");
+        bail!(
+            "[loss] tau: with temperature = \"tempnet\" the networks set τ within tau_min, tau_max"
+        );
     }
     if s == Scheme::TempNet && l.eta.is_some() {
         bail!("[loss] eta is iSogCLR's τ step; TempNet learns at tempnet_lr");

@@ -119,3 +119,82 @@ fn bad_language_model_settings_are_refused() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("charlm.bin"));
 }
+
+/// TempNet on a frozen model: the language model of a trained run is loaded and left as it
+/// is (a cold sample at a fixed τ is the same text before and after), only TempNet learns.
+#[test]
+fn tempnet_trains_on_a_frozen_model() {
+    let dir = tmp("frozen");
+    let text = dir.join("text.txt");
+    std::fs::write(&text, "the whale swims. a ship sails. ".repeat(300)).unwrap();
+    let base = dir.join("base");
+    let cfg = write_config(&dir, &config(&text, "temperature = \"fixed\""));
+    train_json(&cfg, &["--out", base.to_str().unwrap()]);
+    let frozen = dir.join("frozen");
+    let cfg = write_config(
+        &dir,
+        &config(
+            &text,
+            "temperature = \"tempnet\"\nrho = 1.0\ntau_min = 0.1\ntau_max = 3.0",
+        )
+        .replace(
+            "[model]\n",
+            &format!("[model]\ninit_from = \"{}\"\n", base.display()),
+        )
+        .replace("[train]\n", "[train]\nfreeze_model = true\n"),
+    );
+    let (v, log) = train_json(&cfg, &["--out", frozen.to_str().unwrap()]);
+    assert!(log.contains("starting from"), "{log}");
+    let tau = v["test"]["mean_tau"].as_f64().unwrap();
+    assert!((0.1..=3.0).contains(&tau));
+    let sample = |d: &std::path::Path| {
+        let o = xrisk(&[
+            "generate",
+            "--model",
+            d.to_str().unwrap(),
+            "--prompt",
+            "the ",
+            "--length",
+            "60",
+            "--tau",
+            "0.7",
+            "--seed",
+            "5",
+            "--json",
+        ]);
+        assert!(o.status.success());
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(sample(&base), sample(&frozen));
+    // Refusals: frozen without a start, without TempNet, init_from outside language models.
+    let cases = vec![
+        (
+            config(&text, "temperature = \"tempnet\"")
+                .replace("[train]\n", "[train]\nfreeze_model = true\n"),
+            "give [model] init_from",
+        ),
+        (
+            config(&text, "temperature = \"fixed\"")
+                .replace("[train]\n", "[train]\nfreeze_model = true\n"),
+            "trains only TempNet",
+        ),
+        (
+            config(&text, "temperature = \"fixed\"")
+                .replace("[model]\n", "[model]\ninit_from = \"/nonexistent\"\n"),
+            "init_from: cannot read",
+        ),
+        (
+            config(&text, "temperature = \"fixed\"")
+                .replace("hidden = [32]", "hidden = [16]")
+                .replace(
+                    "[model]\n",
+                    &format!("[model]\ninit_from = \"{}\"\n", base.display()),
+                ),
+            "this config asks for",
+        ),
+    ];
+    assert_refused(&dir, &cases);
+}
