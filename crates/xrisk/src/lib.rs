@@ -35,3 +35,8 @@ pub mod train;
 pub mod xc;
 
 pub use error::{Result, XriskError};
+
+/// `docs/contrastive.md`, included so that its Rust example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/contrastive.md")]
+pub struct ContrastiveGuide;
