@@ -137,12 +137,7 @@ fn image_data(cfg: &Config) -> Result<(Dataset, Dataset)> {
     let (train, test) = match (d.format.as_str(), d.dataset.as_deref()) {
         ("embedded-fashion-mnist", None) => {
             let all = crate::embedded::fashion_mnist()?;
-            let (tr, te) = xrisk_data::train_test_split(
-                &vec![0.0; all.len()],
-                d.test_fraction.unwrap_or(0.3),
-                cfg.train.seed,
-            )?;
-            (all.select(&tr), all.select(&te))
+            crate::train::random_split(&all, d.test_fraction.unwrap_or(0.3), cfg.train.seed)?
         }
         (_, Some("fashion-mnist")) => {
             let dir = xrisk_data::fetch::default_data_dir();
@@ -370,15 +365,20 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
     Ok(())
 }
 
-fn epoch_line(
+/// Prints the epoch's mean training loss and appends it to metrics.jsonl / timing.jsonl.
+fn end_epoch(
+    bar: &indicatif::ProgressBar,
     logs: &mut Option<(std::fs::File, std::fs::File)>,
     epoch: usize,
-    loss: f64,
-    seconds: f64,
+    total: f64,
     steps: usize,
+    start: Instant,
 ) -> Result<()> {
-    let line = json!({"epoch": epoch + 1, "train_loss": loss});
-    crate::runlog::append_epoch(logs, &line, epoch + 1, seconds, steps)
+    let secs = start.elapsed().as_secs_f64();
+    let mean = total / steps.max(1) as f64;
+    bar.suspend(|| eprintln!("epoch {:>3}: train loss {mean:.4} ({secs:.1}s)", epoch + 1));
+    let line = json!({"epoch": epoch + 1, "train_loss": mean});
+    crate::runlog::append_epoch(logs, &line, epoch + 1, secs, steps)
 }
 
 fn run_unimodal(
@@ -457,10 +457,7 @@ fn run_unimodal(
             enc = opt.step(enc, &mut grads);
             bar.inc(1);
         }
-        let secs = start.elapsed().as_secs_f64();
-        let mean = total / plan.len().max(1) as f64;
-        bar.suspend(|| eprintln!("epoch {:>3}: train loss {mean:.4} ({secs:.1}s)", epoch + 1));
-        epoch_line(logs, epoch, mean, secs, plan.len())?;
+        end_epoch(&bar, logs, epoch, total, plan.len(), start)?;
     }
     bar.finish_and_clear();
     // Linear evaluation on the frozen representation.
@@ -684,10 +681,7 @@ fn run_bimodal(
             towers = opt.step(towers, &mut g_enc);
             bar.inc(1);
         }
-        let secs = start.elapsed().as_secs_f64();
-        let mean = total / plan.len().max(1) as f64;
-        bar.suspend(|| eprintln!("epoch {:>3}: train loss {mean:.4} ({secs:.1}s)", epoch + 1));
-        epoch_line(logs, epoch, mean, secs, plan.len())?;
+        end_epoch(&bar, logs, epoch, total, plan.len(), start)?;
     }
     bar.finish_and_clear();
     // Retrieval on the held-out pairs.

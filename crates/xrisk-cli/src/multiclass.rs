@@ -57,14 +57,7 @@ fn load(cfg: &Config) -> Result<(Dataset, Dataset)> {
             let t = crate::train::read(d, "test", p, d.test_labels.as_ref(), Some(all.dim))?;
             (all, t)
         }
-        _ => {
-            let (tr, te) = xrisk_data::train_test_split(
-                &vec![0.0; all.len()],
-                d.test_fraction.unwrap_or(0.3),
-                cfg.train.seed,
-            )?;
-            (all.select(&tr), all.select(&te))
-        }
+        _ => crate::train::random_split(&all, d.test_fraction.unwrap_or(0.3), cfg.train.seed)?,
     };
     for (name, part) in [("train", &train), ("test", &test)] {
         if let Some(i) = part

@@ -212,6 +212,12 @@ fn named_binary_dataset(cfg: &DataConfig) -> Result<Option<DataConfig>> {
     }
 }
 
+/// A seeded random split of `all` into (train, test) rows, `test_fraction` of them held out.
+pub fn random_split(all: &Dataset, test_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+    let (tr, te) = xrisk_data::train_test_split(&vec![0.0; all.len()], test_fraction, seed)?;
+    Ok((all.select(&tr), all.select(&te)))
+}
+
 /// Applies `[data] normalize`, fitted on `train`, to both parts.
 pub fn normalize_features(cfg: &DataConfig, train: &mut Dataset, test: &mut Dataset) -> Result<()> {
     if let Some(how) = normalize_kind(cfg)? {

@@ -400,20 +400,11 @@ fn update(
         } => {
             // trust_coefficient 0 marks a vector parameter: no scaling.
             let step = if trust_coefficient > 0.0 {
-                let wn = w
-                    .clone()
-                    .square()
-                    .sum()
-                    .into_scalar::<f32>()
-                    .elem::<f64>()
-                    .sqrt();
-                let gn = g
-                    .clone()
-                    .square()
-                    .sum()
-                    .into_scalar::<f32>()
-                    .elem::<f64>()
-                    .sqrt();
+                let norm = |t: &Tensor<1>| {
+                    let sq = t.clone().square().sum().into_scalar::<f32>();
+                    sq.elem::<f64>().sqrt()
+                };
+                let (wn, gn) = (norm(&w), norm(&g));
                 if wn > 0.0 && gn > 0.0 {
                     g * (trust_coefficient * wn / gn)
                 } else {
