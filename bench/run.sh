@@ -26,6 +26,8 @@ if have movielens-100k; then run ranking "${seeds[@]}"; else echo "skip ranking:
 if have mil; then run mil "${seeds[@]}"; else echo "skip mil: xrisk data fetch mil" >&2; fi
 if have yeast; then run multilabel "${seeds[@]}"; else echo "skip multilabel: xrisk data fetch yeast" >&2; fi
 if have letter; then run xc "${seeds[@]}"; else echo "skip xc: xrisk data fetch letter" >&2; fi
+if have fashion-mnist && have text-corpora; then run contrastive "${seeds[@]}"; else echo "skip contrastive: xrisk data fetch fashion-mnist text-corpora" >&2; fi
+if have text-corpora; then run tempnet_lm "${seeds[@]}"; else echo "skip tempnet_lm: xrisk data fetch text-corpora" >&2; fi
 run distributed "${runs[@]}"
 if command -v perf >/dev/null; then run profile; else echo "skip profile: perf is not installed" >&2; fi
 # The machine, written last so that it describes this run.
