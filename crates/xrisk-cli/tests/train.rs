@@ -214,7 +214,10 @@ fn documented_configs_and_commands_exist() {
             {
                 let sub = rest.split_whitespace().next().unwrap_or("");
                 assert!(
-                    ["demo", "train", "eval", "data", "bilevel", "bench"].contains(&sub),
+                    [
+                        "demo", "train", "eval", "data", "bilevel", "bench", "generate"
+                    ]
+                    .contains(&sub),
                     "{}:{}: `xrisk {sub}` is not a command",
                     page.display(),
                     i + 1
