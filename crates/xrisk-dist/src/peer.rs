@@ -363,14 +363,13 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_peer_times_out_and_a_departed_one_fails_the_group() {
+    fn a_silent_peer_times_out() {
         let port = free_port();
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let h1 = std::thread::spawn(move || {
-            let mut p = Peer::connect(config(2, 1, port)).unwrap();
-            // Silent until told, then gone without a goodbye: the connection just closes.
+            let _p = Peer::connect(config(2, 1, port)).unwrap();
+            // Silent until told.
             rx.recv().unwrap();
-            drop(p.channel.take());
         });
         let mut c = config(2, 0, port);
         c.timeout = Duration::from_millis(500);
@@ -379,7 +378,23 @@ mod tests {
         assert!(e.contains("no answer from the coordinator"), "{e}");
         tx.send(()).unwrap();
         h1.join().unwrap();
-        p0.config.timeout = Duration::from_secs(5);
+    }
+
+    /// A rank whose connection closes without a goodbye fails the group, whether the
+    /// coordinator notices before or after the other rank's next message. (A second call
+    /// after a timeout, as this test once made, is itself a protocol error and raced the
+    /// disconnect under load.)
+    #[test]
+    fn a_departed_peer_fails_the_group() {
+        let port = free_port();
+        let h1 = std::thread::spawn(move || {
+            let mut p = Peer::connect(config(2, 1, port)).unwrap();
+            drop(p.channel.take());
+        });
+        let mut c = config(2, 0, port);
+        c.timeout = Duration::from_secs(10);
+        let mut p0 = Peer::connect(c).unwrap();
+        h1.join().unwrap();
         let e = p0.all_gather(&[1.0]).unwrap_err().to_string();
         assert!(e.contains("rank 1 disconnected"), "{e}");
     }
