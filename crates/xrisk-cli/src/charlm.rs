@@ -264,6 +264,8 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         "language-model runs use a plain optimizer (adam, adamw, sgd)",
     )?;
     let mut net_opt = xrisk::optim::ProximalOptimizer::new(xrisk::optim::adam(s.tempnet_lr));
+    let inner = device.clone().without_autodiff();
+    let fixed_lm = frozen.then(|| lm.clone().valid());
     let batch = cfg.sampler.batch_size;
     let natural = (train.len() / (batch * s.seq_len)).max(1);
     let steps = cfg
@@ -282,9 +284,12 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         let mut loss_sum = 0.0;
         for _ in 0..steps {
             let (x, y) = windows(train, batch, s.seq_len, &mut rng)?;
-            let logits = lm.forward(ids_tensor(x, batch, s.seq_len, &device));
-            // A frozen model: no graph into it, only TempNet learns.
-            let logits = if frozen { logits.detach() } else { logits };
+            // A frozen model runs without autodiff (a detached graph would still be recorded
+            // and kept); its logits enter the loss as constants, and only TempNet learns.
+            let logits = match &fixed_lm {
+                Some(f) => Tensor::from_inner(f.forward(ids_tensor(x, batch, s.seq_len, &inner))),
+                None => lm.forward(ids_tensor(x, batch, s.seq_len, &device)),
+            };
             let n = y.len();
             let tau = match &net {
                 Some(net) => net.forward(logits.clone()),
