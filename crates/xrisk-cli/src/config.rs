@@ -30,7 +30,8 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// `svmlight`, `csv`, `tsv`, `idx`, `keel` or `embedded-fashion-mnist`.
+    /// `svmlight`, `csv`, `tsv`, `idx`, `keel` or `embedded-fashion-mnist`; `text` (language
+    /// models, SpamAssassin pairs) or `tsv-pairs` (contrastive text pairs).
     pub format: String,
     /// Training file (idx: the images file).
     pub train: Option<PathBuf>,
@@ -84,7 +85,8 @@ pub struct DataConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
-    /// `linear`, `mlp`, `resnet20` or `resnet18`.
+    /// `linear`, `mlp`, `resnet20`, `resnet18`, `neumf`, `ffnn_att`; `conv` and `bag`
+    /// (contrastive encoders), `char_gru` (language model).
     pub kind: String,
     /// Hidden widths of the MLP (default `[128]`).
     pub hidden: Option<Vec<usize>>,
@@ -120,7 +122,9 @@ impl Default for ModelConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LossConfig {
-    /// aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce, focal.
+    /// aucm, compositional_auc, ap, pauc_cvar, pauc_dro, tpauc_kl, tpauc_cvar, pairwise_auc, ce,
+    /// focal, listwise_ce, ndcg, midam, multilabel_aucm, map, multilabel_pauc, entropic,
+    /// softmax_ce, gcl, infonce, robust_lm.
     pub kind: String,
     pub margin: Option<f64>,
     pub version: Option<String>,
@@ -300,7 +304,8 @@ impl LossConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizerConfig {
-    /// pesg, pdsca, soap, sopa, sopas, sotas, staco, sgd, adam, adamw.
+    /// pesg, pdsca, soap, sopa, sopas, sotas, staco, song, midam, scent, sogclr, isogclr, lars,
+    /// sgd, adam, adamw.
     pub kind: String,
     pub lr: Option<f64>,
     pub momentum: Option<f64>,
