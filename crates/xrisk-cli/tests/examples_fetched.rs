@@ -53,6 +53,7 @@ fn fetched_data_examples_run() {
         "multiclass",
         "protein",
         "lm",
+        "contrastive",
     ] {
         for cfg in configs(dir) {
             let v = run_one(&cfg);
@@ -60,5 +61,5 @@ fn fetched_data_examples_run() {
             n += 1;
         }
     }
-    assert!(n >= 25, "{n} configs");
+    assert!(n >= 27, "{n} configs");
 }
