@@ -272,6 +272,12 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
         .train
         .max_steps_per_epoch
         .map_or(natural, |m| m.min(natural));
+    // A fixed τ trains the plain tempered cross-entropy: ρ = ln V makes the τ term vanish.
+    let rho = if s.tempnet.is_some() {
+        s.rho
+    } else {
+        (vocab.len() as f64).ln()
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.train.seed);
     let mut logs = match dir {
         Some(d) => Some(crate::train::open_run_folder(d, config_text, None)?),
@@ -294,12 +300,6 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
             let tau = match &net {
                 Some(net) => net.forward(logits.clone()),
                 None => Tensor::<1>::ones([n], &device) * s.tau,
-            };
-            let rho = if net.is_some() {
-                s.rho
-            } else {
-                // A fixed τ: the plain tempered cross-entropy (the τ term is a constant).
-                (vocab.len() as f64).ln()
             };
             let loss = robust_lm_loss(logits, tau, &y, rho)?;
             loss_sum += crate::runlog::loss_value(&loss, epoch)?;

@@ -733,19 +733,23 @@ fn run_bimodal(
     }
     if let Some(nets) = &nets {
         let tn = nets.clone().valid();
-        let proj = |enc: &BagEncoder, net: &TempNetClip, texts: &[SparseText]| -> f64 {
-            let refs: Vec<&SparseText> = texts.iter().take(512).collect();
-            let (s, w) = bag_batch(&refs, &dev);
+        // TempNet reads the projections already computed for retrieval (first 512 pairs).
+        let rows = m.min(512);
+        let mean_tau = |net: &TempNetClip, p: &[f32]| -> f64 {
+            let z = Tensor::<2>::from_data(
+                TensorData::new(p[..rows * out].to_vec(), [rows, out]),
+                &dev,
+            );
             let tau: Vec<f32> = net
-                .forward(enc.forward(s, w).1)
+                .forward(z)
                 .into_data()
                 .convert::<f32>()
                 .try_to_vec::<f32>()
                 .unwrap_or_default();
             tau.iter().map(|&x| x as f64).sum::<f64>() / tau.len().max(1) as f64
         };
-        result["mean_tau"] = json!({"subject": proj(&t.subject, &tn.subject, &test.subject),
-            "body": proj(&t.body, &tn.body, &test.body)});
+        result["mean_tau"] = json!({"subject": mean_tau(&tn.subject, &ps),
+            "body": mean_tau(&tn.body, &pb)});
     }
     Ok(result)
 }

@@ -61,31 +61,15 @@ impl TempNetLlmConfig {
 
     /// Checks the settings and builds the network on `device`.
     pub fn init(&self, device: &Device) -> Result<TempNetLlm> {
-        if self.vocab < 2 || self.hidden < 2 {
-            return Err(XriskError::InvalidConfig {
-                name: "vocab/hidden",
-                value: self.vocab.min(self.hidden) as f64,
-                reason: "TempNet needs a vocabulary and a width of at least 2",
-            });
-        }
-        if !(self.tau_min > 0.0 && self.tau_min < self.tau_max) {
-            return Err(XriskError::InvalidConfig {
-                name: "tau_min",
-                value: self.tau_min,
-                reason: "needs 0 < tau_min < tau_max",
-            });
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(XriskError::InvalidConfig {
-                name: "dropout",
-                value: self.dropout,
-                reason: "must be in [0, 1)",
-            });
-        }
+        check(
+            self.vocab,
+            self.hidden,
+            self.tau_min,
+            self.tau_max,
+            self.dropout,
+        )?;
         let m = self.hidden;
-        let mut head = LinearConfig::new(m, 1).init(device);
-        head.weight = Param::from_tensor(Tensor::ones([m, 1], device));
-        head.bias = Some(Param::from_tensor(Tensor::zeros([1], device)));
+        let head = pooling_head(m, device);
         Ok(TempNetLlm {
             proj1: LinearConfig::new(self.vocab, m).init(device),
             proj2: LinearConfig::new(m, m).init(device),
@@ -96,6 +80,41 @@ impl TempNetLlmConfig {
             tau_max: self.tau_max,
         })
     }
+}
+
+/// The settings both TempNets share: input and pooling widths of at least 2, `0 < τ_min <
+/// τ_max`, dropout in `[0, 1)`.
+fn check(input: usize, width: usize, tau_min: f64, tau_max: f64, dropout: f64) -> Result<()> {
+    if input < 2 || width < 2 {
+        return Err(XriskError::InvalidConfig {
+            name: "vocab/hidden",
+            value: input.min(width) as f64,
+            reason: "TempNet needs a vocabulary and a width of at least 2",
+        });
+    }
+    if !(tau_min > 0.0 && tau_min < tau_max) {
+        return Err(XriskError::InvalidConfig {
+            name: "tau_min",
+            value: tau_min,
+            reason: "needs 0 < tau_min < tau_max",
+        });
+    }
+    if !(0.0..1.0).contains(&dropout) {
+        return Err(XriskError::InvalidConfig {
+            name: "dropout",
+            value: dropout,
+            reason: "must be in [0, 1)",
+        });
+    }
+    Ok(())
+}
+
+/// The pooling read-out `t = wᵀv + c` with `w` all ones and `c = 0` at the start.
+fn pooling_head(m: usize, device: &Device) -> Linear {
+    let mut head = LinearConfig::new(m, 1).init(device);
+    head.weight = Param::from_tensor(Tensor::ones([m, 1], device));
+    head.bias = Some(Param::from_tensor(Tensor::zeros([1], device)));
+    head
 }
 
 /// The LLM TempNet: logits in, one temperature per row out (see the module docs).
@@ -162,18 +181,15 @@ impl TempNetClipConfig {
 
     /// Checks the settings and builds the network.
     pub fn init(&self, device: &Device) -> Result<TempNetClip> {
-        TempNetLlmConfig {
-            vocab: self.dim,
-            hidden: self.prototypes,
-            tau_min: self.tau_min,
-            tau_max: self.tau_max,
-            dropout: self.dropout,
-        }
-        .init(device)?;
+        check(
+            self.dim,
+            self.prototypes,
+            self.tau_min,
+            self.tau_max,
+            self.dropout,
+        )?;
         let m = self.prototypes;
-        let mut head = LinearConfig::new(m, 1).init(device);
-        head.weight = Param::from_tensor(Tensor::ones([m, 1], device));
-        head.bias = Some(Param::from_tensor(Tensor::zeros([1], device)));
+        let head = pooling_head(m, device);
         Ok(TempNetClip {
             proj: LinearConfig::new(self.dim, self.dim).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),

@@ -303,24 +303,7 @@ impl ModuleMapper for StepMapper<'_> {
         let grad: Tensor<1> = grad.reshape([n]).to_device(&w.device());
         let state = self.states.entry(id).or_default();
         let rows = if D > 1 { shape.dims::<D>()[0] } else { n };
-        let updated = if D == 1 && matches!(self.config.rule, UpdateRule::Lars { .. }) {
-            // LARS leaves vectors (biases, norms) without decay, proximal term or scaling.
-            let plain = SkeletonConfig {
-                weight_decay: 0.0,
-                epoch_decay: 0.0,
-                rule: match self.config.rule {
-                    UpdateRule::Lars { momentum, .. } => UpdateRule::Lars {
-                        momentum,
-                        trust_coefficient: 0.0,
-                    },
-                    other => other,
-                },
-                ..self.config
-            };
-            update(&plain, state, w, grad, rows)
-        } else {
-            update(&self.config, state, w, grad, rows)
-        };
+        let updated = update(&self.config, state, w, grad, rows, D > 1);
         let mut t: Tensor<D> = Tensor::from_inner(updated.reshape(shape));
         if require_grad {
             t = t.require_grad();
@@ -329,14 +312,23 @@ impl ModuleMapper for StepMapper<'_> {
     }
 }
 
-/// One skeleton update of a flattened parameter whose first dimension has `rows` rows.
+/// One skeleton update of a flattened parameter whose first dimension has `rows` rows;
+/// `matrix`: the parameter has two or more dimensions (LARS treats vectors differently).
 fn update(
     c: &SkeletonConfig,
     s: &mut ParamState,
     w: Tensor<1>,
     grad: Tensor<1>,
     rows: usize,
+    matrix: bool,
 ) -> Tensor<1> {
+    // LARS leaves vectors (biases, norms) without weight decay, proximal term or trust scaling.
+    let lars_vector = !matrix && matches!(c.rule, UpdateRule::Lars { .. });
+    let (weight_decay, epoch_decay) = if lars_vector {
+        (0.0, 0.0)
+    } else {
+        (c.weight_decay, c.epoch_decay)
+    };
     let w = if c.decoupled_weight_decay != 0.0 {
         w * (1.0 - c.lr * c.decoupled_weight_decay)
     } else {
@@ -346,18 +338,18 @@ fn update(
         Some(v) => grad.clamp(-v, v),
         None => grad,
     };
-    if c.weight_decay != 0.0 {
+    if weight_decay != 0.0 {
         if let UpdateRule::SparseRowSgd { .. } = c.rule {
             // Only when some entry of the gradient is non-zero (SCENT).
             let any = g.clone().abs().sum().greater_elem(0.0).float();
-            g = g + w.clone() * any * c.weight_decay;
+            g = g + w.clone() * any * weight_decay;
         } else {
-            g = g + w.clone() * c.weight_decay;
+            g = g + w.clone() * weight_decay;
         }
     }
-    if c.epoch_decay > 0.0 {
+    if epoch_decay > 0.0 {
         let reference = s.reference.get_or_insert_with(|| w.clone()).clone();
-        g = g + (w.clone() - reference) * c.epoch_decay;
+        g = g + (w.clone() - reference) * epoch_decay;
     }
     s.steps += 1;
     let w = match c.rule {
@@ -398,8 +390,7 @@ fn update(
             momentum,
             trust_coefficient,
         } => {
-            // trust_coefficient 0 marks a vector parameter: no scaling.
-            let step = if trust_coefficient > 0.0 {
+            let step = if matrix {
                 let norm = |t: &Tensor<1>| {
                     let sq = t.clone().square().sum().into_scalar::<f32>();
                     sq.elem::<f64>().sqrt()
@@ -458,7 +449,7 @@ fn update(
             w - m / denom * (c.lr / bc1)
         }
     };
-    if c.epoch_decay > 0.0 {
+    if epoch_decay > 0.0 {
         s.acc = Some(match s.acc.take() {
             None => w.clone(),
             Some(a) => a + w.clone(),
@@ -553,7 +544,7 @@ mod tests {
         let mut s = ParamState::default();
         let mut w = t(&[1.0, -2.0]);
         for g in grads {
-            w = update(&c, &mut s, w, t(g), g.len());
+            w = update(&c, &mut s, w, t(g), g.len(), false);
         }
         w.into_data().try_to_vec::<f32>().unwrap()
     }
@@ -624,12 +615,12 @@ mod tests {
         };
         let mut s = ParamState::default();
         // Reference starts at the initial weights: the first step sees no pull.
-        let w = update(&c, &mut s, t(&[1.0]), t(&[0.0]), 1);
+        let w = update(&c, &mut s, t(&[1.0]), t(&[0.0]), 1, false);
         assert_eq!(
             w.clone().into_data().try_to_vec::<f32>().unwrap(),
             vec![1.0]
         );
-        let w = update(&c, &mut s, w + 1.0, t(&[0.0]), 1); // w = 2, ref = 1: g = 0.5 -> 1.5
+        let w = update(&c, &mut s, w + 1.0, t(&[0.0]), 1, false); // w = 2, ref = 1: g = 0.5 -> 1.5
         assert_eq!(
             w.clone().into_data().try_to_vec::<f32>().unwrap(),
             vec![1.5]
