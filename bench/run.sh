@@ -22,6 +22,7 @@ run steps "${runs[@]}"
 run demo_side_by_side
 run bilevel
 if have protein-kddcup04; then run models "${runs[@]}"; else echo "skip models: xrisk data fetch protein-kddcup04" >&2; fi
+run conv "${runs[@]}"
 if have movielens-100k; then run ranking "${seeds[@]}"; else echo "skip ranking: xrisk data fetch movielens-100k" >&2; fi
 if have mil; then run mil "${seeds[@]}"; else echo "skip mil: xrisk data fetch mil" >&2; fi
 if have yeast; then run multilabel "${seeds[@]}"; else echo "skip multilabel: xrisk data fetch yeast" >&2; fi

@@ -66,6 +66,77 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Time one 3×3 convolution (stride 1, padding 1, no bias) on the `flex` backend, as in a
+    /// ResNet20 stage: its forward pass, the gradient with respect to the input and the
+    /// gradient with respect to the weight (the three kernels of a training step's
+    /// convolutions). Reports the median time of each.
+    #[command(
+        after_help = "Example:\n  xrisk bench conv --channels 16 --size 28 --batch 64 --threads 1 --json"
+    )]
+    Conv {
+        /// Input and output channels.
+        #[arg(long, default_value_t = 16)]
+        channels: usize,
+        /// Image height and width.
+        #[arg(long, default_value_t = 28)]
+        size: usize,
+        /// Images per batch.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Timed repetitions of each kernel (after one warm-up); the median is reported.
+        #[arg(long, default_value_t = 10)]
+        repeat: usize,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Median seconds of `repeat` calls of `f` after one warm-up call; each call's result is read
+/// back to the host so a lazy backend has finished it.
+fn median_kernel(repeat: usize, mut f: impl FnMut() -> burn::tensor::Tensor<4>) -> f64 {
+    let _ = f().into_data();
+    let mut times: Vec<f64> = (0..repeat.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            let _ = f().into_data();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Forward, input-gradient and weight-gradient seconds of a 3×3 convolution (`Conv` above):
+/// y = W ⋆ x, ∂L/∂x = conv_transpose(∂L/∂y, W) and ∂L/∂W — the kernels burn's autodiff calls
+/// for `Conv2d` (burn-backend's `conv2d_x_backward` / `conv2d_weight_backward`).
+fn conv(channels: usize, size: usize, batch: usize, repeat: usize) -> Result<[f64; 3]> {
+    use burn::tensor::module::{conv_transpose2d, conv2d, conv2d_weight_backward};
+    use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+    use burn::tensor::{Device, Distribution, Tensor};
+    if channels == 0 || size == 0 || batch == 0 {
+        bail!("--channels, --size and --batch must be at least 1");
+    }
+    let device = Device::flex();
+    device.seed(7);
+    let normal = Distribution::Normal(0.0, 1.0);
+    let x = Tensor::<4>::random([batch, channels, size, size], normal, &device);
+    let w = Tensor::<4>::random([channels, channels, 3, 3], normal, &device);
+    let dy = Tensor::<4>::random([batch, channels, size, size], normal, &device);
+    let opt = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    let topt = ConvTransposeOptions::new([1, 1], [1, 1], [0, 0], [1, 1], 1);
+    Ok([
+        median_kernel(repeat, || conv2d(x.clone(), w.clone(), None, opt.clone())),
+        median_kernel(repeat, || {
+            conv_transpose2d(dy.clone(), w.clone(), None, topt.clone())
+        }),
+        median_kernel(repeat, || {
+            conv2d_weight_backward(x.clone(), w.clone(), dy.clone(), opt.clone())
+        }),
+    ])
 }
 
 /// The optimizer LibAUC pairs with each X-risk loss (spec §3.10).
@@ -216,13 +287,35 @@ pub fn run(args: BenchArgs) -> Result<()> {
             }
             return Ok(());
         }
+        BenchCommand::Conv {
+            channels,
+            size,
+            batch,
+            repeat,
+            threads,
+            json,
+        } => {
+            set_threads(threads)?;
+            let [f, xg, wg] = conv(channels, size, batch, repeat)?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"channels": channels, "size": size, "batch": batch,
+                           "threads": rayon::current_num_threads(), "forward_seconds": f,
+                           "input_grad_seconds": xg, "weight_grad_seconds": wg})
+                );
+            } else {
+                println!(
+                    "3×3 conv, {channels} channels, {size}×{size}, batch {batch}: forward {:.2} ms, input gradient {:.2} ms, weight gradient {:.2} ms (median of {repeat})",
+                    f * 1e3,
+                    xg * 1e3,
+                    wg * 1e3
+                );
+            }
+            return Ok(());
+        }
     };
-    if let Some(t) = threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build_global()
-            .context("cannot set the thread count")?;
-    }
+    set_threads(threads)?;
     let y: Vec<f64> = read(&labels)?.into_iter().map(f64::from).collect();
     let raw = read(&scores)?;
     if raw.len() != y.len() * 8 {

@@ -227,3 +227,47 @@ fn documented_configs_and_commands_exist() {
     }
     assert!(seen >= 3, "found only {seen} documented configs");
 }
+
+/// `xrisk bench conv` (bench/conv.sh's xrisk side) reports the three kernels' times, and a
+/// larger convolution takes longer than a tiny one; bad sizes are refused by name.
+#[test]
+fn bench_conv_times_the_three_kernels() {
+    let run = |channels: &str, size: &str| -> Value {
+        let o = xrisk(&[
+            "bench",
+            "conv",
+            "--channels",
+            channels,
+            "--size",
+            size,
+            "--batch",
+            "4",
+            "--repeat",
+            "3",
+            "--threads",
+            "1",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).expect("json")
+    };
+    let small = run("2", "4");
+    let large = run("32", "28");
+    for key in [
+        "forward_seconds",
+        "input_grad_seconds",
+        "weight_grad_seconds",
+    ] {
+        let (s, l) = (small[key].as_f64().unwrap(), large[key].as_f64().unwrap());
+        assert!(s > 0.0 && l.is_finite(), "{key}: {s} {l}");
+        // 2·4·32²·9·28² ≈ 58 MFLOP against 2·4·2²·9·4² ≈ 4.6 kFLOP.
+        assert!(
+            l > s,
+            "{key}: the large convolution ({l} s) was not slower than the tiny one ({s} s)"
+        );
+    }
+    assert_eq!(large["channels"], 32);
+    let o = xrisk(&["bench", "conv", "--size", "0"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--size"));
+}
