@@ -97,17 +97,13 @@ enum BenchCommand {
 
 /// Median seconds of `repeat` calls of `f` after one warm-up call; each call's result is read
 /// back to the host so a lazy backend has finished it.
-fn median_kernel(repeat: usize, mut f: impl FnMut() -> burn::tensor::Tensor<4>) -> f64 {
+fn median_kernel(repeat: usize, mut f: impl FnMut() -> burn::tensor::Tensor<4>) -> Result<f64> {
     let _ = f().into_data();
-    let mut times: Vec<f64> = (0..repeat.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            let _ = f().into_data();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    let (t, _) = median_seconds(repeat, || {
+        let _ = f().into_data();
+        Ok(0.0)
+    })?;
+    Ok(t)
 }
 
 /// Forward, input-gradient and weight-gradient seconds of a 3×3 convolution (`Conv` above):
@@ -129,13 +125,13 @@ fn conv(channels: usize, size: usize, batch: usize, repeat: usize) -> Result<[f6
     let opt = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
     let topt = ConvTransposeOptions::new([1, 1], [1, 1], [0, 0], [1, 1], 1);
     Ok([
-        median_kernel(repeat, || conv2d(x.clone(), w.clone(), None, opt.clone())),
+        median_kernel(repeat, || conv2d(x.clone(), w.clone(), None, opt.clone()))?,
         median_kernel(repeat, || {
             conv_transpose2d(dy.clone(), w.clone(), None, topt.clone())
-        }),
+        })?,
         median_kernel(repeat, || {
             conv2d_weight_backward(x.clone(), w.clone(), dy.clone(), opt.clone())
-        }),
+        })?,
     ])
 }
 
