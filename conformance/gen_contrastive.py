@@ -15,10 +15,10 @@ import sys
 import numpy as np
 import torch
 from libauc.losses import GCLoss_v1, GCLoss_v2
+from peer import Run
 
-out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-torch.set_num_threads(1)
-rng = np.random.default_rng(47)
+run = Run(47, "contrastive.json")
+rng = run.rng
 N, B, D = 12, 6, 5
 
 
@@ -39,7 +39,7 @@ def features(unit):
     x = rng.normal(size=(B, D)).astype(np.float32)
     if unit:
         x = x / np.linalg.norm(x, axis=1, keepdims=True)
-    return torch.tensor(x, requires_grad=True)
+    return run.T(x, requires_grad=True)
 
 
 def replay(name, kw, epochs, make, bimodal):
@@ -87,7 +87,5 @@ cases = [replay(name, kw, epochs, lambda: GCLoss_v1(N=N, device=torch.device("cp
          for name, kw, epochs in CASES]
 cases += [replay(name, kw, epochs, lambda: GCLoss_v2(N=N, **kw), True) for name, kw, epochs in BIMODAL]
 
-os.makedirs(os.path.join(out_dir, "vectors"), exist_ok=True)
-with open(os.path.join(out_dir, "vectors", "contrastive.json"), "w") as fh:
-    json.dump({"generator": "conformance/gen_contrastive.py", "cases": cases}, fh, indent=1)
-print(f"{len(cases)} contrastive cases")
+run.write({"generator": "conformance/gen_contrastive.py", "cases": cases})
+print(f"{len(cases)} contrastive cases to {run.path}")

@@ -13,13 +13,13 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
+from peer import Run
 from libauc.losses import (AUCMLoss, APLoss, pAUC_DRO_Loss, CrossEntropyLoss, PairwiseAUCLoss, pAUC_CVaR_Loss,
                            tpAUC_KL_Loss, CompositionalAUCLoss)
 from libauc.losses.auc import tpAUC_CVaR_loss  # not re-exported by libauc.losses in 2.0.1
 
-out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-torch.set_num_threads(1)
-rng = np.random.default_rng(11282026)
+run = Run(11282026, "losses.json")
+rng, T = run.rng, run.T
 dev = torch.device("cpu")
 
 
@@ -63,14 +63,15 @@ cases = []
 def aucm_case(name, version, abal, margin, calls, note=None):
     cls = AUCMLossV2Fixed if version == "v2" else AUCMLoss
     loss = cls(margin=margin, version=version, device=dev)
+    run.cast(loss, "a", "b", "alpha")
     a, b, al = abal
     with torch.no_grad():
         loss.a.fill_(a); loss.b.fill_(b); loss.alpha.fill_(al)
     rec = []
     for ids, y, s in calls:
-        st = torch.tensor(s, requires_grad=True)
+        st = T(s, requires_grad=True)
         loss.a.grad = None; loss.b.grad = None
-        v = loss(st, torch.tensor(y))
+        v = loss(st, T(y))
         v.backward()
         rec.append({"ids": [int(i) for i in ids], "labels": lst(y), "scores": lst(s), "loss": float(v.detach()),
                     "grad": lst(st.grad), "grad_a": float(loss.a.grad), "grad_b": float(loss.b.grad)})
@@ -100,8 +101,8 @@ def stateful_case(name, kind, cfg, n_data, labels, calls):
     loss = make_stateful(kind, cfg, n_data)
     rec = []
     for ids, y, s in calls:
-        st = torch.tensor(s, requires_grad=True)
-        yt = torch.tensor(y)
+        st = T(s, requires_grad=True)
+        yt = T(y)
         if kind == "tpauc_cvar":  # takes flat tensors
             v = loss(st, yt, torch.tensor(ids))
         else:
@@ -155,8 +156,8 @@ for i, (surr, hp) in enumerate([("logistic", 1.0), ("squared_hinge", 1.0), ("squ
     labels = (rng.random(30) < 0.3).astype(np.float32)
     rec = []
     for ids, y, s in batches(30, labels, 10, 3):
-        st = torch.tensor(s, requires_grad=True)
-        v = loss(st, torch.tensor(y))
+        st = T(s, requires_grad=True)
+        v = loss(st, T(y))
         v.backward()
         rec.append({"labels": lst(y), "scores": lst(s), "loss": float(v.detach()), "grad": lst(st.grad)})
     c = {"name": f"pairwise_{surr}", "loss": "pairwise", "surrogate": surr, "calls": rec}
@@ -169,13 +170,14 @@ for i, (surr, hp) in enumerate([("logistic", 1.0), ("squared_hinge", 1.0), ("squ
 # Compositional AUC (v1): k CE steps on probabilities, then k AUCM steps.
 for i, (k, abal) in enumerate([(1, (0.2, 0.1, 0.3)), (2, (0.5, 0.3, 0.8)), (3, (0.0, 0.0, 0.0))]):
     loss = CompositionalAUCLoss(margin=1.0, k=k, version="v1", device=dev)
+    run.cast(loss, "a", "b", "alpha")
     with torch.no_grad():
         loss.a.fill_(abal[0]); loss.b.fill_(abal[1]); loss.alpha.fill_(abal[2])
     labels = (rng.random(40) < 0.3).astype(np.float32)
     rec = []
     for ids, y, s in batches(40, labels, 12, 2 * k + 1):
-        st = torch.tensor(s, requires_grad=True)
-        v = loss(st, torch.tensor(y))
+        st = T(s, requires_grad=True)
+        v = loss(st, T(y))
         v.backward()
         rec.append({"labels": lst(y), "scores": lst(s), "loss": float(v.detach()), "grad": lst(st.grad)})
     cases.append({"name": f"compositional_k{k}", "loss": "compositional", "k": k, "margin": 1.0,
@@ -189,8 +191,8 @@ for i, (alpha, gamma) in enumerate([(0.25, 2.0), (0.5, 1.0), (0.9, 3.0)]):
     for _ in range(3):
         z = (rng.normal(size=9) * 2).astype(np.float32)
         y = (rng.random(9) < 0.4).astype(np.float32)
-        zt = torch.tensor(z, requires_grad=True)
-        yt = torch.tensor(y)
+        zt = T(z, requires_grad=True)
+        yt = T(y)
         bce = F.binary_cross_entropy_with_logits(zt, yt, reduction="none")
         at = torch.where(yt == 1, torch.tensor(alpha), torch.tensor(1 - alpha))
         v = (at * (1 - torch.exp(-bce)) ** gamma * bce).mean()
@@ -204,12 +206,11 @@ for i in range(3):
     for _ in range(3):
         z = (rng.normal(size=9) * 3).astype(np.float32)
         y = (rng.random(9) < 0.4).astype(np.float32)
-        zt = torch.tensor(z, requires_grad=True)
-        v = ce(zt, torch.tensor(y))
+        zt = T(z, requires_grad=True)
+        v = ce(zt, T(y))
         v.backward()
         rec.append({"labels": lst(y), "scores": lst(z), "loss": float(v.detach()), "grad": lst(zt.grad)})
     cases.append({"name": f"ce_{i}", "loss": "ce", "calls": rec})
 
-with open(os.path.join(out_dir, "vectors", "losses.json"), "w") as fh:
-    json.dump({"generator": "conformance/gen_losses.py", "torch": torch.__version__, "cases": cases}, fh, indent=1)
-print(f"wrote {len(cases)} loss cases", file=sys.stderr)
+run.write({"generator": "conformance/gen_losses.py", "torch": torch.__version__, "cases": cases})
+print(f"wrote {len(cases)} loss cases to {run.path}", file=sys.stderr)

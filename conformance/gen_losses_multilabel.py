@@ -12,10 +12,10 @@ import sys
 import numpy as np
 import torch
 from libauc.losses import AUCMLoss, MultiLabelAUCMLoss, meanAveragePrecisionLoss
+from peer import Run
 
-out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-torch.set_num_threads(1)
-rng = np.random.default_rng(77)
+run = Run(77, "losses_multilabel.json")
+rng, T_ = run.rng, run.T
 dev = torch.device("cpu")
 T, B, N = 4, 12, 40
 LABELS = (rng.random((N, T)) < 0.35).astype(np.float32)
@@ -51,20 +51,22 @@ for version in ["v1", "v2"]:
         calls = []
         if version == "v2":
             loss = MultiLabelAUCMLoss(margin=m, version="v2", num_labels=T, device=dev)
+            run.cast(loss, "a", "b", "alpha")
             with torch.no_grad():
-                loss.a.copy_(torch.tensor(a)); loss.b.copy_(torch.tensor(b)); loss.alpha.copy_(torch.tensor(al))
+                loss.a.copy_(T_(a)); loss.b.copy_(T_(b)); loss.alpha.copy_(T_(al))
         for ts in TASK_SETS[: 3]:
             ids, y, s = batch(chosen(ts))
-            st = torch.tensor(s, requires_grad=True)
+            st = T_(s, requires_grad=True)
             if version == "v2":
-                v = loss(st, torch.tensor(y), task_id=torch.tensor(ts, dtype=torch.long) if ts else [])
+                v = loss(st, T_(y), task_id=torch.tensor(ts, dtype=torch.long) if ts else [])
             else:
                 total = 0
                 for t in chosen(ts):
                     single = AUCMLoss(margin=m, version="v1", device=dev)
+                    run.cast(single, "a", "b", "alpha")
                     with torch.no_grad():
                         single.a.fill_(float(a[t])); single.b.fill_(float(b[t])); single.alpha.fill_(float(al[t]))
-                    total = total + single(st[:, t], torch.tensor(y[:, t]))
+                    total = total + single(st[:, t], T_(y[:, t]))
                 v = total / len(chosen(ts))
             v.backward()
             calls.append({"scores": lst(s), "labels": lst(y), "ids": [int(x) for x in ids], "tasks": ts,
@@ -80,8 +82,8 @@ for i, (g, m, k) in enumerate([(0.9, 1.0, -1), (0.1, 0.6, -1), (0.5, 1.0, 3)]):
     calls = []
     for ts in TASK_SETS:
         ids, y, s = batch(chosen(ts))
-        st = torch.tensor(s, requires_grad=True)
-        v = loss(st, torch.tensor(y), torch.tensor(ids), task_id=torch.tensor(ts, dtype=torch.long) if ts else [])
+        st = T_(s, requires_grad=True)
+        v = loss(st, T_(y), torch.tensor(ids), task_id=torch.tensor(ts, dtype=torch.long) if ts else [])
         v.backward()
         calls.append({"scores": lst(s), "labels": lst(y), "ids": [int(x) for x in ids], "tasks": ts,
                       "loss": float(v.detach()), "grad": lst(st.grad),
@@ -89,6 +91,5 @@ for i, (g, m, k) in enumerate([(0.9, 1.0, -1), (0.1, 0.6, -1), (0.5, 1.0, 3)]):
     cases.append({"name": f"map_{i}", "loss": "map", "gamma": g, "margin": m, "top_k": k, "data_len": N, "n_tasks": T,
                   "calls": calls})
 
-with open(os.path.join(out_dir, "vectors", "losses_multilabel.json"), "w") as fh:
-    json.dump({"generator": "conformance/gen_losses_multilabel.py", "cases": cases}, fh, indent=1)
-print(f"wrote {len(cases)} multi-label loss cases", file=sys.stderr)
+run.write({"generator": "conformance/gen_losses_multilabel.py", "cases": cases})
+print(f"wrote {len(cases)} multi-label loss cases to {run.path}", file=sys.stderr)

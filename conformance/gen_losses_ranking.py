@@ -16,10 +16,10 @@ import sys
 import numpy as np
 import torch
 from libauc.losses import ListwiseCELoss, NDCGLoss
+from peer import Run
 
-out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-torch.set_num_threads(1)
-rng = np.random.default_rng(2024)
+run = Run(2024, "losses_ranking.json")
+rng, T = run.rng, run.T
 dev = torch.device("cpu")
 N_PAIRS, N_USERS, N_ITEMS, P, NG, B = 40, 8, 50, 3, 5, 4
 
@@ -48,11 +48,11 @@ def make_batch():
 
 def torch_batch(b):
     return {
-        "rating": torch.tensor(b["rating"]),
+        "rating": T(b["rating"]),
         "user_id": torch.tensor(b["user_id"], dtype=torch.long),
         "user_item_id": torch.tensor(b["user_item_id"], dtype=torch.long),
-        "num_pos_items": torch.tensor(b["num_pos_items"]),
-        "ideal_dcg": torch.tensor(b["ideal_dcg"]),
+        "num_pos_items": T(b["num_pos_items"]),
+        "ideal_dcg": T(b["ideal_dcg"]),
     }
 
 
@@ -73,7 +73,7 @@ class ListwiseCEUnshifted(ListwiseCELoss):
 
 
 def call(loss, b, state):
-    s = torch.tensor(b["scores"], requires_grad=True)
+    s = T(b["scores"], requires_grad=True)
     v = loss(s, torch_batch(b))
     v.backward()
     out = {
@@ -118,7 +118,5 @@ doc = {
     "n_pairs": N_PAIRS, "n_users": N_USERS, "n_items": N_ITEMS, "num_pos": P, "num_neg": NG, "batch": B,
     "cases": cases,
 }
-path = os.path.join(out_dir, "vectors", "losses_ranking.json")
-with open(path, "w") as fh:
-    json.dump(doc, fh, indent=1)
+path = run.write(doc)
 print(f"wrote {path}: {len(cases)} cases")

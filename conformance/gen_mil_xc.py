@@ -20,10 +20,10 @@ from libauc.optimizers import PESG
 from libauc.losses.xc import EntLossClassification
 from libauc.optimizers import MIDAM
 from libauc.optimizers.scent import SCENT
+from peer import Run
 
-out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-torch.set_num_threads(1)
-rng = np.random.default_rng(31)
+run = Run(31, "mil_xc.json")
+rng, T = run.rng, run.T
 dev = torch.device("cpu")
 
 
@@ -34,6 +34,12 @@ def lst(a):
 
 N_BAGS, B = 10, 6
 cases = []
+
+
+def cast_midam(loss):
+    """MIDAM's a, b, alpha in the working precision (LibAUC creates them as float32)."""
+    run.cast(loss.loss_fn, "a", "b", "alpha")
+    loss.a, loss.b, loss.alpha = loss.loss_fn.a, loss.loss_fn.b, loss.loss_fn.alpha
 
 
 def bag_batch():
@@ -48,6 +54,7 @@ def bag_batch():
 for mode, kw in [("softmax", dict(tau=0.1, gamma=0.9, margin=1.0)), ("softmax", dict(tau=0.5, gamma=0.3, margin=0.6)),
                  ("attention", dict(gamma=0.9, margin=1.0)), ("attention", dict(gamma=0.5, margin=0.8))]:
     loss = MIDAMLoss(mode=mode, data_len=N_BAGS, device=dev, **kw)
+    cast_midam(loss)
     a0, b0, al0 = (float(v) for v in rng.random(3) * 0.5)
     with torch.no_grad():
         loss.a.fill_(a0); loss.b.fill_(b0); loss.alpha.fill_(al0)
@@ -56,14 +63,14 @@ for mode, kw in [("softmax", dict(tau=0.1, gamma=0.9, margin=1.0)), ("softmax", 
         ids, y = bag_batch()
         loss.a.grad = None; loss.b.grad = None
         if mode == "softmax":
-            yp = torch.tensor(np.exp(rng.normal(size=B) * 0.3 / kw["tau"]).astype(np.float32), requires_grad=True)
-            v = loss(y_pred=yp, y_true=torch.tensor(y), index=torch.tensor(ids))
+            yp = T(np.exp(rng.normal(size=B) * 0.3 / kw["tau"]).astype(np.float32), requires_grad=True)
+            v = loss(y_pred=yp, y_true=T(y), index=torch.tensor(ids))
             v.backward()
             rec = {"y_pred": lst(yp), "grad": lst(yp.grad), "state": lst(loss.loss_fn.s)}
         else:
-            sn = torch.tensor(rng.normal(size=B).astype(np.float32), requires_grad=True)
-            sd = torch.tensor((rng.random(B) + 0.2).astype(np.float32), requires_grad=True)
-            v = loss(y_pred=(sn, sd), y_true=torch.tensor(y), index=torch.tensor(ids))
+            sn = T(rng.normal(size=B).astype(np.float32), requires_grad=True)
+            sd = T((rng.random(B) + 0.2).astype(np.float32), requires_grad=True)
+            v = loss(y_pred=(sn, sd), y_true=T(y), index=torch.tensor(ids))
             v.backward()
             rec = {"sn": lst(sn), "sd": lst(sd), "grad_sn": lst(sn.grad), "grad_sd": lst(sd.grad),
                    "state": lst(loss.loss_fn.sn), "state_d": lst(loss.loss_fn.sd)}
@@ -83,22 +90,23 @@ for mode, lr, mom, wd in [("softmax", 0.1, 0.1, 1e-4), ("softmax", 0.05, 0.0, 0.
     lin = torch.nn.Linear(D, 1)
     att = torch.nn.Linear(D, 1)
     with torch.no_grad():
-        lin.weight.copy_(torch.tensor(W0)); lin.bias.copy_(torch.tensor(B0))
-        att.weight.copy_(torch.tensor(W0[:, ::-1].copy())); att.bias.fill_(0.0)
+        lin.weight.copy_(T(W0)); lin.bias.copy_(T(B0))
+        att.weight.copy_(T(W0[:, ::-1].copy())); att.bias.fill_(0.0)
     params = list(lin.parameters()) + (list(att.parameters()) if mode == "attention" else [])
     tau = 0.2
     loss = MIDAMLoss(mode=mode, data_len=N_BAGS, device=dev, margin=1.0, gamma=0.9, **({"tau": tau} if mode == "softmax" else {}))
+    cast_midam(loss)
     opt = MIDAM(params, loss_fn=loss, lr=lr, momentum=mom, weight_decay=wd, device=dev)
     steps, batches = [], []
     for t in range(5):
         ids, y = bag_batch()
-        x = torch.tensor(BAGS[ids])  # (B, INST, D)
+        x = T(BAGS[ids])  # (B, INST, D)
         phi = lin(x).squeeze(-1)
         if mode == "softmax":
-            v = loss(y_pred=torch.exp(phi / tau).mean(dim=1), y_true=torch.tensor(y), index=torch.tensor(ids))
+            v = loss(y_pred=torch.exp(phi / tau).mean(dim=1), y_true=T(y), index=torch.tensor(ids))
         else:
             w = torch.exp(att(x).squeeze(-1))
-            v = loss(y_pred=((phi * w).mean(dim=1), w.mean(dim=1)), y_true=torch.tensor(y), index=torch.tensor(ids))
+            v = loss(y_pred=((phi * w).mean(dim=1), w.mean(dim=1)), y_true=T(y), index=torch.tensor(ids))
         opt.zero_grad(); loss.a.grad = None; loss.b.grad = None
         v.backward()
         opt.step()
@@ -126,7 +134,7 @@ for is_scent, kw in [(True, dict(alpha=10.0)), (True, dict(alpha=2.0, alpha_mult
         own = rng.integers(0, K, size=4)
         lg = rng.normal(size=(4, K)).astype(np.float32)
         lg[np.arange(4), own] = -np.inf
-        lt = torch.tensor(lg, requires_grad=True)
+        lt = T(lg, requires_grad=True)
         v = loss(lt, torch.tensor(ids))["loss"]
         v.backward()
         calls.append({"logits": [None if not np.isfinite(x) else float(x) for x in lg.ravel()], "ids": [int(i) for i in ids],
@@ -142,7 +150,7 @@ XC = rng.normal(size=(16, DC)).astype(np.float32)
 YC = rng.integers(0, KC, size=16)
 WC0 = (rng.normal(size=(KC, DC)) * 0.3).astype(np.float32)
 for mom, damp, nest, wd in [(0.9, 0.0, False, 1e-3), (0.5, 0.1, False, 0.0), (0.9, 0.0, True, 1e-3)]:
-    W = torch.nn.Parameter(torch.tensor(WC0))
+    W = torch.nn.Parameter(T(WC0))
     loss = EntLossClassification(data_size=16)
     opt = SCENT([W], lr=0.1, momentum=mom, dampening=damp, nesterov=nest, weight_decay=wd)
     steps, batches = [], []
@@ -151,7 +159,7 @@ for mom, damp, nest, wd in [(0.9, 0.0, False, 1e-3), (0.5, 0.1, False, 0.0), (0.
         classes = sorted(set(int(YC[i]) for i in ids) | {int(rng.integers(0, KC))})
         while len(classes) < 2:
             classes = sorted(set(classes) | {int(rng.integers(0, KC))})
-        x = torch.tensor(XC[ids])
+        x = T(XC[ids])
         sc = x @ W[classes].T  # (4, |classes|)
         own = torch.tensor([classes.index(int(YC[i])) for i in ids])
         lg = sc - sc.gather(1, own[:, None])
@@ -179,8 +187,8 @@ for g, lam in [(0.9, 1.0), (0.5, 0.5)]:
             if all(0 < y[:, t].sum() < BM for t in (ts or range(TM))):
                 break
         s_ = rng.random((BM, TM)).astype(np.float32)
-        st = torch.tensor(s_, requires_grad=True)
-        v = loss(st, torch.tensor(y), torch.tensor(ids), task_id=torch.tensor(ts, dtype=torch.long) if ts else [])
+        st = T(s_, requires_grad=True)
+        v = loss(st, T(y), torch.tensor(ids), task_id=torch.tensor(ts, dtype=torch.long) if ts else [])
         v.backward()
         calls.append({"scores": lst(s_), "labels": lst(y), "ids": [int(i) for i in ids], "tasks": ts,
                       "loss": float(v.detach()), "grad": lst(st.grad), "u": lst(loss.u_pos_all)})
@@ -194,8 +202,9 @@ WM0 = (rng.normal(size=(TM, 4)) * 0.5).astype(np.float32)
 for lr, mom in [(0.1, 0.9), (0.05, 0.5)]:
     lin = torch.nn.Linear(4, TM)
     with torch.no_grad():
-        lin.weight.copy_(torch.tensor(WM0)); lin.bias.fill_(0.1)
+        lin.weight.copy_(T(WM0)); lin.bias.fill_(0.1)
     loss = MultiLabelAUCMLoss(margin=1.0, version="v1", num_labels=TM, device=dev)
+    run.cast(loss, "a", "b", "alpha")
     with contextlib.redirect_stdout(io.StringIO()):
         opt = PESG(lin.parameters(), loss_fn=loss, lr=lr, momentum=mom, epoch_decay=0.0, device=dev)
     steps, batches = [], []
@@ -205,7 +214,7 @@ for lr, mom in [(0.1, 0.9), (0.05, 0.5)]:
             if all(0 < LM[ids][:, k].sum() < BM for k in range(TM)):
                 break
         ts = sorted(set(int(v) for v in rng.choice(TM, 2)))
-        v = loss(torch.sigmoid(lin(torch.tensor(XM[ids]))), torch.tensor(LM[ids]), task_id=torch.tensor(ts))
+        v = loss(torch.sigmoid(lin(T(XM[ids]))), T(LM[ids]), task_id=torch.tensor(ts))
         opt.zero_grad(); v.backward(); opt.step()
         batches.append({"ids": [int(i) for i in ids], "tasks": ts})
         steps.append({"weight": lst(lin.weight), "bias": lst(lin.bias), "a": lst(loss.a), "b": lst(loss.b),
@@ -214,6 +223,5 @@ for lr, mom in [(0.1, 0.9), (0.05, 0.5)]:
                   "x": lst(XM), "labels": lst(LM), "n_tasks": TM, "w0": lst(WM0), "b0": 0.1, "batches": batches,
                   "steps": steps, "note": "LibAUC's defaults otherwise: clip 1.0, weight decay 1e-5, its momentum form"})
 
-with open(os.path.join(out_dir, "vectors", "mil_xc.json"), "w") as fh:
-    json.dump({"generator": "conformance/gen_mil_xc.py", "cases": cases}, fh, indent=1)
-print(f"wrote {len(cases)} MIDAM / entropic cases", file=sys.stderr)
+run.write({"generator": "conformance/gen_mil_xc.py", "cases": cases})
+print(f"wrote {len(cases)} MIDAM / entropic cases to {run.path}", file=sys.stderr)

@@ -1,86 +1,9 @@
 //! Readers of the conformance vectors' JSON shared by the conformance tests.
 
-use serde_json::Value;
-
-/// A JSON array of numbers as f32 (the peer's tensors are f32).
-pub fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number") as f32)
-        .collect()
-}
-
-/// A JSON array of sample ids.
-pub fn ids(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_u64().expect("id") as usize)
-        .collect()
-}
-
-/// A JSON number.
-pub fn f(v: &Value) -> f64 {
-    v.as_f64()
-        .unwrap_or_else(|| panic!("number expected, got {v}"))
-}
-
-/// Collects every value that differs from the peer's by more than `rel·|peer| + 1e-6`.
-pub struct Checker {
-    /// Relative tolerance.
-    pub rel: f64,
-    /// One line per differing value.
-    pub failures: Vec<String>,
-    /// Values compared.
-    pub compared: usize,
-}
-
-impl Checker {
-    /// A checker with relative tolerance `rel`.
-    pub fn new(rel: f64) -> Self {
-        Checker {
-            rel,
-            failures: Vec::new(),
-            compared: 0,
-        }
-    }
-
-    /// Compares one value.
-    pub fn one(&mut self, what: String, got: f64, want: f64) {
-        self.compared += 1;
-        if (got - want).abs() > self.rel * want.abs() + 1e-6 {
-            self.failures
-                .push(format!("{what}: got {got:.9}, peer {want:.9}"));
-        }
-    }
-
-    /// Compares two arrays value by value (a length difference is one failure).
-    pub fn all(&mut self, what: &str, got: &[f32], want: &[f32]) {
-        if got.len() != want.len() {
-            self.failures.push(format!(
-                "{what}: {} values, peer has {}",
-                got.len(),
-                want.len()
-            ));
-            return;
-        }
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            self.one(format!("{what}[{i}]"), f64::from(*g), f64::from(*w));
-        }
-    }
-
-    /// Fails with every difference listed.
-    pub fn assert_clean(&self) {
-        assert!(
-            self.failures.is_empty(),
-            "{} of {} values differ:\n{}",
-            self.failures.len(),
-            self.compared,
-            self.failures.join("\n")
-        );
-    }
-}
+#[path = "../../../../conformance/rust/vectors.rs"]
+mod vectors;
+#[allow(unused_imports)]
+pub use vectors::*;
 
 /// Pearson correlation.
 pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
