@@ -420,7 +420,7 @@ fn run_unimodal(
                 ..GclConfig::new(train.len())
             },
             device,
-        ))
+        )?)
     };
     let aug = Augment::default();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.train.seed);
@@ -618,11 +618,11 @@ fn run_bimodal(
             tau: l.tau.unwrap_or(0.01),
             bimodal: true,
         }),
-        (_, Scheme::Global) => BiLoss::Gcl(GclBimodalLoss::new(gcl_cfg(None), device)),
+        (_, Scheme::Global) => BiLoss::Gcl(GclBimodalLoss::new(gcl_cfg(None), device)?),
         (_, Scheme::Individual) => BiLoss::Gcl(GclBimodalLoss::new(
             gcl_cfg(Some(isogclr(cfg, true)?)),
             device,
-        )),
+        )?),
         (_, Scheme::TempNet) => {
             let iso = isogclr(cfg, true)?;
             let c = TempNetClipConfig {
@@ -634,7 +634,7 @@ fn run_bimodal(
                 subject: c.init(device)?,
                 body: c.init(device)?,
             });
-            BiLoss::TempNet(GclBimodalLoss::new(gcl_cfg(None), device), iso.rho)
+            BiLoss::TempNet(GclBimodalLoss::new(gcl_cfg(None), device)?, iso.rho)
         }
     };
     let mut net_opt = ProximalOptimizer::new(adam(l.tempnet_lr.unwrap_or(1e-3)));

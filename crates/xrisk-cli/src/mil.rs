@@ -132,7 +132,7 @@ fn method(cfg: &Config, n_bags: usize, device: &Device) -> Result<Method> {
                     ..MidamConfig::new(n_bags, mp)
                 },
                 device,
-            );
+            )?;
             let o = &cfg.optimizer;
             let d = MidamOptConfig::default();
             let opt = MidamOptConfig {
@@ -261,7 +261,7 @@ pub fn run(
     let mut model = AttentionMil::new(dim, cfg.model.hidden.as_deref().unwrap_or(&[16]), &device);
     let mut method = method(cfg, train.len(), &device)?;
     let eval_pooling = match &method {
-        Method::Midam(l, _) => match l.config.pooling {
+        Method::Midam(l, _) => match l.config().pooling {
             MidamPooling::Softmax { tau } => Pooling::Softmax { tau },
             MidamPooling::Attention => Pooling::Attention,
         },
@@ -288,7 +288,7 @@ pub fn run(
             match &mut method {
                 Method::Midam(loss, opt) => {
                     opt.update_lr(cfg.train.decay_factor);
-                    loss.update_smoothing(2.0);
+                    loss.update_smoothing(2.0)?;
                 }
                 Method::Ce(_, opt) => opt.update_lr(cfg.train.decay_factor),
             }
@@ -315,7 +315,7 @@ pub fn run(
                         let n = t.dims()[0];
                         avg.clone().matmul(t.reshape([n, 1])).reshape([ids.len()])
                     };
-                    let input = match loss.config.pooling {
+                    let input = match loss.config().pooling {
                         MidamPooling::Softmax { tau } => {
                             MidamInput::Softmax(col((phi / tau).exp()))
                         }

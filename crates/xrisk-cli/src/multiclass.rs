@@ -200,7 +200,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
                 ..d
             },
             &device,
-        ))
+        )?)
     } else {
         Loss::Softmax
     };

@@ -146,7 +146,7 @@ fn method(cfg: &Config, train: &Dataset, device: &Device) -> Result<Method> {
                 },
                 train.n_tasks,
                 device,
-            );
+            )?;
             let o = &cfg.optimizer;
             let d = PesgConfig::default();
             let pesg = PesgConfig {
@@ -169,7 +169,7 @@ fn method(cfg: &Config, train: &Dataset, device: &Device) -> Result<Method> {
                     ..MapConfig::new(train.len(), train.n_tasks)
                 },
                 device,
-            );
+            )?;
             Method::Map(loss, plain()?)
         }
         "multilabel_pauc" => {
@@ -183,7 +183,7 @@ fn method(cfg: &Config, train: &Dataset, device: &Device) -> Result<Method> {
                 }),
                 train.n_tasks,
                 device,
-            );
+            )?;
             Method::PAuc(loss, plain()?)
         }
         "ce" => Method::Ce(plain()?),

@@ -278,9 +278,9 @@ fn train<T: RankTask>(
         0
     };
     let mut loss = if warmup > 0 || l.kind == "listwise_ce" {
-        RankLoss::Listwise(listwise())
+        RankLoss::Listwise(listwise()?)
     } else {
-        RankLoss::Ndcg(NdcgLoss::new(ndcg_config, &device))
+        RankLoss::Ndcg(NdcgLoss::new(ndcg_config, &device)?)
     };
     let mut optimizer = song(cfg)?;
     let ids = |m: &T::Model| xrisk::persist::param_ids(m);
@@ -290,7 +290,7 @@ fn train<T: RankTask>(
         first_epoch = s.count("run.epoch")? as usize;
         model = xrisk::persist::restore_module(model, "model", s)?;
         if s.count("rank.ndcg_phase")? == 1 {
-            loss = RankLoss::Ndcg(NdcgLoss::new(ndcg_config, &device));
+            loss = RankLoss::Ndcg(NdcgLoss::new(ndcg_config, &device)?);
         }
         match &mut loss {
             RankLoss::Listwise(lw) => lw.restore("loss", s)?,
@@ -333,7 +333,7 @@ fn train<T: RankTask>(
         if epoch == warmup && warmup > 0 {
             model = task.reset(cfg, model, &device);
             optimizer = song(cfg)?;
-            let mut n = NdcgLoss::new(ndcg_config, &device);
+            let mut n = NdcgLoss::new(ndcg_config, &device)?;
             if let Some(k) = topk {
                 let thresholds = task.kth_scores(&model, k, &device);
                 let all: Vec<usize> = (0..thresholds.len()).collect();

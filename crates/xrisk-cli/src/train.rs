@@ -329,7 +329,7 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
             },
             c.k.unwrap_or(1),
             device,
-        )),
+        )?),
         "ap" => Objective::Ap(ApLoss::new(
             ApConfig {
                 gamma: c.gamma.unwrap_or(0.9),
@@ -338,7 +338,7 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
                 ..ApConfig::new(n)
             },
             device,
-        )),
+        )?),
         "pauc_dro" => Objective::PAucDro(PAucDroLoss::new(
             PAucDroConfig {
                 gamma: c.gamma.unwrap_or(0.9),
@@ -348,7 +348,7 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
                 ..PAucDroConfig::new(n)
             },
             device,
-        )),
+        )?),
         "pauc_cvar" => Objective::PAucCvar(PAucCvarLoss::new(
             PAucCvarConfig {
                 beta: c.beta.unwrap_or(0.2),
@@ -358,7 +358,7 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
                 ..PAucCvarConfig::new(n)
             },
             device,
-        )),
+        )?),
         "tpauc_kl" => Objective::TpAucKl(TpAucKlLoss::new(
             TpAucKlConfig {
                 tau: c.tau.unwrap_or(1.0),
@@ -369,7 +369,7 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
                 ..TpAucKlConfig::new(n)
             },
             device,
-        )),
+        )?),
         "tpauc_cvar" => {
             let d = TpAucCvarConfig::new(n);
             Objective::TpAucCvar(TpAucCvarLoss::new(
@@ -384,7 +384,7 @@ pub fn build_objective(c: &LossConfig, n: usize, device: &Device) -> Result<Obje
                     ..d
                 },
                 device,
-            ))
+            )?)
         }
         "pairwise_auc" => Objective::Pairwise(PairwiseAucLoss {
             surrogate: surrogate(c.surrogate.as_deref(), c.scale, Surrogate::Logistic)?,

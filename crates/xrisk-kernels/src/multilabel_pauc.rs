@@ -5,7 +5,7 @@
 //! One-way (`1w`, LibAUC's default): [`PAucDroKernel`] per task — LibAUC swaps each task's
 //! `u` slice into one shared loss object, which is the same computation. Two-way (`2w`):
 //! [`TpAucKlKernel`] per task; LibAUC shares the backend's scalar `w` across tasks (spec
-//! §2.10 [QUIRK]), xrisk keeps one per task.
+//! §2.10 \[QUIRK\]), xrisk keeps one per task.
 
 use crate::error::{KernelError, Result};
 use crate::pauc_dro::{PAucDroConfig, PAucDroKernel};

@@ -82,6 +82,9 @@ pub enum XriskError {
     /// is unreachable, the processes disagree on the world size).
     #[error("distributed: {0}")]
     Distributed(String),
+    /// A state table sized from the configuration cannot be allocated.
+    #[error("{0}")]
+    TooLarge(String),
     /// A hyper-parameter is outside its domain.
     #[error("{name} = {value}: {reason}")]
     InvalidConfig {
@@ -92,6 +95,48 @@ pub enum XriskError {
         /// What is allowed.
         reason: &'static str,
     },
+}
+
+impl From<xrisk_kernels::KernelError> for XriskError {
+    fn from(e: xrisk_kernels::KernelError) -> Self {
+        use xrisk_kernels::KernelError as K;
+        match e {
+            K::LengthMismatch {
+                scores,
+                labels,
+                ids,
+            } => XriskError::LengthMismatch {
+                scores,
+                labels,
+                ids,
+            },
+            K::InvalidLabel { index, value } => XriskError::InvalidLabel { index, value },
+            K::IdOutOfRange { index, id, len } => XriskError::IdOutOfRange { index, id, len },
+            K::MissingClass {
+                loss,
+                class,
+                positives,
+                batch,
+            } => XriskError::MissingClass {
+                loss,
+                class,
+                positives,
+                batch,
+            },
+            K::NonFinite { loss } => XriskError::NonFinite { loss },
+            K::InvalidConfig {
+                name,
+                value,
+                reason,
+            } => XriskError::InvalidConfig {
+                name,
+                value,
+                reason,
+            },
+            K::TooLarge { .. } => XriskError::TooLarge(e.to_string()),
+            K::StateLength { .. } => XriskError::Checkpoint(e.to_string()),
+        }
+    }
 }
 
 /// Shorthand for results of this crate.

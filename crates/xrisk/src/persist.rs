@@ -16,7 +16,7 @@
 //!
 //! let device = Device::flex().autodiff();
 //! device.seed(1);
-//! let (model, loss) = (Mlp::new(4, &[8], &device), ApLoss::new(ApConfig::new(100), &device));
+//! let (model, loss) = (Mlp::new(4, &[8], &device), ApLoss::new(ApConfig::new(100), &device)?);
 //! let mut s = Snapshot::new();
 //! save_module(&model, "model", &mut s);
 //! loss.save("loss", &mut s);
@@ -154,41 +154,3 @@ pub trait Persist {
     /// Restores what [`Persist::save`] stored under `prefix`.
     fn restore(&mut self, prefix: &str, s: &Snapshot) -> Result<()>;
 }
-
-impl Persist for crate::state::StateTable {
-    fn save(&self, prefix: &str, s: &mut Snapshot) {
-        s.put_array(prefix, self.to_vec());
-    }
-
-    fn restore(&mut self, prefix: &str, s: &Snapshot) -> Result<()> {
-        let v = entry(s.array(prefix))?;
-        if v.len() != self.len() {
-            return Err(error(format!(
-                "state table `{prefix}` holds {} entries but the data set has {}: the checkpoint belongs to other data",
-                v.len(),
-                self.len()
-            )));
-        }
-        self.load(v);
-        Ok(())
-    }
-}
-
-/// Implements [`Persist`] for a loss from its state tables and `f64` scalars.
-macro_rules! persist_fields {
-    ($ty:ty; tables: $($t:ident),*; scalars: $($f:ident),*) => {
-        impl $crate::persist::Persist for $ty {
-            fn save(&self, prefix: &str, s: &mut xrisk_data::snapshot::Snapshot) {
-                $( self.$t.save(&format!("{prefix}.{}", stringify!($t)), s); )*
-                $( s.put_scalar(format!("{prefix}.{}", stringify!($f)), self.$f); )*
-            }
-
-            fn restore(&mut self, prefix: &str, s: &xrisk_data::snapshot::Snapshot) -> $crate::error::Result<()> {
-                $( self.$t.restore(&format!("{prefix}.{}", stringify!($t)), s)?; )*
-                $( self.$f = $crate::persist::entry(s.scalar(&format!("{prefix}.{}", stringify!($f))))?; )*
-                Ok(())
-            }
-        }
-    };
-}
-pub(crate) use persist_fields;

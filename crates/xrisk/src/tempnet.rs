@@ -28,8 +28,8 @@
 use crate::error::{Result, XriskError};
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
-use burn::tensor::activation::{log_softmax, sigmoid, softmax};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::activation::{sigmoid, softmax};
+use burn::tensor::{Device, Tensor};
 
 /// Shape and output range of a [`TempNetLlm`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -245,16 +245,17 @@ impl TempNetClip {
 }
 
 /// The robust (KL-DRO) language-model loss averaged over positions:
-/// `mean_i [ τ_i·CE(z_i/τ_i, y_i) + (ρ − ln V)·τ_i ]`. `logits` `[N, V]`, `tau` `[N]` (from
-/// [`TempNetLlm::forward`], or a constant), `targets` the N next tokens. With `τ ≡ 1` and
-/// `ρ = ln V` this is the plain cross-entropy.
+/// `mean_i [ τ_i·CE(z_i/τ_i, y_i) + (ρ − ln V)·τ_i ]` — the burn adapter of
+/// [`xrisk_kernels::robust_lm`]. `logits` `[N, V]`, `tau` `[N]` (from [`TempNetLlm::forward`],
+/// or a constant), `targets` the N next tokens. With `τ ≡ 1` and `ρ = ln V` this is the plain
+/// cross-entropy.
 pub fn robust_lm_loss(
     logits: Tensor<2>,
     tau: Tensor<1>,
     targets: &[usize],
     rho: f64,
 ) -> Result<Tensor<1>> {
-    let [n, v] = logits.dims();
+    let [n, _] = logits.dims();
     if targets.len() != n || tau.dims()[0] != n {
         return Err(XriskError::LengthMismatch {
             scores: n,
@@ -262,24 +263,10 @@ pub fn robust_lm_loss(
             ids: tau.dims()[0],
         });
     }
-    if let Some((i, &t)) = targets.iter().enumerate().find(|&(_, &t)| t >= v) {
-        return Err(XriskError::IdOutOfRange {
-            index: i,
-            id: t,
-            len: v,
-        });
-    }
-    let device = logits.device();
-    let tau2 = tau.clone().unsqueeze_dim::<2>(1);
-    let idx = Tensor::<1, Int>::from_data(
-        TensorData::new(targets.iter().map(|&t| t as i64).collect(), [n]),
-        &device,
-    )
-    .unsqueeze_dim::<2>(1);
-    let ce = -log_softmax(logits / tau2.clone(), 1).gather(1, idx);
-    let per = tau2 * ce;
-    let extra = tau * (rho - (v as f64).ln());
-    Ok(per.squeeze_dim::<1>(1).mean() + extra.mean())
+    let (lv, tv) = (crate::loss::host(&logits), crate::loss::host(&tau));
+    let (mut gl, mut gt) = (vec![0.0f32; lv.len()], vec![0.0f32; n]);
+    let v = xrisk_kernels::robust_lm::robust_lm_loss(&lv, &tv, targets, rho, &mut gl, &mut gt)?;
+    Ok(crate::loss::inject(logits, gl, v) + crate::loss::gradient_of(tau, gt))
 }
 
 /// Logits divided row-wise by the temperatures: what temperature-aware decoding samples from.
@@ -326,6 +313,7 @@ pub fn optimal_temperature(z: &[f32], rho: f64, lo: f64, hi: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::TensorData;
 
     fn host1(t: Tensor<1>) -> Vec<f32> {
         t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()

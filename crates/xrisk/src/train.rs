@@ -159,13 +159,13 @@ impl Objective {
                 (!logs.is_empty()).then(|| {
                     (
                         "KL-DRO pAUC risk λ·mean ln u",
-                        l.config.lambda * logs.iter().sum::<f64>() / logs.len() as f64,
+                        l.config().lambda * logs.iter().sum::<f64>() / logs.len() as f64,
                     )
                 })
             }
             Objective::TpAucKl(l) => {
                 let (_, w) = l.state();
-                (w > 0.0).then(|| ("two-way KL-DRO risk τ·ln w", l.config.tau * w.ln()))
+                (w > 0.0).then(|| ("two-way KL-DRO risk τ·ln w", l.config().tau * w.ln()))
             }
             _ => None,
         }

@@ -76,36 +76,45 @@ fn build(case: &Value, device: &Device) -> Loss {
                 margin: f(&case["margin"]),
                 version: AucmVersion::V1,
             };
-            let mut l = CompositionalAucLoss::new(cfg, k, device);
+            let mut l = CompositionalAucLoss::new(cfg, k, device).unwrap();
             set_ab(&mut l.aucm);
             Loss::Compositional(l)
         }
-        "ap" => Loss::Ap(ApLoss::new(
-            ApConfig {
-                gamma: f(&case["gamma"]),
-                margin: f(&case["margin"]),
-                ..ApConfig::new(n)
-            },
-            device,
-        )),
-        "pauc_dro" => Loss::Dro(PAucDroLoss::new(
-            PAucDroConfig {
-                gamma: f(&case["gamma"]),
-                margin: f(&case["margin"]),
-                lambda: f(&case["lambda"]),
-                ..PAucDroConfig::new(n)
-            },
-            device,
-        )),
-        "pauc_cvar" => Loss::Cvar(PAucCvarLoss::new(
-            PAucCvarConfig {
-                beta: f(&case["beta"]),
-                eta: f(&case["eta"]),
-                margin: f(&case["margin"]),
-                ..PAucCvarConfig::new(n)
-            },
-            device,
-        )),
+        "ap" => Loss::Ap(
+            ApLoss::new(
+                ApConfig {
+                    gamma: f(&case["gamma"]),
+                    margin: f(&case["margin"]),
+                    ..ApConfig::new(n)
+                },
+                device,
+            )
+            .unwrap(),
+        ),
+        "pauc_dro" => Loss::Dro(
+            PAucDroLoss::new(
+                PAucDroConfig {
+                    gamma: f(&case["gamma"]),
+                    margin: f(&case["margin"]),
+                    lambda: f(&case["lambda"]),
+                    ..PAucDroConfig::new(n)
+                },
+                device,
+            )
+            .unwrap(),
+        ),
+        "pauc_cvar" => Loss::Cvar(
+            PAucCvarLoss::new(
+                PAucCvarConfig {
+                    beta: f(&case["beta"]),
+                    eta: f(&case["eta"]),
+                    margin: f(&case["margin"]),
+                    ..PAucCvarConfig::new(n)
+                },
+                device,
+            )
+            .unwrap(),
+        ),
         "tpauc_kl" => {
             let g = floats(&case["gammas"]);
             let cfg = TpAucKlConfig {
@@ -115,20 +124,23 @@ fn build(case: &Value, device: &Device) -> Loss {
                 margin: f(&case["margin"]),
                 ..TpAucKlConfig::new(n)
             };
-            Loss::Kl(TpAucKlLoss::new(cfg, device))
+            Loss::Kl(TpAucKlLoss::new(cfg, device).unwrap())
         }
-        "tpauc_cvar" => Loss::TpCvar(TpAucCvarLoss::new(
-            TpAucCvarConfig {
-                margin: f(&case["margin"]),
-                alpha: f(&case["alpha"]),
-                beta_0: f(&case["beta_0"]),
-                beta_1: f(&case["beta_1"]),
-                theta_0: f(&case["theta_0"]),
-                theta_1: f(&case["theta_1"]),
-                ..TpAucCvarConfig::new(n)
-            },
-            device,
-        )),
+        "tpauc_cvar" => Loss::TpCvar(
+            TpAucCvarLoss::new(
+                TpAucCvarConfig {
+                    margin: f(&case["margin"]),
+                    alpha: f(&case["alpha"]),
+                    beta_0: f(&case["beta_0"]),
+                    beta_1: f(&case["beta_1"]),
+                    theta_0: f(&case["theta_0"]),
+                    theta_1: f(&case["theta_1"]),
+                    ..TpAucCvarConfig::new(n)
+                },
+                device,
+            )
+            .unwrap(),
+        ),
         "pairwise" => Loss::Pairwise(PairwiseAucLoss {
             surrogate: match case["surrogate"].as_str() {
                 Some("logistic") => Surrogate::Logistic,
@@ -286,7 +298,8 @@ fn multilabel_losses_match_libauc() {
                 },
                 t,
                 &device,
-            );
+            )
+            .unwrap();
             let vecp = |k: &str| {
                 let v = floats(&case[k]);
                 Param::from_tensor(
@@ -308,7 +321,7 @@ fn multilabel_losses_match_libauc() {
                 top_k: (k > -1.0).then_some(k),
                 ..MapConfig::new(n, t)
             };
-            MapLoss::new(cfg, &device)
+            MapLoss::new(cfg, &device).unwrap()
         });
         for (k, call) in case["calls"].as_array().expect("calls").iter().enumerate() {
             let at = format!("{name} call {k}");

@@ -67,7 +67,8 @@ fn midam_losses_match_libauc() {
                 ..MidamConfig::new(case["data_len"].as_u64().unwrap() as usize, pooling(case))
             },
             &d,
-        );
+        )
+        .unwrap();
         let scalar = |v: f64| Param::from_tensor(Tensor::from_floats([v as f32], &d));
         loss.params.a = scalar(f(&case["a"]));
         loss.params.b = scalar(f(&case["b"]));
@@ -181,7 +182,7 @@ fn midam_optimizer_matches_libauc() {
             MidamPooling::Attention
         };
         let n_bags = bags.len() / (inst * dim);
-        let mut loss = MidamLoss::new(MidamConfig::new(n_bags, pool), &d);
+        let mut loss = MidamLoss::new(MidamConfig::new(n_bags, pool), &d).unwrap();
         let mut opt = MidamOptConfig {
             lr: f(&case["lr"]),
             momentum: f(&case["momentum"]),
@@ -214,7 +215,7 @@ fn midam_optimizer_matches_libauc() {
             model = opt.step(model, &mut loss, v.backward());
             if t == 2 {
                 opt.update_lr(2.0);
-                loss.update_smoothing(2.0);
+                loss.update_smoothing(2.0).unwrap();
             }
             let want = &steps[t];
             let what = |k: &str| format!("{name} step {t} {k}");
@@ -288,12 +289,13 @@ fn entropic_loss_matches_libauc() {
                 ..EntConfig::new(case["data_size"].as_u64().unwrap() as usize)
             },
             &d,
-        );
+        )
+        .unwrap();
         for (ci, call) in case["calls"].as_array().unwrap().iter().enumerate() {
             let what = |key: &str| format!("{name} call {ci} {key}");
             if estimator(case) == EntEstimator::Sox {
                 loss.adjust_gamma(ci + 1, 5);
-                check.one(what("gamma"), loss.gamma, f(&call["gamma"]));
+                check.one(what("gamma"), loss.gamma(), f(&call["gamma"]));
             }
             let lg = logits(&call["logits"], k, &d).require_grad();
             let v = loss.forward(lg.clone(), &ids(&call["ids"])).unwrap();
@@ -346,7 +348,7 @@ fn scent_optimizer_matches_libauc() {
                 &d,
             )),
         };
-        let mut loss = EntLossClassification::new(EntConfig::new(y_all.len()), &d);
+        let mut loss = EntLossClassification::new(EntConfig::new(y_all.len()), &d).unwrap();
         let mut opt = ScentConfig {
             lr: f(&case["lr"]),
             momentum: f(&case["momentum"]),
@@ -417,7 +419,8 @@ fn multilabel_pauc_matches_libauc() {
             }),
             t,
             &d,
-        );
+        )
+        .unwrap();
         for (ci, call) in case["calls"].as_array().unwrap().iter().enumerate() {
             let what = |k: &str| format!("{name} call {ci} {k}");
             let s = floats(&call["scores"]);
@@ -489,7 +492,8 @@ fn multilabel_pesg_matches_libauc() {
             },
             t,
             &d,
-        );
+        )
+        .unwrap();
         let mut opt = PesgConfig {
             lr: f(&case["lr"]),
             momentum: f(&case["momentum"]),

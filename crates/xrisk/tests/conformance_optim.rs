@@ -225,7 +225,8 @@ fn optimizers_match_libauc() {
             },
             lk["k"].as_u64().unwrap_or(1) as usize,
             &device,
-        );
+        )
+        .unwrap();
         let mut ap = ApLoss::new(
             ApConfig {
                 gamma: lk["gamma"].as_f64().unwrap_or(0.9),
@@ -233,7 +234,8 @@ fn optimizers_match_libauc() {
                 ..ApConfig::new(n)
             },
             &device,
-        );
+        )
+        .unwrap();
         let mut dro = PAucDroLoss::new(
             PAucDroConfig {
                 gamma: lk["gamma"].as_f64().unwrap_or(0.9),
@@ -241,7 +243,8 @@ fn optimizers_match_libauc() {
                 ..PAucDroConfig::new(n)
             },
             &device,
-        );
+        )
+        .unwrap();
         let mut cvar = PAucCvarLoss::new(
             PAucCvarConfig {
                 beta: lk["beta"].as_f64().unwrap_or(0.2),
@@ -250,7 +253,8 @@ fn optimizers_match_libauc() {
                 ..PAucCvarConfig::new(n)
             },
             &device,
-        );
+        )
+        .unwrap();
         let g = lk["gammas"]
             .as_array()
             .map(|v| (f(&v[0]), f(&v[1])))
@@ -263,14 +267,16 @@ fn optimizers_match_libauc() {
                 ..TpAucKlConfig::new(n)
             },
             &device,
-        );
+        )
+        .unwrap();
         let mut tp = TpAucCvarLoss::new(
             TpAucCvarConfig {
                 margin: lk["threshold"].as_f64().unwrap_or(0.5),
                 ..TpAucCvarConfig::new(n)
             },
             &device,
-        );
+        )
+        .unwrap();
         let mut opt = match case["optimizer"].as_str().unwrap() {
             "PESG" => {
                 let c = skeleton(case);

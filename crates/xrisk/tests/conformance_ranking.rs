@@ -2,37 +2,42 @@
 //! written by `conformance/gen_losses_ranking.py`): for every case, each call of the sequence
 //! must reproduce the loss value, the gradient w.r.t. the `[B, P+Ng]` scores and the whole state
 //! after the call (`u`; for NDCG also `λ_q` and `s_q`). Tolerance: |got − peer| ≤
-//! 1e-4·|peer| + 1e-6 (f32; the NDCG weights divide by squared logarithms, which amplifies
-//! rounding more than the AUC losses do). ListwiseCE's reference is LibAUC without its
+//! 1e-4·|peer| + 1e-6 against LibAUC's f32 run (the NDCG weights divide by squared logarithms,
+//! which amplifies rounding more than the AUC losses do), and against LibAUC's code rerun in
+//! float64 (`conformance/vectors/f64/`) 2e-6·|ref| + 1e-7, 5e-5·|ref| + 1e-7 for K-SONG (the
+//! same checks as the kernels' own test, `crates/xrisk-kernels/tests/conformance_ranking.rs`;
+//! where LibAUC's f32 K-SONG-theo value is itself off its float64 value by more than the f32
+//! tolerance, the float64 value decides). ListwiseCE's reference is LibAUC without its
 //! batch-wide exponent shift (the case's note; docs/libauc-differences.md).
 
 #[allow(dead_code)]
 mod common;
 
-use common::{Checker, floats, ids};
+use common::{Compat, floats, ids, load, load_f64};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use serde_json::Value;
 use xrisk::loss::{
     ListwiseCeConfig, ListwiseCeLoss, NdcgConfig, NdcgLoss, RankingBatch, TopkVersion,
 };
 
 #[test]
 fn ranking_losses_match_libauc() {
-    let doc: Value = serde_json::from_str(include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../conformance/vectors/losses_ranking.json"
-    )))
-    .expect("vectors");
+    let doc = load("losses_ranking.json");
     let dim = |k: &str| doc[k].as_u64().expect("size") as usize;
     let (n_pairs, n_users, n_items) = (dim("n_pairs"), dim("n_users"), dim("n_items"));
     let (p, ng, b) = (dim("num_pos"), dim("num_neg"), dim("batch"));
+    let f64_doc = load_f64("losses_ranking.json");
     let device = Device::flex().autodiff();
-    let mut check = Checker::new(1e-4);
+    let mut check = Compat::new(1e-4, 2e-6, 1e-7);
     let mut kinds = std::collections::BTreeMap::new();
     for (ci, case) in doc["cases"].as_array().expect("cases").iter().enumerate() {
         let kind = case["kind"].as_str().expect("kind");
         *kinds.entry(kind.to_string()).or_insert(0) += 1;
+        check.f64.rel = if kind.starts_with("ksong") {
+            5e-5
+        } else {
+            2e-6
+        };
         let mut listwise = (kind == "listwise_ce").then(|| {
             ListwiseCeLoss::new(
                 ListwiseCeConfig {
@@ -41,6 +46,7 @@ fn ranking_losses_match_libauc() {
                 },
                 &device,
             )
+            .unwrap()
         });
         let mut ndcg = (kind != "listwise_ce").then(|| {
             let topk = case["topk"].as_i64().unwrap();
@@ -57,6 +63,7 @@ fn ranking_losses_match_libauc() {
                 },
                 &device,
             )
+            .unwrap()
         });
         for (k, call) in case["calls"].as_array().unwrap().iter().enumerate() {
             let what = format!("case {ci} ({kind}) call {k}");
@@ -91,28 +98,39 @@ fn ranking_losses_match_libauc() {
                     .forward(scores.clone(), &batch)
                     .expect("ndcg forward")
             };
-            let value = loss.clone().into_scalar::<f32>();
-            check.all(
-                &format!("{what} loss"),
-                &[value],
-                &[call["loss"].as_f64().unwrap() as f32],
+            let w64 = f64_doc.as_ref().map(|r| &r["cases"][ci]["calls"][k]);
+            check.one(
+                format!("{what} loss"),
+                loss.clone().into_scalar::<f32>() as f64,
+                call["loss"].as_f64().unwrap(),
+                w64.and_then(|w| w["loss"].as_f64()),
             );
             let grads = loss.backward();
             let g = scores.grad(&grads).expect("gradient");
             let g: Vec<f32> = g.into_data().convert::<f32>().try_to_vec().unwrap();
-            check.all(&format!("{what} grad"), &g, &floats(&call["grad"]));
+            check.all(
+                &format!("{what} grad"),
+                &g,
+                &call["grad"],
+                w64.map(|w| &w["grad"]),
+            );
+            let mut state: Vec<(&str, Vec<f32>)> = Vec::new();
             if let Some(l) = &listwise {
-                check.all(&format!("{what} u"), &l.state(), &floats(&call["u"]));
+                state.push(("u", l.state()));
             }
             if let Some(l) = &ndcg {
                 let (u, lam, s) = l.state();
-                check.all(&format!("{what} u"), &u, &floats(&call["u"]));
+                state.push(("u", u));
+                state.push(("lambda_q", lam));
+                state.push(("s_q", s));
+            }
+            for (key, v) in &state {
                 check.all(
-                    &format!("{what} lambda_q"),
-                    &lam,
-                    &floats(&call["lambda_q"]),
+                    &format!("{what} {key}"),
+                    v,
+                    &call[*key],
+                    w64.map(|w| &w[*key]),
                 );
-                check.all(&format!("{what} s_q"), &s, &floats(&call["s_q"]));
             }
         }
     }
@@ -120,5 +138,5 @@ fn ranking_losses_match_libauc() {
     for kind in ["listwise_ce", "song", "ksong_prac", "ksong_theo"] {
         assert!(kinds.contains_key(kind), "no {kind} case");
     }
-    assert!(check.compared > 1000, "{}", check.compared);
+    assert!(check.f32.compared > 1000, "{}", check.f32.compared);
 }

@@ -109,7 +109,8 @@ fn the_tau_gradient_is_rho_minus_the_kl_to_uniform() {
             ..GclConfig::new(8)
         },
         &d,
-    );
+    )
+    .unwrap();
     let ids: Vec<usize> = (0..8).collect();
     let x = rows(&points, &ids, &d);
     loss.forward(x.clone(), x, &ids).unwrap();
@@ -161,7 +162,8 @@ fn stochastic_temperatures_converge_to_the_exact_optimum_and_grow_with_cluster_s
             ..GclConfig::new(n)
         },
         &d,
-    );
+    )
+    .unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let batch = 16;
     for epoch in 0..300 {

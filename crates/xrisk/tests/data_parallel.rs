@@ -83,7 +83,7 @@ fn setup(case: Case, device: &Device) -> (Objective, Optimizer) {
             Optimizer::Pesg(PesgConfig::default().init()),
         ),
         Case::ApSoap => (
-            Objective::Ap(ApLoss::new(ApConfig::new(N), device)),
+            Objective::Ap(ApLoss::new(ApConfig::new(N), device).unwrap()),
             Optimizer::Plain(ProximalOptimizer::new(soap(0.05))),
         ),
     }

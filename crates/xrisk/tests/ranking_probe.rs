@@ -83,7 +83,7 @@ fn estimator(qs: &[Query], config: NdcgConfig, lambdas: Option<&[f32]>) -> Vec<f
     let l = qs[0].scores.len();
     let p = qs[0].n_pos.max(qs[1].n_pos);
     assert!(qs.iter().all(|q| q.n_pos == p), "one P per batch");
-    let mut loss = NdcgLoss::new(config, &device);
+    let mut loss = NdcgLoss::new(config, &device).unwrap();
     if let Some(lam) = lambdas {
         loss.set_thresholds(&[0, 1], lam).unwrap();
     }
@@ -378,7 +378,7 @@ fn probe(seed: u64, k: usize, inner_sample: InnerSample) -> [(f64, f64); 3] {
         ..NdcgConfig::new(n_pairs, 300, ITEMS, 8)
     };
     // Warm-up: 10 SONG epochs.
-    let mut warm_loss = NdcgLoss::new(song(None, TopkVersion::Theo), &device);
+    let mut warm_loss = NdcgLoss::new(song(None, TopkVersion::Theo), &device).unwrap();
     let mut warm_opt = opt();
     let warm = train(
         Mlp::new(DIM, &[], &device),
@@ -397,8 +397,9 @@ fn probe(seed: u64, k: usize, inner_sample: InnerSample) -> [(f64, f64); 3] {
         (Some(k), TopkVersion::Prac),
         (Some(k), TopkVersion::Theo),
     ] {
-        let mut loss = warm_loss.clone();
-        loss.config = song(topk, version);
+        let (u, lam, s_q) = warm_loss.state();
+        let mut loss = NdcgLoss::new(song(topk, version), &device).unwrap();
+        loss.load_state(&u, &lam, &s_q).unwrap();
         if topk.is_some() {
             // λ_q starts at the warm-up model's K-th score of each query (spec §5.4).
             let lams: Vec<f32> = train_data

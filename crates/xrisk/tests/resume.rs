@@ -53,7 +53,7 @@ fn case(name: &str, device: &Device) -> (Objective, Optimizer) {
             ),
         ),
         "compositional+pdsca" => (
-            Objective::Compositional(CompositionalAucLoss::new(aucm, 2, device)),
+            Objective::Compositional(CompositionalAucLoss::new(aucm, 2, device).unwrap()),
             Optimizer::Pdsca(
                 PdscaConfig {
                     lr: 0.05,
@@ -63,23 +63,23 @@ fn case(name: &str, device: &Device) -> (Objective, Optimizer) {
             ),
         ),
         "ap+soap" => (
-            Objective::Ap(ApLoss::new(ApConfig::new(N), device)),
+            Objective::Ap(ApLoss::new(ApConfig::new(N), device).unwrap()),
             plain(soap(0.01)),
         ),
         "pauc_dro+sopa_s" => (
-            Objective::PAucDro(PAucDroLoss::new(PAucDroConfig::new(N), device)),
+            Objective::PAucDro(PAucDroLoss::new(PAucDroConfig::new(N), device).unwrap()),
             plain(sopa_s(0.01)),
         ),
         "pauc_cvar+sopa" => (
-            Objective::PAucCvar(PAucCvarLoss::new(PAucCvarConfig::new(N), device)),
+            Objective::PAucCvar(PAucCvarLoss::new(PAucCvarConfig::new(N), device).unwrap()),
             plain(sopa(0.01)),
         ),
         "tpauc_kl+sota_s" => (
-            Objective::TpAucKl(TpAucKlLoss::new(TpAucKlConfig::new(N), device)),
+            Objective::TpAucKl(TpAucKlLoss::new(TpAucKlConfig::new(N), device).unwrap()),
             plain(sota_s(0.01)),
         ),
         "tpauc_cvar+staco" => (
-            Objective::TpAucCvar(TpAucCvarLoss::new(TpAucCvarConfig::new(N), device)),
+            Objective::TpAucCvar(TpAucCvarLoss::new(TpAucCvarConfig::new(N), device).unwrap()),
             plain(staco(0.01)),
         ),
         "ce+sgd" => (Objective::Ce(CrossEntropyLoss), plain(sgd(0.05, 0.9))),
@@ -203,7 +203,10 @@ fn a_checkpoint_of_another_model_or_data_set_is_refused_with_the_reason() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("another model"), "{e}");
-    let mut other = Objective::Ap(ApLoss::new(ApConfig::new(N + 1), &device));
+    let mut other = Objective::Ap(ApLoss::new(ApConfig::new(N + 1), &device).unwrap());
     let e = other.restore_state(&saved).unwrap_err().to_string();
-    assert!(e.contains("other data") && e.contains("loss.u_all"), "{e}");
+    assert!(
+        e.contains("other data") && e.contains("`loss.u_all`"),
+        "{e}"
+    );
 }

@@ -1,20 +1,16 @@
 //! `InfoNceLoss` — the mini-batch contrastive baselines the global contrastive losses are
 //! measured against (spec `tempnet_isogclr_spec.md` §1.1–1.2): SimCLR's NT-Xent for two views
-//! and CLIP's symmetric cross-entropy for pairs, at a fixed temperature τ. Rows are expected
-//! L2-normalised (as the encoders' projections are).
-//!
-//! ```text
-//! unimodal (z = [a; b], 2B rows):  loss = mean_k −ln( exp(z_k·z_k⁺/τ) / Σ_{l≠k} exp(z_k·z_l/τ) )
-//! bimodal  (S = a·bᵀ/τ):           loss = ½ [ mean_i CE(S_i·, i) + mean_j CE(S_·j, j) ]
-//! ```
+//! and CLIP's symmetric cross-entropy for pairs, at a fixed temperature τ — the burn adapter of
+//! [`xrisk_kernels::infonce`]. Rows are expected L2-normalised (as the encoders' projections
+//! are); the similarity matrices are formed here, in burn.
 //!
 //! Unlike [`super::GclLoss`], the positive is in the denominator and the normaliser is the
 //! batch's: its gradient is the biased mini-batch estimator SogCLR corrects.
 
-use super::gcl::{check_views, eye};
+use super::gcl::check_views;
+use super::{gradient_of, host, inject};
 use crate::error::Result;
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::Tensor;
 
 /// NT-Xent (two views) or CLIP (pairs).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,40 +26,37 @@ impl InfoNceLoss {
     /// sample i).
     pub fn forward(&self, a: Tensor<2>, b: Tensor<2>) -> Result<Tensor<1>> {
         let n = check_views(
-            "InfoNceLoss",
             &a,
             &b,
-            &vec![0; a.dims()[0]],
+            a.dims()[0],
             "the contrastive loss needs at least 2 samples per batch",
         )?;
-        let device = a.device();
-        let targets = |m: usize, shift: usize| {
-            Tensor::<1, Int>::from_data(
-                TensorData::new((0..m).map(|i| ((i + shift) % m) as i64).collect(), [m]),
-                &device,
-            )
-            .unsqueeze_dim::<2>(1)
-        };
-        let ce = |logits: Tensor<2>, t: Tensor<2, Int>| -> Tensor<1> {
-            (-log_softmax(logits, 1).gather(1, t)).mean()
-        };
+        let ab = a.clone().matmul(b.clone().transpose());
+        let vab = host(&ab);
+        let mut gab = vec![0.0f32; n * n];
         if self.bimodal {
-            let s = a.matmul(b.transpose()) / self.tau;
-            let t = targets(n, 0);
-            Ok((ce(s.clone(), t.clone()) + ce(s.transpose(), t)) / 2.0)
-        } else {
-            let z = Tensor::cat(vec![a, b], 0);
-            let s = z.clone().matmul(z.transpose()) / self.tau;
-            let s = s - eye(2 * n, &device) * 1e9;
-            Ok(ce(s, targets(2 * n, n)))
+            let v = xrisk_kernels::infonce::clip(self.tau, &vab, &mut gab)?;
+            return Ok(inject(ab, gab, v));
         }
+        let aa = a.clone().matmul(a.transpose());
+        let bb = b.clone().matmul(b.transpose());
+        let (vaa, vbb) = (host(&aa), host(&bb));
+        let (mut gaa, mut gbb) = (vec![0.0f32; n * n], vec![0.0f32; n * n]);
+        let v = xrisk_kernels::infonce::nt_xent(
+            self.tau,
+            &vab,
+            &vaa,
+            &vbb,
+            (&mut gab, &mut gaa, &mut gbb),
+        )?;
+        Ok(inject(ab, gab, v) + gradient_of(aa, gaa) + gradient_of(bb, gbb))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::Device;
+    use burn::tensor::{Device, TensorData};
 
     fn t(v: Vec<f32>, rows: usize, device: &Device) -> Tensor<2> {
         let d = v.len() / rows;
@@ -109,6 +102,6 @@ mod tests {
         .forward(t(a, 2, &device), t(b, 2, &device))
         .unwrap()
         .into_scalar::<f32>() as f64;
-        assert!((got - total / 4.0).abs() < 1e-5, "{got} vs {}", total / 4.0);
+        assert!((got - total / 4.0).abs() < 1e-5, "{got} vs {total}");
     }
 }

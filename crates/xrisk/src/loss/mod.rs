@@ -1,6 +1,10 @@
-//! X-risk losses (spec `libauc_spec.md` §2). Each loss takes the batch's scores (with
-//! gradient), its 0/1 labels and its sample ids, updates its per-sample state, and returns a
-//! scalar whose gradient is the stochastic compositional gradient — not the objective value.
+//! X-risk losses on burn tensors (spec `libauc_spec.md` §2): thin adapters over the kernels of
+//! [`xrisk_kernels`], which hold the math, the per-sample state and the checks. Each loss takes
+//! the batch's outputs with gradient, copies them to the host, runs its kernel (value, gradient
+//! w.r.t. the outputs, state update) and returns a `[1]` tensor whose value is the kernel's and
+//! whose gradient w.r.t. the outputs is the kernel's: `value + Σ (x − sg x)·∂value/∂x` (for AUCM
+//! also the `a`, `b` terms; for the contrastive losses `x` is the similarity matrix built here).
+//! The returned scalar is the stochastic compositional surrogate, not the objective value.
 
 mod ap;
 mod aucm;
@@ -45,145 +49,69 @@ pub use tpauc_cvar::{TpAucCvarConfig, TpAucCvarLoss, TpAucCvarState};
 pub use tpauc_kl::{TpAucKlConfig, TpAucKlLoss};
 
 use crate::error::{Result, XriskError};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
+use xrisk_data::snapshot::Snapshot;
 
-/// Batch positions of the positives and negatives, after validating the input.
-pub(crate) struct Split {
-    pub pos: Vec<usize>,
-    pub neg: Vec<usize>,
+/// The values of `t` on the host, as f32 (one device sync).
+pub(crate) fn host<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+    t.clone()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap_or_default()
 }
 
-/// Checks lengths and labels; requires the classes a loss needs.
-pub(crate) fn split(
-    loss: &'static str,
-    n_scores: usize,
-    labels: &[f32],
-    ids: Option<&[usize]>,
-    need_neg: bool,
-) -> Result<Split> {
-    let n_ids = ids.map_or(labels.len(), <[usize]>::len);
-    if n_scores != labels.len() || n_ids != labels.len() {
-        return Err(XriskError::LengthMismatch {
-            scores: n_scores,
-            labels: labels.len(),
-            ids: n_ids,
-        });
-    }
-    if let Some(index) = labels.iter().position(|&l| l != 0.0 && l != 1.0) {
-        return Err(XriskError::InvalidLabel {
-            index,
-            value: labels[index],
-        });
-    }
-    let pos: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 1.0).collect();
-    let neg: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 0.0).collect();
-    let missing = |class| XriskError::MissingClass {
-        loss,
-        class,
-        positives: pos.len(),
-        batch: labels.len(),
-    };
-    if pos.is_empty() {
-        return Err(missing("positive"));
-    }
-    if need_neg && neg.is_empty() {
-        return Err(missing("negative"));
-    }
-    Ok(Split { pos, neg })
+/// `Σ (x − sg x)·grad`: zero in value, `grad` as its gradient w.r.t. `x` (same shape).
+pub(crate) fn gradient_of<const D: usize>(x: Tensor<D>, grad: Vec<f32>) -> Tensor<1> {
+    let g = Tensor::<D>::from_data(TensorData::new(grad, x.shape()), &x.device());
+    ((x.clone() - x.detach()) * g).sum()
 }
 
-/// Errors when a score is NaN or infinite (one host sync per call).
-pub(crate) fn finite<const D: usize>(loss: &'static str, h: &Tensor<D>) -> Result<()> {
-    if h.clone().is_finite().all().into_scalar::<bool>() {
-        Ok(())
-    } else {
-        Err(XriskError::NonFinite { loss })
+/// A `[1]` tensor equal to `value` whose gradient w.r.t. `x` is `grad`.
+pub(crate) fn inject<const D: usize>(x: Tensor<D>, grad: Vec<f32>, value: f64) -> Tensor<1> {
+    gradient_of(x, grad) + value
+}
+
+/// Stores the state table `values` as `{prefix}.{name}` (the names of the tensor tables the
+/// losses kept before the kernels, so old checkpoints still load).
+pub(crate) fn save_table(s: &mut Snapshot, prefix: &str, name: &str, values: &[f32]) {
+    s.put_array(format!("{prefix}.{name}"), values.to_vec());
+}
+
+/// The table `{prefix}.{name}` of a checkpoint.
+pub(crate) fn table<'a>(s: &'a Snapshot, prefix: &str, name: &str) -> Result<&'a [f32]> {
+    crate::persist::entry(s.array(&format!("{prefix}.{name}")))
+}
+
+/// A kernel's refusal of a checkpoint's state, named by the checkpoint key (`{prefix}.{name}`),
+/// so the user learns which table of which file does not fit.
+pub(crate) fn restore_error(
+    prefix: &str,
+) -> impl Fn(xrisk_kernels::KernelError) -> XriskError + '_ {
+    move |e| match e {
+        xrisk_kernels::KernelError::StateLength { name, got, want } => {
+            XriskError::Checkpoint(format!(
+                "state table `{prefix}.{name}` holds {got} entries but the loss has {want}: the checkpoint belongs to other data or another configuration"
+            ))
+        }
+        other => other.into(),
     }
 }
 
-/// A validated batch of a positive–negative pairwise loss: the surrogate matrix
-/// `L_ij = ℓ(m, h_i − h_j)` over the batch's positives `i` and negatives `j` (with gradient),
-/// and the sample ids of the positives (empty without ids).
-pub(crate) struct Pairs {
-    pub l: Tensor<2>,
-    pub pos_ids: Vec<usize>,
-    pub n_neg: usize,
-}
-
-/// Validates a batch (lengths, labels, both classes, finite scores, ids within `table`) and
-/// forms its positive–negative surrogate matrix.
-pub(crate) fn pairs(
-    loss: &'static str,
-    h: Tensor<1>,
-    labels: &[f32],
-    ids: Option<(&[usize], &crate::state::StateTable)>,
-    surrogate: crate::surrogate::Surrogate,
-    margin: f64,
-) -> Result<Pairs> {
-    let s = split(loss, h.dims()[0], labels, ids.map(|(i, _)| i), true)?;
-    finite(loss, &h)?;
-    if let Some((i, table)) = ids {
-        table.check_ids(i)?;
-    }
-    let device = h.device();
-    let hp = h.clone().select(0, index(&s.pos, &device));
-    let hn = h.select(0, index(&s.neg, &device));
-    let l = surrogate.apply(margin, hp.unsqueeze_dim::<2>(1) - hn.unsqueeze_dim::<2>(0));
-    let pos_ids = ids
-        .map(|(i, _)| s.pos.iter().map(|&p| i[p]).collect())
-        .unwrap_or_default();
-    Ok(Pairs {
-        l,
-        pos_ids,
-        n_neg: s.neg.len(),
-    })
-}
-
-/// Validates the `[B, L]` scores of a ranking loss whose first `num_pos` columns are the
-/// sampled relevant items, with one relevant-pair id per positive column (`B·num_pos` ids).
-pub(crate) fn check_ranking_scores(
-    loss: &'static str,
-    scores: &Tensor<2>,
-    num_pos: usize,
-    pair_ids: &[usize],
-) -> Result<()> {
-    let [b, l] = scores.dims();
-    if num_pos == 0 || num_pos > l {
-        return Err(XriskError::InvalidConfig {
-            name: "num_pos",
-            value: num_pos as f64,
-            reason: "must be at least 1 and at most the number of score columns",
-        });
-    }
-    if pair_ids.len() != b * num_pos {
-        return Err(XriskError::LengthMismatch {
-            scores: b * num_pos,
-            labels: b * num_pos,
-            ids: pair_ids.len(),
-        });
-    }
-    finite(loss, scores)
-}
-
-/// A 1-D index tensor of positions.
-pub(crate) fn index(pos: &[usize], device: &Device) -> Tensor<1, Int> {
-    Tensor::from_data(
-        TensorData::new(
-            pos.iter().map(|&p| p as i64).collect::<Vec<_>>(),
-            [pos.len()],
-        ),
-        device,
-    )
-}
-
-/// A 1-D float tensor of host values.
-pub(crate) fn floats(v: &[f32], device: &Device) -> Tensor<1> {
-    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
+/// The scalar `{prefix}.{name}` of a checkpoint.
+pub(crate) fn scalar(s: &Snapshot, prefix: &str, name: &str) -> Result<f64> {
+    crate::persist::entry(s.scalar(&format!("{prefix}.{name}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::XriskError;
+    use burn::tensor::Device;
+
+    pub(crate) fn floats(v: &[f32], device: &Device) -> Tensor<1> {
+        Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
+    }
 
     #[test]
     fn every_loss_rejects_nan_and_inf_scores() {
@@ -197,30 +125,38 @@ mod tests {
                     .forward(h.clone(), &y)
                     .err(),
                 ApLoss::new(ApConfig::new(4), &d)
+                    .unwrap()
                     .forward(h.clone(), &y, &ids)
                     .err(),
                 PAucDroLoss::new(PAucDroConfig::new(4), &d)
+                    .unwrap()
                     .forward(h.clone(), &y, &ids)
                     .err(),
                 PAucCvarLoss::new(PAucCvarConfig::new(4), &d)
+                    .unwrap()
                     .forward(h.clone(), &y, &ids)
                     .err(),
                 TpAucKlLoss::new(TpAucKlConfig::new(4), &d)
+                    .unwrap()
                     .forward(h.clone(), &y, &ids)
                     .err(),
                 TpAucCvarLoss::new(TpAucCvarConfig::new(4), &d)
+                    .unwrap()
                     .forward(h.clone(), &y, &ids)
                     .err(),
                 PairwiseAucLoss::default().forward(h.clone(), &y).err(),
                 CrossEntropyLoss.forward(h.clone(), &y).err(),
                 FocalLoss::default().forward(h.clone(), &y).err(),
                 CompositionalAucLoss::new(AucmConfig::default(), 1, &d)
+                    .unwrap()
                     .forward(h.clone(), &y)
                     .err(),
                 MultiLabelAucmLoss::new(AucmConfig::default(), 1, &d)
+                    .unwrap()
                     .forward(h.clone().unsqueeze_dim::<2>(1), &y, &[])
                     .err(),
                 MapLoss::new(MapConfig::new(4, 1), &d)
+                    .unwrap()
                     .forward(h.clone().unsqueeze_dim::<2>(1), &y, &ids, &[])
                     .err(),
             ];
@@ -231,5 +167,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The injected tensor has the kernel's value exactly and the kernel's gradient.
+    #[test]
+    fn inject_carries_the_value_and_the_gradient() {
+        let d = Device::flex().autodiff();
+        let x = floats(&[0.3, -1.5, 2.0], &d).require_grad();
+        let v = inject(x.clone(), vec![0.25, -0.5, 4.0], 0.123456789);
+        assert_eq!(v.clone().into_scalar::<f32>(), 0.123456789f64 as f32);
+        let g = x.grad(&v.backward()).unwrap();
+        assert_eq!(host(&g), vec![0.25, -0.5, 4.0]);
     }
 }

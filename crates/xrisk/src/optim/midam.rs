@@ -66,7 +66,7 @@ impl Midam {
         loss.params = params;
         let (a, b) = loss.ab();
         let lr = self.inner.config.lr;
-        loss.alpha = (loss.alpha + lr * ((loss.config.margin + b - a) - loss.alpha)).max(0.0);
+        loss.alpha = (loss.alpha + lr * ((loss.config().margin + b - a) - loss.alpha)).max(0.0);
         model
     }
 
