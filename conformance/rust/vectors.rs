@@ -248,6 +248,13 @@ impl Compat {
                 self.excused.join("\n")
             );
         }
+        eprintln!(
+            "f32 check: {} values, worst at {:.2} of its tolerance; f64 check: {} values, worst at {:.2} of its tolerance",
+            self.f32.compared,
+            self.f32.worst / self.f32.rel,
+            self.f64.compared,
+            self.f64.worst / self.f64.rel
+        );
         self.f32.assert_clean();
         self.f64.assert_clean();
     }

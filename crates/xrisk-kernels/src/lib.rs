@@ -52,3 +52,8 @@ pub mod tpauc_kl;
 
 pub use error::{KernelError, Result};
 pub use surrogate::Surrogate;
+
+/// The kernel boundary (`docs/kernels.md`): what each kernel takes, returns and keeps, and what
+/// it costs per step, for a user of another framework. Its example is a test of this crate.
+#[doc = include_str!("../../../docs/kernels.md")]
+pub struct KernelGuide;
