@@ -1,7 +1,7 @@
 """Per-kernel cost (issue 20): runs the criterion benchmark `crates/xrisk-kernels/benches/kernels.rs`
 on one core (RAYON_NUM_THREADS=1) and on two, reads criterion's median estimates and writes ns
 per pair (per matrix entry for gcl, per score for aucm and focal) beside `floor` — the
-squared-hinge surrogate and its derivative's sums over the same pairs in one plain loop, the
+squared-hinge surrogate and its derivative's sums over the same pairs in one pass of the kernels' vector row loop, the
 least a core spends on a pair — into BENCHMARKS.md between the kernels markers."""
 import argparse
 import json
@@ -57,7 +57,7 @@ try:
 except (OSError, StopIteration):
     pass
 lines = [f"One kernel call (checks, state update, gradient, value) on {cpu}; ns per unit, criterion "
-         "median; `floor` is one plain loop over the same P × B pairs (surrogate + derivative sums, "
+         "median; `floor` is one pass of the kernels' vector row loop over the same P × B pairs (surrogate + derivative sums, "
          "no state): the least a core spends on a pair. Kernel ÷ floor compares a kernel's 1-thread "
          "ns per pair with the floor's at the same batch.", "",
          "| kernel | unit | batch | µs/call 1 thread | ns/unit 1 thread | ns/unit 2 threads | ÷ floor (1 thread) |",

@@ -212,5 +212,25 @@ for i in range(3):
         rec.append({"labels": lst(y), "scores": lst(z), "loss": float(v.detach()), "grad": lst(zt.grad)})
     cases.append({"name": f"ce_{i}", "loss": "ce", "calls": rec})
 
+# Large batches: 300 scores (100 positives) run the kernels' vector row loops (blocks of 64
+# columns summed in f32 lanes) as well as their scalar tails; the small cases above fit a tail.
+for kind, cfg in [("ap", {"gamma": 0.9, "margin": 1.0}), ("pauc_dro", {"gamma": 0.9, "margin": 1.0, "lambda": 1.0}),
+                  ("pauc_cvar", {"margin": 1.0, "beta": 0.2, "eta": 0.1}),
+                  ("tpauc_kl", {"tau": 1.0, "lambda": 1.0, "gammas": [0.9, 0.9], "margin": 1.0}),
+                  ("tpauc_cvar", {"margin": 0.5, "alpha": 0.1, "beta_0": 0.1, "beta_1": 0.1, "theta_0": 0.5,
+                                  "theta_1": 0.5})]:
+    labels = (rng.random(600) < 0.3).astype(np.float32)
+    stateful_case(f"{kind}_large", kind, cfg, 600, labels, batches(600, labels, 300, 3))
+for surr, hp in [("squared_hinge", 1.0), ("logistic", 1.0)]:
+    loss = PairwiseAUCLoss(surr_loss=surr, hparam=hp)
+    labels = (rng.random(600) < 0.3).astype(np.float32)
+    rec = []
+    for ids, y, s in batches(600, labels, 300, 2):
+        st = T(s, requires_grad=True)
+        v = loss(st, T(y))
+        v.backward()
+        rec.append({"labels": lst(y), "scores": lst(s), "loss": float(v.detach()), "grad": lst(st.grad)})
+    cases.append({"name": f"pairwise_{surr}_large", "loss": "pairwise", "surrogate": surr, "hparam": hp, "calls": rec})
+
 run.write({"generator": "conformance/gen_losses.py", "torch": torch.__version__, "cases": cases})
 print(f"wrote {len(cases)} loss cases to {run.path}", file=sys.stderr)

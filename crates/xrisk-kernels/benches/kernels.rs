@@ -4,7 +4,7 @@
 //! (`P × B` for SOAP, `P × (B − P)` for the other pairwise losses), in matrix entries for the
 //! contrastive loss (`3 B²`) and in scores for AUCM and focal; `bench/kernels.sh` turns
 //! criterion's estimates into ns per pair and compares them with `floor`: the squared-hinge
-//! surrogate and its derivative summed over the same pairs in one plain loop, the least a core
+//! surrogate and its derivative summed over the same pairs in one vectorised pass, the least a core
 //! can spend on a pair. Run with `RAYON_NUM_THREADS=1` for one core.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -185,29 +185,19 @@ fn gcl(c: &mut Criterion) {
 }
 
 /// The floor: `Σ_ij max(m − (h_i − h_j), 0)²` and its derivative's row and column sums over
-/// the `P × B` pairs of a batch, one plain auto-vectorised loop, no state and no checks.
+/// the `P × B` pairs of a batch, in one pass through the kernels' vector row loop
+/// (`xrisk_kernels::pair_floor`), with no state, no checks and one thread.
 fn floor(c: &mut Criterion) {
     let mut g = c.benchmark_group("floor");
     for b in BATCHES {
         g.throughput(Throughput::Elements(p_times_b(b)));
         let d = batch(b);
         let pos: Vec<f32> = d.scores.iter().step_by(2).copied().collect();
-        let mut col = vec![0.0f32; b];
+        let mut col = vec![0.0f64; b];
         g.bench_with_input(BenchmarkId::from_parameter(b), &b, |bench, _| {
             bench.iter(|| {
-                let mut value = 0.0f32;
-                let mut rows = 0.0f32;
-                for &hi in &pos {
-                    let mut row = 0.0f32;
-                    for (cj, &hj) in col.iter_mut().zip(&d.scores) {
-                        let t = (1.0 - (hi - hj)).max(0.0);
-                        value += t * t;
-                        row += t;
-                        *cj += t;
-                    }
-                    rows += row;
-                }
-                black_box((value, rows, col[0]))
+                let v = xrisk_kernels::pair_floor(black_box(&pos), black_box(&d.scores), &mut col);
+                black_box((v, col[0]))
             })
         });
     }

@@ -24,6 +24,7 @@
 use crate::check::{self, Split};
 use crate::error::Result;
 use crate::par::rows_cols;
+use crate::simd::{row_sums, row_sums_col};
 use crate::surrogate::{Surr, Surrogate};
 use crate::with_surrogate;
 
@@ -230,11 +231,15 @@ pub(crate) fn soap_step(
                     col[j] += f64::from(l);
                 }
             } else {
-                for j in 0..b {
-                    let l = f.value(hi - h[j]);
-                    all += f64::from(l);
-                    with_pos += f64::from(l * y[j]);
-                }
+                [all, with_pos] = row_sums(
+                    h,
+                    y,
+                    #[inline(always)]
+                    |hj, yj| {
+                        let l = f.value(hi - hj);
+                        [l, l * yj]
+                    },
+                );
             }
             r.batch_all = all / b as f64;
             r.batch_pos = with_pos / b as f64;
@@ -278,12 +283,18 @@ pub(crate) fn soap_step(
                     col[j] += f64::from(wd);
                 }
             } else {
-                for j in 0..b {
-                    let (_, dl) = f.both(hi - h[j]);
-                    let wd = (r.a - r.b * y[j]) * dl;
-                    gi += f64::from(wd);
-                    col[j] += f64::from(wd);
-                }
+                let (a, bk) = (r.a, r.b);
+                [gi] = row_sums_col(
+                    h,
+                    y,
+                    col,
+                    #[inline(always)]
+                    |hj, yj| {
+                        let (_, dl) = f.both(hi - hj);
+                        let wd = (a - bk * yj) * dl;
+                        ([wd], wd)
+                    },
+                );
                 s1 = r.batch_all * b as f64;
                 s2 = r.batch_pos * b as f64;
             }

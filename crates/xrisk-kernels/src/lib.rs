@@ -18,8 +18,10 @@
 //! ```
 //!
 //! State tables are plain `Vec<f32>` indexed by sample id; sums over a batch accumulate in
-//! `f64`; pair loops run their rows in parallel above [`par::PARALLEL_PAIRS`] pairs with
-//! results that do not depend on the thread count; buffers are reused across calls.
+//! `f64` (the pair rows in blocks of `f32` vector lanes first, compiled for the CPU's best
+//! instruction set at run time); pair loops run their rows in parallel above
+//! [`par::PARALLEL_PAIRS`] pairs with results that do not depend on the thread count; buffers
+//! are reused across calls.
 
 pub mod ap;
 pub mod aucm;
@@ -45,12 +47,15 @@ pub mod pauc_cvar;
 pub mod pauc_dro;
 mod ranking;
 pub mod robust_lm;
+mod simd;
 pub mod surrogate;
 mod tasks;
 pub mod tpauc_cvar;
 pub mod tpauc_kl;
 
 pub use error::{KernelError, Result};
+#[doc(hidden)]
+pub use simd::pair_floor;
 pub use surrogate::Surrogate;
 
 /// The kernel boundary (`docs/kernels.md`): what each kernel takes, returns and keeps, and what

@@ -180,6 +180,9 @@ pub struct NdcgKernel {
     s_q: Vec<f32>,
     rows: Vec<Row>,
     pos: Vec<Pos>,
+    /// The gradient summed in f64 (a positive column's entry is a difference of its own row
+    /// term and the other positives' column terms), written to the caller's f32 at the end.
+    acc: Vec<f64>,
 }
 
 /// Per batch row (query).
@@ -213,6 +216,7 @@ impl NdcgKernel {
             s_q: check::table("num_users", users, 0.0)?,
             rows: Vec::new(),
             pos: Vec::new(),
+            acc: Vec::new(),
         })
     }
 
@@ -401,7 +405,9 @@ impl NdcgKernel {
             }
         }
         // Value and gradient.
-        grad.iter_mut().for_each(|g| *g = 0.0);
+        let acc = &mut self.acc;
+        acc.clear();
+        acc.resize(grad.len(), 0.0);
         let mut value = 0.0;
         let ln2 = std::f64::consts::LN_2;
         with_surrogate!(c.surrogate, c.margin, |f| {
@@ -430,18 +436,17 @@ impl NdcgKernel {
                             let f_u = -gain / log2;
                             let e = d_psi * f_u;
                             term = e * (f64::from(row[i]) - self.rows[q].h_q);
-                            grad[q * l + i] = (f64::from(grad[q * l + i]) + coef * e) as f32;
+                            acc[q * l + i] += coef * e;
                             d_hq -= coef * e;
                         }
                     }
                     value += coef * (nabla * pk.g + term);
                     // ∂g/∂h_i = mean_j dℓ_ij, ∂g/∂h_j = −dℓ_ij / J.
                     let w = coef * nabla / nj;
-                    grad[q * l + i] = (f64::from(grad[q * l + i]) + w * pk.sum_dl) as f32;
+                    acc[q * l + i] += w * pk.sum_dl;
                     for (j, &x) in row[first..].iter().enumerate() {
                         let (_, dv) = f.both(row[i] - x);
-                        let at = q * l + first + j;
-                        grad[at] = (f64::from(grad[at]) - w * f64::from(dv)) as f32;
+                        acc[q * l + first + j] -= w * f64::from(dv);
                     }
                 }
                 self.rows[q].d_hq = d_hq;
@@ -455,10 +460,12 @@ impl NdcgKernel {
                     let x = f64::from(scores[q * l + j]);
                     let t = sigmoid((x - lam) / c.tau_1);
                     let temp = t * (1.0 - t) / c.tau_1;
-                    let at = q * l + j;
-                    grad[at] = (f64::from(grad[at]) + r.d_hq * temp / (nj * s)) as f32;
+                    acc[q * l + j] += r.d_hq * temp / (nj * s);
                 }
             }
+        }
+        for (g, a) in grad.iter_mut().zip(acc.iter()) {
+            *g = *a as f32;
         }
         Ok(value)
     }

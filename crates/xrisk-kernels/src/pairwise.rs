@@ -7,6 +7,7 @@ use crate::check;
 use crate::error::Result;
 use crate::pairs::PairBatch;
 use crate::par::rows_cols;
+use crate::simd::row_sums_col;
 use crate::surrogate::{Surr, Surrogate};
 use crate::with_surrogate;
 
@@ -69,13 +70,17 @@ impl PairwiseAucKernel {
         let (hp, hn) = (&b.hp, &b.hn);
         with_surrogate!(c.surrogate, c.hparam, |f| {
             rows_cols(&mut self.rows, n, &mut b.par, &mut b.cols, |k, r, col| {
-                let (mut gi, mut v) = (0.0f64, 0.0f64);
-                for (j, &hj) in hn.iter().enumerate() {
-                    let (l, dl) = f.both(hp[k] - hj);
-                    gi += f64::from(dl);
-                    v += f64::from(l);
-                    col[j] += f64::from(dl);
-                }
+                let hk = hp[k];
+                let [gi, v] = row_sums_col(
+                    hn,
+                    hn,
+                    col,
+                    #[inline(always)]
+                    |hj, _| {
+                        let (l, dl) = f.both(hk - hj);
+                        ([dl, l], dl)
+                    },
+                );
                 *r = (gi, v);
             });
         });

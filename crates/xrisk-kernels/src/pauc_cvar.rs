@@ -19,6 +19,7 @@ use crate::check;
 use crate::error::Result;
 use crate::pairs::PairBatch;
 use crate::par::rows_cols;
+use crate::simd::row_sums_col;
 use crate::surrogate::{Surr, Surrogate};
 use crate::with_surrogate;
 
@@ -141,16 +142,19 @@ impl PAucCvarKernel {
         let (hp, hn) = (&b.hp, &b.hn);
         with_surrogate!(c.surrogate, c.margin, |f| {
             rows_cols(&mut self.rows, n, &mut b.par, &mut b.cols, |k, r, col| {
-                let (mut count, mut gi, mut v) = (0.0f64, 0.0f64, 0.0f64);
-                for (j, &hj) in hn.iter().enumerate() {
-                    let (l, dl) = f.both(hp[k] - hj);
-                    if l > r.s {
-                        count += 1.0;
-                        gi += f64::from(dl);
-                        v += f64::from(l);
-                        col[j] += f64::from(dl);
-                    }
-                }
+                let (hk, s) = (hp[k], r.s);
+                let [count, gi, v] = row_sums_col(
+                    hn,
+                    hn,
+                    col,
+                    #[inline(always)]
+                    |hj, _| {
+                        let (l, dl) = f.both(hk - hj);
+                        // The pairs above the threshold; the others contribute zeros.
+                        let (on, dl, l) = if l > s { (1.0, dl, l) } else { (0.0, 0.0, 0.0) };
+                        ([on, dl, l], dl)
+                    },
+                );
                 r.count = count;
                 r.grad = gi;
                 r.value = v;

@@ -19,6 +19,7 @@ use crate::check;
 use crate::error::Result;
 use crate::pairs::PairBatch;
 use crate::par::rows_cols;
+use crate::simd::{exp, row_sums, row_sums_col};
 use crate::surrogate::{Surr, Surrogate};
 use crate::with_surrogate;
 
@@ -132,10 +133,13 @@ impl PAucDroKernel {
         let (hp, hn) = (&b.hp, &b.hn);
         with_surrogate!(c.surrogate, c.margin, |f| {
             rows_cols(&mut self.rows, n, &mut b.par, &mut b.cols, |k, r, _| {
-                let mut e = 0.0f64;
-                for &hj in hn {
-                    e += f64::from((f.value(hp[k] - hj) * inv_lambda).exp());
-                }
+                let hk = hp[k];
+                let [e] = row_sums(
+                    hn,
+                    hn,
+                    #[inline(always)]
+                    |hj, _| [exp(f.value(hk - hj) * inv_lambda)],
+                );
                 r.u = e / n as f64;
             });
             let g = c.gamma;
@@ -149,14 +153,18 @@ impl PAucDroKernel {
                 r.inv_u = (1.0 / f64::from(self.u[id])) as f32;
             }
             rows_cols(&mut self.rows, n, &mut b.par, &mut b.cols, |k, r, col| {
-                let (mut gi, mut v) = (0.0f64, 0.0f64);
-                for (j, &hj) in hn.iter().enumerate() {
-                    let (l, dl) = f.both(hp[k] - hj);
-                    let w = (l * inv_lambda).exp() * r.inv_u;
-                    gi += f64::from(w * dl);
-                    v += f64::from(w * l);
-                    col[j] += f64::from(w * dl);
-                }
+                let (hk, inv_u) = (hp[k], r.inv_u);
+                let [gi, v] = row_sums_col(
+                    hn,
+                    hn,
+                    col,
+                    #[inline(always)]
+                    |hj, _| {
+                        let (l, dl) = f.both(hk - hj);
+                        let w = exp(l * inv_lambda) * inv_u;
+                        ([w * dl, w * l], w * dl)
+                    },
+                );
                 r.grad = gi;
                 r.value = v;
             });

@@ -23,6 +23,7 @@ use crate::check;
 use crate::error::Result;
 use crate::pairs::PairBatch;
 use crate::par::rows_cols;
+use crate::simd::{row_sums, row_sums_col};
 use crate::surrogate::{Surr, Surrogate};
 use crate::with_surrogate;
 
@@ -188,15 +189,16 @@ impl TpAucCvarKernel {
         let inv_theta1 = 1.0 / c.theta_1;
         with_surrogate!(c.surrogate, c.margin, |f| {
             rows_cols(&mut self.rows, n, &mut b.par, &mut b.cols, |k, r, _| {
-                let (mut count, mut lq, mut excess) = (0.0f64, 0.0f64, 0.0f64);
-                for &hj in hn {
-                    let l = f.value(hp[k] - hj);
-                    if l > r.s1 {
-                        count += 1.0;
-                        lq += f64::from(l);
-                        excess += f64::from(l - r.s1);
-                    }
-                }
+                let (hk, s1) = (hp[k], r.s1);
+                let [count, lq, excess] = row_sums(
+                    hn,
+                    hn,
+                    #[inline(always)]
+                    |hj, _| {
+                        let l = f.value(hk - hj);
+                        if l > s1 { [1.0, l, l - s1] } else { [0.0; 3] }
+                    },
+                );
                 r.count = count;
                 r.t = lq * inv_theta1 / n as f64 / c.theta_0;
                 r.u = f64::from(r.s1) + excess * inv_theta1 / n as f64;
@@ -218,15 +220,18 @@ impl TpAucCvarKernel {
         }
         with_surrogate!(c.surrogate, c.margin, |f| {
             rows_cols(&mut self.rows, n, &mut b.par, &mut b.cols, |k, r, col| {
-                let mut gi = 0.0f64;
-                for (j, &hj) in hn.iter().enumerate() {
-                    let (l, dl) = f.both(hp[k] - hj);
-                    if l > r.s1 {
-                        let w = r.y * dl;
-                        gi += f64::from(w);
-                        col[j] += f64::from(w);
-                    }
-                }
+                let (hk, s1, yk) = (hp[k], r.s1, r.y);
+                let [gi] = row_sums_col(
+                    hn,
+                    hn,
+                    col,
+                    #[inline(always)]
+                    |hj, _| {
+                        let (l, dl) = f.both(hk - hj);
+                        let w = if l > s1 { yk * dl } else { 0.0 };
+                        ([w], w)
+                    },
+                );
                 r.grad = gi;
             });
         });

@@ -20,6 +20,7 @@ use crate::check;
 use crate::error::Result;
 use crate::pairs::PairBatch;
 use crate::par::rows_cols;
+use crate::simd::{exp, row_sums, row_sums_col};
 use crate::surrogate::{Surr, Surrogate};
 use crate::with_surrogate;
 
@@ -142,10 +143,13 @@ impl TpAucKlKernel {
         let (hp, hn) = (&b.hp, &b.hn);
         with_surrogate!(c.surrogate, c.margin, |f| {
             rows_cols(&mut self.rows, n, &mut b.par, &mut b.cols, |k, r, _| {
-                let mut e = 0.0f64;
-                for &hj in hn {
-                    e += f64::from((f.value(hp[k] - hj) * inv_lambda).exp());
-                }
+                let hk = hp[k];
+                let [e] = row_sums(
+                    hn,
+                    hn,
+                    #[inline(always)]
+                    |hj, _| [exp(f.value(hk - hj) * inv_lambda)],
+                );
                 r.u = e / n as f64;
             });
             let (g0, g1) = c.gammas;
@@ -167,14 +171,18 @@ impl TpAucKlKernel {
                 r.coef = (f64::from(self.u[id]).powf(ratio - 1.0) / self.w) as f32;
             }
             rows_cols(&mut self.rows, n, &mut b.par, &mut b.cols, |k, r, col| {
-                let (mut gi, mut v) = (0.0f64, 0.0f64);
-                for (j, &hj) in hn.iter().enumerate() {
-                    let (l, dl) = f.both(hp[k] - hj);
-                    let w = (l * inv_lambda).exp() * r.coef;
-                    gi += f64::from(w * dl);
-                    v += f64::from(w * l);
-                    col[j] += f64::from(w * dl);
-                }
+                let (hk, coef) = (hp[k], r.coef);
+                let [gi, v] = row_sums_col(
+                    hn,
+                    hn,
+                    col,
+                    #[inline(always)]
+                    |hj, _| {
+                        let (l, dl) = f.both(hk - hj);
+                        let w = exp(l * inv_lambda) * coef;
+                        ([w * dl, w * l], w * dl)
+                    },
+                );
                 r.grad = gi;
                 r.value = v;
             });

@@ -219,12 +219,18 @@ fn run(kernel: &mut Kernel, call: &Value) -> Call {
 /// Compares one call's outputs with LibAUC's f32 call and, when given, its float64 call.
 fn compare(c: &mut Compat, at: &str, got: &Call, want: &Value, want64: Option<&Value>) {
     let num = |v: Option<&Value>, k: &str| v.map(|v| f(&v[k]));
+    // SOAP's value is a difference of two state-weighted terms that cancel when the state equals
+    // the batch estimate: with f32 state tables (LibAUC's too) an absolute residue near 1e-7
+    // remains where LibAUC's float64 run gives 0 (seen with `check_seeds.sh 1`), so against
+    // float64 the value's absolute floor is the f32 check's 1e-6.
+    let floor = std::mem::replace(&mut c.f64.abs, 1e-6);
     c.one(
         format!("{at}: loss"),
         got.value,
         f(&want["loss"]),
         num(want64, "loss"),
     );
+    c.f64.abs = floor;
     c.all(
         &format!("{at}: d/dscores"),
         &got.grad,
