@@ -39,23 +39,40 @@ impl ImbalancedDataGenerator {
 
     /// Applies the transformation to a single-label data set.
     pub fn transform(&self, data: &Dataset) -> Result<Dataset> {
+        if data.n_tasks != 1 {
+            return Err(DataError::Invalid(
+                "ImbalancedDataGenerator needs one label per row".into(),
+            ));
+        }
+        let labels: Vec<f32> = (0..data.len()).map(|i| data.label(i)).collect();
+        let (ids, binary) = self.select(&labels)?;
+        let mut out = data.select(&ids);
+        out.labels = binary;
+        Ok(out)
+    }
+
+    /// The rows the transformation keeps, in their new order, and their 0/1 labels, for
+    /// class labels `labels` (one per row): what [`transform`](Self::transform) does to a data
+    /// set, for callers that hold the features themselves (the Python package).
+    pub fn select(&self, labels: &[f32]) -> Result<(Vec<usize>, Vec<f32>)> {
         if !(self.imratio > 0.0 && self.imratio <= 0.5) {
             return Err(DataError::Invalid(format!(
                 "imratio = {} must be in (0, 0.5]",
                 self.imratio
             )));
         }
-        if data.n_tasks != 1 {
-            return Err(DataError::Invalid(
-                "ImbalancedDataGenerator needs one label per row".into(),
-            ));
+        if let Some(i) = labels.iter().position(|l| !l.is_finite()) {
+            return Err(DataError::Invalid(format!(
+                "label of row {i} is {}: class labels must be finite",
+                labels[i]
+            )));
         }
-        let mut order: Vec<usize> = (0..data.len()).collect();
+        let mut order: Vec<usize> = (0..labels.len()).collect();
         if self.shuffle {
             order.shuffle(&mut ChaCha8Rng::seed_from_u64(self.seed));
         }
-        let clipped = |i: usize| data.label(i).max(0.0);
-        let mut classes: Vec<f32> = (0..data.len()).map(clipped).collect();
+        let clipped = |i: usize| labels[i].max(0.0);
+        let mut classes: Vec<f32> = (0..labels.len()).map(clipped).collect();
         classes.sort_by(f32::total_cmp);
         classes.dedup();
         let split = (classes.len() / 2) as f32 - 1.0;
@@ -83,11 +100,11 @@ impl ImbalancedDataGenerator {
         if self.shuffle {
             ids.shuffle(&mut ChaCha8Rng::seed_from_u64(self.seed));
         }
-        let mut out = data.select(&ids);
-        for (j, &i) in ids.iter().enumerate() {
-            out.labels[j] = if is_pos(i) { 1.0 } else { 0.0 };
-        }
-        Ok(out)
+        let binary = ids
+            .iter()
+            .map(|&i| if is_pos(i) { 1.0 } else { 0.0 })
+            .collect();
+        Ok((ids, binary))
     }
 }
 
