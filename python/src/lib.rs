@@ -11,6 +11,7 @@ mod arrays;
 mod data;
 mod losses;
 mod metrics;
+mod optim;
 
 use pyo3::prelude::*;
 
@@ -21,5 +22,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     losses::register(m)?;
     metrics::register(m)?;
     data::register(m)?;
+    optim::register(m)?;
     Ok(())
 }

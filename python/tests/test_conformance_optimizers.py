@@ -8,6 +8,7 @@ import contextlib
 import io
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import Compat, arr, load
@@ -34,7 +35,10 @@ def _loss(kind, kwargs, n):
     return L.CrossEntropyLoss()
 
 
-def test_optimizers_match_libauc():
+@pytest.mark.parametrize("fused", [True, False], ids=["rust-skeleton", "torch-skeleton"])
+def test_optimizers_match_libauc(fused):
+    """Both formulations of the skeleton: the fused Rust update (CPU float32) and the torch one
+    (what runs on GPU and for other dtypes)."""
     doc = load("optimizers.json")
     X, Y = np.asarray(doc["x"], dtype=np.float32), np.asarray(doc["y"], dtype=np.float32)
     c = Compat(1e-5)
@@ -52,6 +56,7 @@ def test_optimizers_match_libauc():
             opt = cls(m.parameters(), loss_fn=loss, verbose=False, **case["kwargs"])
         else:
             opt = cls(m.parameters(), **case["kwargs"])
+        opt.fused = fused
         for step, ids in enumerate(doc["batches"]):
             x, y, idx = torch.tensor(X[ids]), torch.tensor(Y[ids]), torch.tensor(ids)
             z = m(x).reshape(-1)

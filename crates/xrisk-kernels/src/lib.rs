@@ -48,6 +48,7 @@ pub mod pauc_dro;
 mod ranking;
 pub mod robust_lm;
 mod simd;
+pub mod skeleton;
 pub mod surrogate;
 mod tasks;
 pub mod tpauc_cvar;

@@ -18,9 +18,16 @@ point and the iterate sum) are in ``self.state`` and the step counters in the pa
 """
 import math
 
+import numpy as np
 import torch
 
+from .. import _native
+
 __all__ = ["Skeleton"]
+
+# Distinct empty arrays for the fused update's unused buffers (each is borrowed mutably).
+_EMPTY = [np.empty(0, dtype=np.float32) for _ in range(5)]
+_FUSED_RULES = ("sgd", "pesg", "adam", "adamw")
 
 _RULES = ("sgd", "pesg", "adam", "adamw", "lars", "sparse_sgd", "midam")
 
@@ -53,6 +60,10 @@ class Skeleton(torch.optim.Optimizer):
         self.params = list(params)
         if not self.params:
             raise ValueError("optimizer got an empty parameter list")
+        #: Update CPU float32 parameters with the Rust skeleton (one call per parameter instead
+        #: of about ten torch operations); the torch formulation runs everywhere else (GPU,
+        #: other dtypes, LARS, MIDAM, SCENT). Both give the same result to float rounding.
+        self.fused = True
         defaults = dict(lr=lr, rule=rule, clip_value=clip_value, weight_decay=weight_decay, epoch_decay=epoch_decay,
                         momentum=momentum, dampening=dampening, nesterov=nesterov, betas=tuple(betas), eps=eps,
                         amsgrad=amsgrad, trust_coefficient=trust_coefficient, T=0, steps=0)
@@ -105,7 +116,52 @@ class Skeleton(torch.optim.Optimizer):
             if group["epoch_decay"] > 0:
                 group["T"] += 1
 
+    def _fusable(self, p, rule):
+        g = p.grad
+        return (self.fused and rule in _FUSED_RULES and p.device.type == "cpu" and p.dtype == torch.float32
+                and g.dtype == torch.float32 and p.is_contiguous() and g.is_contiguous())
+
+    def _update_fused(self, p, group, rule, lr):
+        state = self.state[p]
+        step = state["step"] = state.get("step", 0) + 1
+        mu = group["momentum"]
+        fresh = False
+        e = iter(_EMPTY)
+        if rule in ("adam", "adamw"):
+            if "exp_avg" not in state:
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.contiguous_format)
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.contiguous_format)
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.contiguous_format)
+                fresh = True
+            first, second = state["exp_avg"].numpy().reshape(-1), state["exp_avg_sq"].numpy().reshape(-1)
+            mx = state["max_exp_avg_sq"].numpy().reshape(-1) if group["amsgrad"] else next(e)
+        elif mu != 0.0:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.contiguous_format)
+                fresh = True
+            first, second, mx = state["momentum_buffer"].numpy().reshape(-1), next(e), next(e)
+        else:
+            first, second, mx = next(e), next(e), next(e)
+        ed = group["epoch_decay"]
+        if ed > 0.0:
+            if state.get("ref") is None:
+                state["ref"] = p.detach().clone()
+            if state.get("acc") is None:
+                state["acc"] = torch.zeros_like(p, memory_format=torch.contiguous_format)
+            ref, acc = state["ref"].contiguous().numpy().reshape(-1), state["acc"].numpy().reshape(-1)
+        else:
+            ref, acc = _EMPTY[4], next(e)
+        beta1, beta2 = group["betas"]
+        _native.skeleton_update(p.detach().numpy().reshape(-1), p.grad.detach().numpy().reshape(-1), first, second,
+                                mx, ref, acc, fresh, step, lr, group["clip_value"], group["weight_decay"], ed, rule,
+                                mu, group["dampening"], group["nesterov"], beta1, beta2, group["eps"], group["amsgrad"])
+        if ed > 0.0:
+            state["acc_steps"] = state.get("acc_steps", 0) + 1
+
     def _update(self, p, group, rule, lr):
+        if self._fusable(p, rule):
+            return self._update_fused(p, group, rule, lr)
         state = self.state[p]
         lars_vector = rule == "lars" and p.dim() < 2
         wd = 0.0 if lars_vector else group["weight_decay"]
