@@ -87,5 +87,13 @@ cases = [replay(name, kw, epochs, lambda: GCLoss_v1(N=N, device=torch.device("cp
          for name, kw, epochs in CASES]
 cases += [replay(name, kw, epochs, lambda: GCLoss_v2(N=N, **kw), True) for name, kw, epochs in BIMODAL]
 
+# Large batches: 150 samples, so the unimodal kernel's vector row loops (blocks of 64 columns)
+# run, not only their scalar tails. Appended after every other draw.
+B, N, D = 150, 400, 8
+LARGE = [("sogclr large batch", dict(tau=0.1, gamma=0.9), [None] * 2),
+         ("isogclr large batch", dict(tau=0.1, gamma=0.7, enable_isogclr=True, rho=0.3, eta=0.05, beta=0.9), [None] * 2)]
+cases += [replay(name, kw, epochs, lambda: GCLoss_v1(N=N, device=torch.device("cpu"), **kw), False)
+          for name, kw, epochs in LARGE]
+
 run.write({"generator": "conformance/gen_contrastive.py", "cases": cases})
 print(f"{len(cases)} contrastive cases to {run.path}")

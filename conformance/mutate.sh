@@ -24,6 +24,9 @@ mutations=(
   "simd.rs|p = p * r + 0.5;|p = p * r + 0.51;|exp's polynomial (a 2 % error in one coefficient)"
   "simd.rs|        *cj += f64::from(c);\n|\n|the column terms of the vector loop's tail"
   "simd.rs|        wide[l] += f64::from(acc[l]);|        wide[l] += 0.0 * f64::from(acc[l]);|the vector loop's blocks (rows longer than 64)"
+  "simd.rs|    (x + r + k * -2.121_944_4e-4) + k * 0.693_359_4|    (x + r + k * -2.121_944_4e-4) + k * 0.69|ln(1 + e)'s ln 2 term (the logistic surrogate)"
+  "gcl.rs|                *g += self.gt[j * b + i];|                *g += 0.0 * self.gt[j * b + i];|SogCLR's second-view gradient of ab (the transposed rows)"
+  "gcl.rs|                e(&row[..i]) + e(&row[i + 1..])|                e(row)|SogCLR's exclusion of the positive pair from the negatives"
   "ndcg.rs|u: f64::from(self.u[id]) * (1.0 - c.gamma0) + g * c.gamma0,|u: g,|SONG's moving average of u"
   "listwise_ce.rs|let (lg1, lg) = ((1.0 - c.gamma).ln(), c.gamma.ln());|let (lg1, lg) = (f64::NEG_INFINITY, 0.0);|ListwiseCE's moving average"
 )

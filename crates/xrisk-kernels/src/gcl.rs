@@ -20,10 +20,13 @@
 //! constant schedule and before `adjust_gamma(epoch ≥ 1)`, a batch whose `u` entries are all
 //! zero uses γ = 1 (the first visit). State: `u` per sample (0), iSogCLR's `τ` (`tau`) and its
 //! gradient average (0); ids must be distinct within a batch (a repeated id keeps its last
-//! write). Cost: one pass over the `3·B²` similarities (`2·B²` exponentials).
+//! write). Cost: two passes over the rows of `ab`, `aa`, `abᵀ`, `bb` (`8·B²` exponentials in `f64`,
+//! vectorised; the sums of iSogCLR's τ-gradient cancel, so `f32` exponentials are not enough).
 
 use crate::check;
 use crate::error::{KernelError, Result};
+use crate::simd::{dispatch, exp64};
+use rayon::prelude::*;
 
 /// iSogCLR's temperature settings (LibAUC defaults: τ ∈ [0.05, 0.7], ρ 0.3, η 0.01, β 0.9).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -206,6 +209,111 @@ pub(crate) fn check_sims(
     check::ids(ids, table).map(|()| b)
 }
 
+/// Lanes of the `f64` row loops below (one AVX-512 register) and the columns evaluated per
+/// block: each block is an element-wise loop into an array (which vectorises), then summed.
+const L64: usize = 8;
+const B64: usize = 64;
+/// The similarity that pads a row's last block: `exp(PAD/τ)` is exactly 0 for any `τ ≤ 1e20`
+/// (and `0·PAD` is 0), so padded columns add nothing.
+const PAD: f32 = -1e30;
+
+/// Calls `f(i, j)` for every `(i, j)` of a `b × b` matrix in 32 × 32 tiles, so that a transposed
+/// access stays within a few cache lines (a plain double loop misses the cache on every
+/// strided access once `b²` floats exceed it).
+#[inline(always)]
+fn transpose_tiles(b: usize, mut f: impl FnMut(usize, usize)) {
+    const T: usize = 32;
+    for i0 in (0..b).step_by(T) {
+        for j0 in (0..b).step_by(T) {
+            for i in i0..(i0 + T).min(b) {
+                for j in j0..(j0 + T).min(b) {
+                    f(i, j);
+                }
+            }
+        }
+    }
+}
+
+/// `Σ_j exp(x_j·inv_t)` in `f64`, vectorised (blocks, lanes, tail: a fixed order).
+#[inline(always)]
+fn exp_sum(x: &[f32], inv_t: f64) -> f64 {
+    dispatch(
+        #[inline(always)]
+        || {
+            let (blocks, tail) = x.as_chunks::<B64>();
+            let mut acc = [0.0f64; L64];
+            let mut e = [0.0f64; B64];
+            for blk in blocks {
+                for j in 0..B64 {
+                    e[j] = exp64(f64::from(blk[j]) * inv_t);
+                }
+                for c in e.as_chunks::<L64>().0 {
+                    for l in 0..L64 {
+                        acc[l] += c[l];
+                    }
+                }
+            }
+            // The tail as one more block padded with a similarity whose term is exactly 0.
+            let mut pad = [PAD; B64];
+            pad[..tail.len()].copy_from_slice(tail);
+            for j in 0..B64 {
+                e[j] = exp64(f64::from(pad[j]) * inv_t);
+            }
+            for c in e.as_chunks::<L64>().0 {
+                for l in 0..L64 {
+                    acc[l] += c[l];
+                }
+            }
+            acc.iter().sum::<f64>()
+        },
+    )
+}
+
+/// `g_j = exp(x_j·inv_t)·g_scale` (as `f32`) for every column and `Σ_j exp(x_j·inv_t)·w_scale·x_j`,
+/// in `f64`, vectorised as [`exp_sum`].
+#[inline(always)]
+fn exp_grad(x: &[f32], g: &mut [f32], inv_t: f64, g_scale: f64, w_scale: f64) -> f64 {
+    dispatch(
+        #[inline(always)]
+        || {
+            let n = x.len().min(g.len());
+            let (xb, xt) = x[..n].as_chunks::<B64>();
+            let (gb, gt) = g[..n].as_chunks_mut::<B64>();
+            let mut acc = [0.0f64; L64];
+            let mut wx = [0.0f64; B64];
+            for (xb, gb) in xb.iter().zip(gb.iter_mut()) {
+                for j in 0..B64 {
+                    let xv = f64::from(xb[j]);
+                    let e = exp64(xv * inv_t);
+                    gb[j] = (e * g_scale) as f32;
+                    wx[j] = e * w_scale * xv;
+                }
+                for c in wx.as_chunks::<L64>().0 {
+                    for l in 0..L64 {
+                        acc[l] += c[l];
+                    }
+                }
+            }
+            let mut pad = [PAD; B64];
+            pad[..xt.len()].copy_from_slice(xt);
+            let mut gpad = [0.0f32; B64];
+            for j in 0..B64 {
+                let xv = f64::from(pad[j]);
+                let e = exp64(xv * inv_t);
+                gpad[j] = (e * g_scale) as f32;
+                wx[j] = e * w_scale * xv;
+            }
+            gt.copy_from_slice(&gpad[..gt.len()]);
+            for c in wx.as_chunks::<L64>().0 {
+                for l in 0..L64 {
+                    acc[l] += c[l];
+                }
+            }
+            acc.iter().sum::<f64>()
+        },
+    )
+}
+
 /// The SogCLR / iSogCLR kernel with its per-sample state.
 #[derive(Debug, Clone)]
 pub struct GclKernel {
@@ -215,6 +323,10 @@ pub struct GclKernel {
     grad_tau: Vec<f32>,
     gamma: f64,
     rows: Vec<Row>,
+    /// `abᵀ` and the gradient of the second view's terms with respect to it (reused buffers):
+    /// every pass then reads rows, which vectorise.
+    abt: Vec<f32>,
+    gt: Vec<f32>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -222,6 +334,9 @@ struct Row {
     tau: f64,
     u1: f64,
     u2: f64,
+    /// `Σ_j w_ij·x_ij` of the two views (the value and iSogCLR's τ-gradient read them).
+    wx1: f64,
+    wx2: f64,
 }
 
 impl GclKernel {
@@ -238,6 +353,8 @@ impl GclKernel {
             grad_tau: check::table("N", if iso { n } else { 0 }, 0.0)?,
             gamma: 1.0,
             rows: Vec::new(),
+            abt: Vec::new(),
+            gt: Vec::new(),
         })
     }
 
@@ -319,49 +436,94 @@ impl GclKernel {
             ids.iter().all(|&id| self.u[id] == 0.0)
         });
         let norm = 2.0 * (b as f64 - 1.0);
-        // Batch estimates of both views.
-        for (i, r) in self.rows.iter_mut().enumerate() {
-            let t = r.tau;
-            let (mut s1, mut s2) = (0.0f64, 0.0f64);
-            for j in (0..b).filter(|&j| j != i) {
-                s1 += (f64::from(ab[i * b + j]) / t).exp() + (f64::from(aa[i * b + j]) / t).exp();
-                s2 += (f64::from(ab[j * b + i]) / t).exp() + (f64::from(bb[i * b + j]) / t).exp();
+        // x_ji of the second view read as rows of abᵀ.
+        self.abt.clear();
+        self.abt.resize(b * b, 0.0);
+        transpose_tiles(b, |i, j| self.abt[j * b + i] = ab[i * b + j]);
+        let abt = &self.abt[..];
+        let parallel = 4 * b * b >= crate::par::PARALLEL_PAIRS && rayon::current_num_threads() > 1;
+        // Batch estimates of both views: Σ_{j≠i} exp(x_ij/τ_i) over two rows each.
+        let estimate = |i: usize, r: &mut Row| {
+            let inv_t = 1.0 / r.tau;
+            let sum = |m: &[f32]| {
+                let row = &m[i * b..(i + 1) * b];
+                let e = |x: &[f32]| exp_sum(x, inv_t);
+                e(&row[..i]) + e(&row[i + 1..])
+            };
+            let (s1, s2) = (sum(ab) + sum(aa), sum(abt) + sum(bb));
+            r.u1 = s1;
+            r.u2 = s2;
+        };
+        if parallel {
+            self.rows
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(i, r)| estimate(i, r));
+        } else {
+            for (i, r) in self.rows.iter_mut().enumerate() {
+                estimate(i, r);
             }
-            let old = f64::from(self.u[ids[i]]);
-            r.u1 = (1.0 - gamma) * old + gamma * s1 / norm;
-            r.u2 = (1.0 - gamma) * old + gamma * s2 / norm;
+        }
+        for (r, &id) in self.rows.iter_mut().zip(ids) {
+            let old = f64::from(self.u[id]);
+            r.u1 = (1.0 - gamma) * old + gamma * r.u1 / norm;
+            r.u2 = (1.0 - gamma) * old + gamma * r.u2 / norm;
         }
         for (r, &id) in self.rows.iter().zip(ids) {
             self.u[id] = ((r.u1 + r.u2) / 2.0) as f32;
         }
-        // Value, gradients and (iSogCLR) the τ-gradients.
-        g_ab.iter_mut().for_each(|g| *g = 0.0);
-        g_aa.iter_mut().for_each(|g| *g = 0.0);
-        g_bb.iter_mut().for_each(|g| *g = 0.0);
+        // Gradients: row i of ab, aa (first view) and of abᵀ, bb (second view), each weight
+        // w_ij = exp(x_ij/τ_i)/u_i; the diagonal is not a negative.
+        self.gt.clear();
+        self.gt.resize(b * b, 0.0);
         let scale = 1.0 / (norm * b as f64);
+        let eps = c.eps;
+        let grads = |i: usize,
+                     r: &mut Row,
+                     gab: &mut [f32],
+                     gaa: &mut [f32],
+                     gbb: &mut [f32],
+                     gt: &mut [f32]| {
+            let inv_t = 1.0 / r.tau;
+            let (inv_d1, inv_d2) = (1.0 / r.u1.max(eps), 1.0 / r.u2.max(eps));
+            let fill = |m: &[f32], g: &mut [f32], inv_d: f64| {
+                let row = &m[i * b..(i + 1) * b];
+                g[i] = 0.0;
+                let (gl, gr) = g.split_at_mut(i);
+                exp_grad(&row[..i], gl, inv_t, inv_d * scale, inv_d)
+                    + exp_grad(&row[i + 1..], &mut gr[1..], inv_t, inv_d * scale, inv_d)
+            };
+            r.wx1 = fill(ab, gab, inv_d1) + fill(aa, gaa, inv_d1);
+            r.wx2 = fill(abt, gt, inv_d2) + fill(bb, gbb, inv_d2);
+        };
+        if parallel {
+            self.rows
+                .par_iter_mut()
+                .zip(g_ab.par_chunks_mut(b))
+                .zip(g_aa.par_chunks_mut(b))
+                .zip(g_bb.par_chunks_mut(b))
+                .zip(self.gt.par_chunks_mut(b))
+                .enumerate()
+                .for_each(|(i, ((((r, gab), gaa), gbb), gt))| grads(i, r, gab, gaa, gbb, gt));
+        } else {
+            let rows = self.rows.iter_mut().zip(g_ab.chunks_mut(b));
+            let rows = rows.zip(g_aa.chunks_mut(b)).zip(g_bb.chunks_mut(b));
+            for (i, ((((r, gab), gaa), gbb), gt)) in rows.zip(self.gt.chunks_mut(b)).enumerate() {
+                grads(i, r, gab, gaa, gbb, gt);
+            }
+        }
+        // ∂/∂ab_ij gets the first view's term of row i and the second view's of row j.
+        let gt = &self.gt;
+        transpose_tiles(b, |i, j| g_ab[i * b + j] += gt[j * b + i]);
         let mut value = 0.0;
         for (i, r) in self.rows.iter().enumerate() {
             let t = r.tau;
-            let (d1, d2) = (r.u1.max(c.eps), r.u2.max(c.eps));
-            let (mut wx1, mut wx2) = (0.0f64, 0.0f64);
-            let add = |x: f32, g: &mut f32, d: f64, wx: &mut f64| {
-                let x = f64::from(x);
-                let w = (x / t).exp() / d;
-                *wx += w * x;
-                *g = (f64::from(*g) + w * scale) as f32;
-            };
-            for j in (0..b).filter(|&j| j != i) {
-                add(ab[i * b + j], &mut g_ab[i * b + j], d1, &mut wx1);
-                add(aa[i * b + j], &mut g_aa[i * b + j], d1, &mut wx1);
-                add(ab[j * b + i], &mut g_ab[j * b + i], d2, &mut wx2);
-                add(bb[i * b + j], &mut g_bb[i * b + j], d2, &mut wx2);
-            }
             let pos = f64::from(ab[i * b + i]);
-            value += (wx1 + wx2) / norm - 2.0 * pos;
+            value += (r.wx1 + r.wx2) / norm - 2.0 * pos;
             g_ab[i * b + i] = (f64::from(g_ab[i * b + i]) - 2.0 / b as f64) as f32;
             if let Some(iso) = iso {
-                let g = ((r.u1.ln() + iso.rho - wx1 / t / norm)
-                    + (r.u2.ln() + iso.rho - wx2 / t / norm))
+                let g = ((r.u1.ln() + iso.rho - r.wx1 / t / norm)
+                    + (r.u2.ln() + iso.rho - r.wx2 / t / norm))
                     / 2.0;
                 let id = ids[i];
                 let avg = f64::from(self.grad_tau[id]) * (1.0 - iso.beta) + g * iso.beta;

@@ -51,15 +51,28 @@ pub(crate) fn rows_cols<R, F>(
     let width = n_cols.max(1);
     scratch.clear();
     scratch.resize(n_rows.div_ceil(chunk) * width, 0.0);
-    scratch
-        .par_chunks_mut(width)
-        .zip(rows.par_chunks_mut(chunk))
-        .enumerate()
-        .for_each(|(c, (cols, rows))| {
-            for (r, out) in rows.iter_mut().enumerate() {
-                f(c * chunk + r, out, &mut cols[..n_cols]);
-            }
-        });
+    let run_chunk = |c: usize, cols: &mut [f64], rows: &mut [R]| {
+        for (r, out) in rows.iter_mut().enumerate() {
+            f(c * chunk + r, out, &mut cols[..n_cols]);
+        }
+    };
+    if rayon::current_num_threads() == 1 {
+        // The same chunks in order on this thread: waking a one-thread pool costs more than a
+        // chunk of pairs, and the arithmetic (hence the result) is the same either way.
+        for (c, (cols, rows)) in scratch
+            .chunks_mut(width)
+            .zip(rows.chunks_mut(chunk))
+            .enumerate()
+        {
+            run_chunk(c, cols, rows);
+        }
+    } else {
+        scratch
+            .par_chunks_mut(width)
+            .zip(rows.par_chunks_mut(chunk))
+            .enumerate()
+            .for_each(|(c, (cols, rows))| run_chunk(c, cols, rows));
+    }
     for part in scratch.chunks(width) {
         for (o, p) in cols_out.iter_mut().zip(part) {
             *o += p;

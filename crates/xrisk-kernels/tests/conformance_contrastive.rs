@@ -202,7 +202,7 @@ fn unimodal_kernel_matches_libauc_gcloss_v1() {
         }
         (v, got)
     });
-    assert_eq!(n, 20, "calls checked");
+    assert_eq!(n, 24, "calls checked");
 }
 
 #[test]

@@ -175,7 +175,7 @@ fn global_contrastive_loss_matches_libauc_gcloss_v1() {
     let n = replay(false, &mut check, |case, d| {
         GclLoss::new(config(case), d).unwrap()
     });
-    assert_eq!(n, 20, "calls checked");
+    assert_eq!(n, 24, "calls checked");
     check.assert_clean();
 }
 
