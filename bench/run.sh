@@ -19,6 +19,8 @@ seeds=(); runs=()
 if [ "$quick" = 1 ]; then seeds=(--seeds 0); runs=(--runs 1); fi
 run metrics
 run steps "${runs[@]}"
+run kernels
+run python
 run demo_side_by_side
 run bilevel
 if have protein-kddcup04; then run models "${runs[@]}"; else echo "skip models: xrisk data fetch protein-kddcup04" >&2; fi
