@@ -12,7 +12,7 @@ src=crates/xrisk-kernels/src
 tests=(--test conformance_losses --test conformance_ranking --test conformance_mil_xc
   --test conformance_contrastive)
 
-# file | exact text | its replacement | the rule dropped
+# file | exact text | its replacement | the rule dropped   (no '|' inside the texts)
 mutations=(
   "ap.rs|let g = s.gamma;|let g = 1.0;|SOAP's moving average (u ← (1−γ)u + γ·batch)"
   "ap.rs|let (ua, up) = (f64::from(tables.u_all[id]), f64::from(tables.u_pos[id]));|let (ua, up) = (r.a64, r.b64);|duplicate ids read the kept (last) entry"
@@ -25,7 +25,7 @@ mutations=(
   "simd.rs|        *cj += f64::from(c);\n|\n|the column terms of the vector loop's tail"
   "simd.rs|        wide[l] += f64::from(acc[l]);|        wide[l] += 0.0 * f64::from(acc[l]);|the vector loop's blocks (rows longer than 64)"
   "simd.rs|    (x + r + k * -2.121_944_4e-4) + k * 0.693_359_4|    (x + r + k * -2.121_944_4e-4) + k * 0.69|ln(1 + e)'s ln 2 term (the logistic surrogate)"
-  "gcl.rs|                *g += self.gt[j * b + i];|                *g += 0.0 * self.gt[j * b + i];|SogCLR's second-view gradient of ab (the transposed rows)"
+  "gcl.rs|        let gt = &self.gt;|        let gt = &vec![0.0f32; b * b];|SogCLR's second-view gradient of ab (the transposed rows)"
   "gcl.rs|                e(&row[..i]) + e(&row[i + 1..])|                e(row)|SogCLR's exclusion of the positive pair from the negatives"
   "ndcg.rs|u: f64::from(self.u[id]) * (1.0 - c.gamma0) + g * c.gamma0,|u: g,|SONG's moving average of u"
   "listwise_ce.rs|let (lg1, lg) = ((1.0 - c.gamma).ln(), c.gamma.ln());|let (lg1, lg) = (f64::NEG_INFINITY, 0.0);|ListwiseCE's moving average"

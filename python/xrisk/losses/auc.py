@@ -291,6 +291,20 @@ def _tasks(task_id, name="task_id"):
     return np.unique(host_ids(task_id, name))
 
 
+def _task_loss(kernel, y_pred, y_true, index, task_id):
+    """A multi-task kernel's loss on ``(B, T)`` scores with one id per row and the tasks to
+    average over."""
+    y = host_labels(y_true)
+    ids = host_ids(index)
+    tasks = _tasks(task_id)
+
+    def call(h):
+        v, g = kernel.forward(h, y, ids, tasks)
+        return v, [g]
+
+    return kernel_loss(call, [y_pred], ["y_pred"])
+
+
 class MultiLabelAUCMLoss(torch.nn.Module):
     r"""AUCM per task (column) with per-task ``a``, ``b``, ``alpha``, averaged over the tasks
     (all, or those named by ``task_id``). v1 keeps the margin in ``p(1-p)·m`` (LibAUC 2.0.1
@@ -336,16 +350,7 @@ class meanAveragePrecisionLoss(KernelStateMixin, torch.nn.Module):
         self._kernel = _native.MapKernel(int(data_len), int(num_labels), margin, gamma, int(top_k), surr_loss)
 
     def forward(self, y_pred, y_true, index, task_id=[], **kwargs):
-        y = host_labels(y_true)
-        ids = host_ids(index)
-        tasks = _tasks(task_id)
-        kernel = self._kernel
-
-        def call(h):
-            v, g = kernel.forward(h, y, ids, tasks)
-            return v, [g]
-
-        return kernel_loss(call, [y_pred], ["y_pred"])
+        return _task_loss(self._kernel, y_pred, y_true, index, task_id)
 
 
 mAPLoss = meanAveragePrecisionLoss
@@ -376,16 +381,7 @@ class MultiLabelpAUCLoss(KernelStateMixin, torch.nn.Module):
         self._kernel = _native.MultiLabelPAucKernel(aliases[mode], int(num_labels), **kwargs)
 
     def forward(self, y_pred, y_true, index, task_id=[], **kwargs):
-        y = host_labels(y_true)
-        ids = host_ids(index)
-        tasks = _tasks(task_id)
-        kernel = self._kernel
-
-        def call(h):
-            v, g = kernel.forward(h, y, ids, tasks)
-            return v, [g]
-
-        return kernel_loss(call, [y_pred], ["y_pred"])
+        return _task_loss(self._kernel, y_pred, y_true, index, task_id)
 
 
 mPAUCLoss = MultiLabelpAUCLoss

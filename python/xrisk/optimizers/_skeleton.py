@@ -88,13 +88,18 @@ class Skeleton(torch.optim.Optimizer):
     def T(self):
         return self.param_groups[0]["T"]
 
+    @staticmethod
+    def _closure(closure):
+        """The loss ``closure()`` re-evaluates with gradients on (``None`` without a closure)."""
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
+
     @torch.no_grad()
     def step(self, closure=None):
         """One update of every parameter that has a gradient."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._closure(closure)
         for group in self.param_groups:
             self._step_group(group)
         return loss

@@ -36,10 +36,7 @@ class PDSCA(Skeleton):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._closure(closure)
         auc = self._auc_step()
         for group in self.param_groups:
             if auc:

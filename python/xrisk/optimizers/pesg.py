@@ -52,10 +52,7 @@ class PESG(Skeleton):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._closure(closure)
         if is_distributed():
             world = torch.distributed.get_world_size()
             for t in (self.loss_fn.a, self.loss_fn.b):

@@ -31,6 +31,18 @@ def _labels_of(dataset, labels):
     return labels
 
 
+def _rank_world(rank, num_replicas, who):
+    """This process's rank and the number of processes: the arguments, else torch.distributed's."""
+    if rank is None or num_replicas is None:
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            raise RuntimeError(f"{who} needs torch.distributed initialised (or rank= and num_replicas=)")
+        rank = torch.distributed.get_rank() if rank is None else rank
+        num_replicas = torch.distributed.get_world_size() if num_replicas is None else num_replicas
+    if not 0 <= int(rank) < int(num_replicas):
+        raise ValueError(f"{who}: rank {rank} is not in [0, {num_replicas})")
+    return int(rank), int(num_replicas)
+
+
 class _EpochSampler(torch.utils.data.Sampler):
     """An epoch is a function of ``(seed, epoch)``: the epochs are drawn in order, and
     ``set_epoch(e)`` (or a resumed run) replays the stream up to epoch ``e``."""
@@ -100,13 +112,7 @@ class DistributedDualSampler(DualSampler):
 
     def __init__(self, dataset, batch_size_per_gpu, labels=None, shuffle=True, num_pos=None, num_sampled_tasks=None,
                  sampling_rate=0.5, random_seed=2023, rank=None, num_replicas=None):
-        if rank is None or num_replicas is None:
-            if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-                raise RuntimeError("DistributedDualSampler needs torch.distributed initialised (or rank= and "
-                                   "num_replicas=)")
-            rank = torch.distributed.get_rank() if rank is None else rank
-            num_replicas = torch.distributed.get_world_size() if num_replicas is None else num_replicas
-        self.rank, self.num_replicas = int(rank), int(num_replicas)
+        self.rank, self.num_replicas = _rank_world(rank, num_replicas, "DistributedDualSampler")
         super().__init__(dataset, batch_size_per_gpu * self.num_replicas, labels, shuffle, num_pos, num_sampled_tasks,
                          sampling_rate, random_seed)
 
@@ -165,13 +171,7 @@ class DistributedTriSampler(TriSampler):
     def __init__(self, dataset, batch_size_per_task, num_sampled_tasks_per_gpu=None, sampling_rate=0.5,
                  mode="classification", labels=None, shuffle=True, num_pos=None, random_seed=2023, rank=None,
                  num_replicas=None):
-        if rank is None or num_replicas is None:
-            if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-                raise RuntimeError("DistributedTriSampler needs torch.distributed initialised (or rank= and "
-                                   "num_replicas=)")
-            rank = torch.distributed.get_rank() if rank is None else rank
-            num_replicas = torch.distributed.get_world_size() if num_replicas is None else num_replicas
-        self.rank, self.num_replicas = int(rank), int(num_replicas)
+        self.rank, self.num_replicas = _rank_world(rank, num_replicas, "DistributedTriSampler")
         tasks = None if num_sampled_tasks_per_gpu is None else num_sampled_tasks_per_gpu * self.num_replicas
         super().__init__(dataset, batch_size_per_task, tasks, sampling_rate, mode, labels, shuffle, num_pos, random_seed)
 
