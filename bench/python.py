@@ -252,12 +252,8 @@ def child(threads, steps, blocks, parts):
         for maker, names in GROUPS:
             for name in names:
                 for batch in (64, 256, 1024):
-                    if maker is _ranking:
-                        batch_scores = batch
-                    else:
-                        batch_scores = batch
-                    tx, tl = alternate(lambda: maker("xrisk", name, batch_scores, dev),
-                                       lambda: maker("libauc", name, batch_scores, dev), steps, blocks)
+                    tx, tl = alternate(lambda: maker("xrisk", name, batch, dev),
+                                       lambda: maker("libauc", name, batch, dev), steps, blocks)
                     out["losses"].append({"loss": name, "batch": batch, "xrisk": tx, "libauc": tl})
                     print(f"[{threads} thr] {name} B={batch}: xrisk {tx * 1e6:.0f} µs, LibAUC {tl * 1e6:.0f} µs "
                           f"({tl / tx:.1f}×)", file=sys.stderr, flush=True)
@@ -303,17 +299,17 @@ def main():
     ap.add_argument("--steps", type=int, default=20, help="steps per block")
     ap.add_argument("--blocks", type=int, default=5, help="alternating blocks per side")
     ap.add_argument("--parts", default="losses,models,metrics")
-    ap.add_argument("--child", nargs=3)
+    ap.add_argument("--child", nargs=2, metavar=("THREADS", "PARTS"))
     a = ap.parse_args()
     if a.child:
-        child(int(a.child[0]), a.steps, a.blocks, a.child[2].split(","))
+        child(int(a.child[0]), a.steps, a.blocks, a.child[1].split(","))
         return
     parts = a.parts.split(",")
     results = []
     for t in [int(x) for x in a.threads.split(",")]:
         if "losses" in parts or "models" in parts:
             p = subprocess.run([sys.executable, __file__, "--out", a.out, "--steps", str(a.steps), "--blocks",
-                                str(a.blocks), "--child", str(t), "x", ",".join(parts)], check=True,
+                                str(a.blocks), "--child", str(t), ",".join(parts)], check=True,
                                stdout=subprocess.PIPE, text=True)
             results.append(json.loads(p.stdout.strip().splitlines()[-1]))
     import torch

@@ -150,22 +150,27 @@ for i, (m, al, b0, b1, t0, t1) in enumerate([(0.5, 0.1, 0.1, 0.1, 0.5, 0.5), (1.
     stateful_case(f"tpauc_cvar_{i}", "tpauc_cvar", {"margin": m, "alpha": al, "beta_0": b0, "beta_1": b1, "theta_0": t0,
                                                     "theta_1": t1}, 30, labels, batches(30, labels, 10, 4, duplicates=(i == 2)))
 
-# Pairwise AUC (stateless)
-for i, (surr, hp) in enumerate([("logistic", 1.0), ("squared_hinge", 1.0), ("squared", 0.5), ("barrier_hinge", (0.8, 2.0))]):
+def pairwise_case(name, surr, hp, calls):
+    """One PairwiseAUCLoss case (stateless): value and gradient of every call."""
     loss = PairwiseAUCLoss(surr_loss=surr, hparam=hp)
-    labels = (rng.random(30) < 0.3).astype(np.float32)
     rec = []
-    for ids, y, s in batches(30, labels, 10, 3):
+    for ids, y, s in calls:
         st = T(s, requires_grad=True)
         v = loss(st, T(y))
         v.backward()
         rec.append({"labels": lst(y), "scores": lst(s), "loss": float(v.detach()), "grad": lst(st.grad)})
-    c = {"name": f"pairwise_{surr}", "loss": "pairwise", "surrogate": surr, "calls": rec}
+    c = {"name": name, "loss": "pairwise", "surrogate": surr, "calls": rec}
     if isinstance(hp, tuple):  # barrier hinge: LibAUC unpacks (margin, scale)
         c["hparam"], c["scale"] = hp
     else:
         c["hparam"] = hp
     cases.append(c)
+
+
+# Pairwise AUC (stateless)
+for i, (surr, hp) in enumerate([("logistic", 1.0), ("squared_hinge", 1.0), ("squared", 0.5), ("barrier_hinge", (0.8, 2.0))]):
+    labels = (rng.random(30) < 0.3).astype(np.float32)
+    pairwise_case(f"pairwise_{surr}", surr, hp, batches(30, labels, 10, 3))
 
 # Compositional AUC (v1): k CE steps on probabilities, then k AUCM steps.
 for i, (k, abal) in enumerate([(1, (0.2, 0.1, 0.3)), (2, (0.5, 0.3, 0.8)), (3, (0.0, 0.0, 0.0))]):
@@ -222,15 +227,8 @@ for kind, cfg in [("ap", {"gamma": 0.9, "margin": 1.0}), ("pauc_dro", {"gamma": 
     labels = (rng.random(600) < 0.3).astype(np.float32)
     stateful_case(f"{kind}_large", kind, cfg, 600, labels, batches(600, labels, 300, 3))
 for surr, hp in [("squared_hinge", 1.0), ("logistic", 1.0)]:
-    loss = PairwiseAUCLoss(surr_loss=surr, hparam=hp)
     labels = (rng.random(600) < 0.3).astype(np.float32)
-    rec = []
-    for ids, y, s in batches(600, labels, 300, 2):
-        st = T(s, requires_grad=True)
-        v = loss(st, T(y))
-        v.backward()
-        rec.append({"labels": lst(y), "scores": lst(s), "loss": float(v.detach()), "grad": lst(st.grad)})
-    cases.append({"name": f"pairwise_{surr}_large", "loss": "pairwise", "surrogate": surr, "hparam": hp, "calls": rec})
+    pairwise_case(f"pairwise_{surr}_large", surr, hp, batches(600, labels, 300, 2))
 
 run.write({"generator": "conformance/gen_losses.py", "torch": torch.__version__, "cases": cases})
 print(f"wrote {len(cases)} loss cases to {run.path}", file=sys.stderr)

@@ -44,6 +44,14 @@ fn pauc_two_way(
         .map_err(err)
 }
 
+/// A per-task result as an array, `NaN` where a task has no value.
+fn per_task<'py>(py: Python<'py>, r: &m::PerTask) -> Bound<'py, PyArray1<f64>> {
+    array(
+        py,
+        r.per_task.iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+    )
+}
+
 /// Per-task AUROC of row-major `(n × n_tasks)` matrices (`NaN` for a single-class column).
 #[pyfunction]
 fn auroc_multilabel<'py>(
@@ -56,10 +64,7 @@ fn auroc_multilabel<'py>(
     let r = py
         .detach(|| m::auroc_multilabel(y, s, n_tasks))
         .map_err(err)?;
-    Ok(array(
-        py,
-        r.per_task.iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
-    ))
+    Ok(per_task(py, &r))
 }
 
 /// Per-task average precision (0 for a column without positives, as scikit-learn ≥ 1.x).
@@ -74,10 +79,7 @@ fn average_precision_multilabel<'py>(
     let r = py
         .detach(|| m::average_precision_multilabel(y, s, n_tasks))
         .map_err(err)?;
-    Ok(array(
-        py,
-        r.per_task.iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
-    ))
+    Ok(per_task(py, &r))
 }
 
 /// Per-column precision@k, LibAUC's capped precision (hits / min(k, #pos)) and recall@k of

@@ -11,7 +11,15 @@ the state tables, NaN) is checked by the kernels and raised as ``ValueError``.
 import numpy as np
 import torch
 
-__all__ = ["kernel_loss", "host_f32", "host_labels", "host_ids", "as_tensor", "is_distributed", "gather"]
+__all__ = ["kernel_loss", "host_f32", "host_labels", "host_ids", "as_tensor", "is_distributed", "gather",
+           "default_device"]
+
+
+def default_device(device):
+    """The device LibAUC puts a loss's parameters on: the one given, else CUDA when available."""
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def as_tensor(x, name):

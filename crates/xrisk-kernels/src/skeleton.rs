@@ -153,7 +153,7 @@ pub fn update(w: &mut [f32], g: &[f32], b: Buffers<'_>, s: &StepSettings, step: 
     crate::simd::dispatch(
         #[inline(always)]
         || {
-            if ed_on(s) {
+            if s.epoch_decay > 0.0 {
                 rule_loop::<true>(w, g, &reference[..n], first, second, max_second, &c);
             } else {
                 rule_loop::<false>(w, g, &[], first, second, max_second, &c);
@@ -166,10 +166,6 @@ pub fn update(w: &mut [f32], g: &[f32], b: Buffers<'_>, s: &StepSettings, step: 
         }
     }
     Ok(())
-}
-
-fn ed_on(s: &StepSettings) -> bool {
-    s.epoch_decay > 0.0
 }
 
 /// The loop-invariant numbers of one update.

@@ -10,18 +10,12 @@ import numpy as np
 import torch
 
 from .. import _native
-from .._host import as_tensor, gather, host_ids, host_labels, is_distributed, kernel_loss
+from .._host import as_tensor, default_device, gather, host_ids, host_labels, is_distributed, kernel_loss
 from ._state import KernelStateMixin
 
 __all__ = ["AUCMLoss", "CompositionalAUCLoss", "AveragePrecisionLoss", "APLoss", "pAUC_CVaR_Loss", "pAUC_DRO_Loss",
            "tpAUC_KL_Loss", "pAUCLoss", "tpAUC_CVaR_loss", "PairwiseAUCLoss", "MultiLabelAUCMLoss", "mAUCMLoss",
            "meanAveragePrecisionLoss", "mAPLoss", "MultiLabelpAUCLoss", "mPAUCLoss"]
-
-
-def _device(device):
-    if device:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _scalar(t):
@@ -48,7 +42,7 @@ class AUCMLoss(torch.nn.Module):
         super().__init__()
         if version not in ("v1", "v2"):
             raise ValueError(f"version = {version!r}: use 'v1' or 'v2'")
-        self.device = _device(device)
+        self.device = default_device(device)
         self.margin = margin
         self.p = imratio
         self.version = version
@@ -81,7 +75,7 @@ class CompositionalAUCLoss(torch.nn.Module):
             raise ValueError(f"version = {version!r}: use 'v1' or 'v2'")
         if backend != "ce":
             raise ValueError(f"backend = {backend!r}: only 'ce' is provided (as in LibAUC)")
-        self.device = _device(device)
+        self.device = default_device(device)
         self.margin = margin
         self.p = imratio
         self.version = version
@@ -171,7 +165,7 @@ class AveragePrecisionLoss(_ScoreStateLoss):
     def __init__(self, data_len, gamma=0.9, margin=1.0, surr_loss="squared_hinge", device=None):
         super().__init__()
         self.data_len, self.gamma, self.margin, self.surr_loss = data_len, gamma, margin, surr_loss
-        self.device = _device(device)
+        self.device = default_device(device)
         self._kernel = _native.ApKernel(int(data_len), gamma, margin, surr_loss)
 
 
@@ -189,7 +183,7 @@ class pAUC_CVaR_Loss(_ScoreStateLoss):
         super().__init__()
         self.data_len, self.pos_len, self.num_neg = data_len, pos_len, num_neg
         self.margin, self.beta, self.eta, self.surr_loss = margin, beta, eta, surr_loss
-        self.device = _device(device)
+        self.device = default_device(device)
         self._kernel = _native.PAucCvarKernel(int(data_len), beta, eta, margin, surr_loss)
 
 
@@ -202,7 +196,7 @@ class pAUC_DRO_Loss(_ScoreStateLoss):
     def __init__(self, data_len, gamma=0.9, margin=1.0, Lambda=1.0, surr_loss="squared_hinge", device=None):
         super().__init__()
         self.data_len, self.gamma, self.margin, self.Lambda, self.surr_loss = data_len, gamma, margin, Lambda, surr_loss
-        self.device = _device(device)
+        self.device = default_device(device)
         self._kernel = _native.PAucDroKernel(int(data_len), gamma, margin, Lambda, surr_loss)
 
 
@@ -217,7 +211,7 @@ class tpAUC_KL_Loss(_ScoreStateLoss):
         super().__init__()
         self.data_len, self.tau, self.Lambda, self.gammas = data_len, tau, Lambda, tuple(gammas)
         self.margin, self.surr_loss = margin, surr_loss
-        self.device = _device(device)
+        self.device = default_device(device)
         self._kernel = _native.TpAucKlKernel(int(data_len), tau, Lambda, tuple(gammas), margin, surr_loss)
 
 
@@ -233,7 +227,7 @@ class tpAUC_CVaR_loss(_ScoreStateLoss):
         self.data_len = data_length
         self.margin, self.alpha, self.beta_0, self.beta_1 = threshold, alpha, beta_0, beta_1
         self.theta_0, self.theta_1, self.surr_loss = theta_0, theta_1, surr_loss
-        self.device = _device(device)
+        self.device = default_device(device)
         self._kernel = _native.TpAucCvarKernel(int(data_length), threshold, alpha, beta_0, beta_1, theta_0, theta_1,
                                                surr_loss)
 
@@ -312,7 +306,7 @@ class MultiLabelAUCMLoss(torch.nn.Module):
 
     def __init__(self, margin=1.0, version="v1", imratio=None, num_labels=10, device=None):
         super().__init__()
-        self.device = _device(device)
+        self.device = default_device(device)
         self.margin, self.version, self.p, self.num_labels = margin, version, imratio, num_labels
         self.a = torch.nn.Parameter(torch.zeros(num_labels, dtype=torch.float32, device=self.device))
         self.b = torch.nn.Parameter(torch.zeros(num_labels, dtype=torch.float32, device=self.device))
@@ -346,7 +340,7 @@ class meanAveragePrecisionLoss(KernelStateMixin, torch.nn.Module):
         super().__init__()
         self.data_len, self.num_labels, self.margin, self.gamma = data_len, num_labels, margin, gamma
         self.top_k, self.surr_loss = top_k, surr_loss
-        self.device = _device(device)
+        self.device = default_device(device)
         self._kernel = _native.MapKernel(int(data_len), int(num_labels), margin, gamma, int(top_k), surr_loss)
 
     def forward(self, y_pred, y_true, index, task_id=[], **kwargs):
@@ -372,7 +366,7 @@ class MultiLabelpAUCLoss(KernelStateMixin, torch.nn.Module):
         if "data_len" not in kwargs:
             raise TypeError("MultiLabelpAUCLoss needs data_len= (the number of samples)")
         self.mode, self.num_labels = mode, num_labels
-        self.device = _device(device)
+        self.device = default_device(device)
         known = ("data_len", "margin", "gamma", "Lambda", "tau", "gammas", "surr_loss")
         unknown = set(kwargs) - set(known)
         if unknown:

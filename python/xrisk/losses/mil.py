@@ -3,16 +3,10 @@ stochastic pooling, on the Rust kernel (per-bag moving averages of the pooling s
 import torch
 
 from .. import _native
-from .._host import host_ids, host_labels, kernel_loss
+from .._host import default_device, host_ids, host_labels, kernel_loss
 from ._state import KernelStateMixin
 
 __all__ = ["MIDAM_softmax_pooling_loss", "MIDAM_attention_pooling_loss", "MIDAMLoss"]
-
-
-def _device(device):
-    if device:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class _Midam(KernelStateMixin, torch.nn.Module):
@@ -20,7 +14,7 @@ class _Midam(KernelStateMixin, torch.nn.Module):
 
     def __init__(self, mode, data_len, margin, tau, gamma, device):
         super().__init__()
-        self.device = _device(device)
+        self.device = default_device(device)
         self.data_len, self.margin, self.tau = data_len, margin, tau
         # a and b are primal variables (MIDAM appends them to the model's parameters); alpha is
         # the dual variable MIDAM steps itself.

@@ -7,11 +7,10 @@ yield: ``user_id`` ``[B]``, ``user_item_id`` ``[B, ≥num_pos]`` (the pair ids o
 first), and for NDCG ``rating`` ``[B, ≥num_pos]``, ``num_pos_items`` ``[B]``, ``ideal_dcg``
 ``[B]``.
 """
-import numpy as np
 import torch
 
 from .. import _native
-from .._host import as_tensor, host_ids, kernel_loss
+from .._host import as_tensor, host_ids, host_labels, kernel_loss
 from ._state import KernelStateMixin
 
 __all__ = ["ListwiseCELoss", "NDCGLoss"]
@@ -85,10 +84,10 @@ class NDCGLoss(KernelStateMixin, torch.nn.Module):
         rating = _field(batch, "rating").reshape(rows, -1)
         if rating.shape[1] < p:
             raise ValueError(f"rating has {rating.shape[1]} columns; it needs the {p} positives' ratings first")
-        ratings = np.ascontiguousarray(rating[:, :p].detach().cpu().numpy().reshape(-1), dtype=np.float32)
+        ratings = host_labels(rating[:, :p], "rating")
         users = host_ids(_field(batch, "user_id"), "user_id")
-        npos = np.ascontiguousarray(_field(batch, "num_pos_items").detach().cpu().numpy().reshape(-1), dtype=np.float32)
-        idcg = np.ascontiguousarray(_field(batch, "ideal_dcg").detach().cpu().numpy().reshape(-1), dtype=np.float32)
+        npos = host_labels(_field(batch, "num_pos_items"), "num_pos_items")
+        idcg = host_labels(_field(batch, "ideal_dcg"), "ideal_dcg")
         kernel = self._kernel
 
         def call(s):

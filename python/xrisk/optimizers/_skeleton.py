@@ -28,6 +28,8 @@ __all__ = ["Skeleton"]
 # Distinct empty arrays for the fused update's unused buffers (each is borrowed mutably).
 _EMPTY = [np.empty(0, dtype=np.float32) for _ in range(5)]
 _FUSED_RULES = ("sgd", "pesg", "adam", "adamw")
+# PDSCA's cross-entropy branch, taken per step by PDSCA (not a mode a user picks).
+_AVERAGED = "averaged"
 
 _RULES = ("sgd", "pesg", "adam", "adamw", "lars", "sparse_sgd", "midam")
 
@@ -105,9 +107,11 @@ class Skeleton(torch.optim.Optimizer):
         return loss
 
     def _step_group(self, group, rule=None, lr=None):
+        """One update of the group's parameters that have a gradient, with the group's rule and
+        learning rate unless others are given (PDSCA's cross-entropy branch)."""
         rule = rule or group["rule"]
-        lr = group["lr"] if lr is None else lr
-        self.lr = lr
+        self.lr = group["lr"]
+        lr = self.lr if lr is None else lr
         any_grad = False
         for p in group["params"]:
             if p.grad is None:
@@ -208,6 +212,17 @@ class Skeleton(torch.optim.Optimizer):
             else:
                 step = g
             p.add_(step, alpha=-lr)
+        elif rule == _AVERAGED:
+            # w ← w − lr·g, then the weight average w̄ ← (1−β1)·w̄ + β1·w replaces w (first w̄ = w).
+            p.add_(g, alpha=-lr)
+            beta1 = group["beta1"]
+            if beta1 != 0.0:
+                avg = state.get("weight_average")
+                if avg is None:
+                    avg = state["weight_average"] = p.detach().clone()
+                else:
+                    avg.mul_(1.0 - beta1).add_(p, alpha=beta1)
+                p.copy_(avg)
         elif rule == "pesg":
             if mu == 0.0:
                 p.add_(g, alpha=-lr)
@@ -276,6 +291,3 @@ class Skeleton(torch.optim.Optimizer):
                 state.pop("acc", None)
                 state["acc_steps"] = 0
             group["T"] = 0
-
-    def zero_grad(self, set_to_none=True):
-        super().zero_grad(set_to_none=set_to_none)

@@ -2,7 +2,7 @@
 ``CompositionalAUCLoss`` (spec ``libauc_spec.md`` §3.2)."""
 import torch
 
-from ._skeleton import Skeleton
+from ._skeleton import _AVERAGED, Skeleton
 from .pesg import dual_ascent
 
 __all__ = ["PDSCA"]
@@ -27,6 +27,8 @@ class PDSCA(Skeleton):
             raise TypeError("PDSCA needs loss_fn with a, b, alpha and margin (CompositionalAUCLoss)")
         super().__init__(list(params) + extra, lr, "pesg", clip_value=clip_value, weight_decay=weight_decay,
                          epoch_decay=epoch_decay, momentum=beta2)
+        for group in self.param_groups:
+            group["beta1"] = beta1
 
     def _auc_step(self):
         flag = getattr(self.loss_fn, "last_was_auc", None)
@@ -42,46 +44,10 @@ class PDSCA(Skeleton):
             if auc:
                 self._step_group(group)
             else:
-                self._ce_step(group)
+                self._step_group(group, rule=_AVERAGED, lr=self.lr0)
         if auc:
             dual_ascent(self.loss_fn, self.param_groups[0]["lr"])
         return loss
-
-    def _ce_step(self, group):
-        any_grad = False
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            any_grad = True
-            state = self.state[p]
-            g = p.grad.detach().clamp(-group["clip_value"], group["clip_value"])
-            if group["weight_decay"] != 0.0:
-                g = g + group["weight_decay"] * p
-            if group["epoch_decay"] > 0.0:
-                ref = state.get("ref")
-                if ref is None:
-                    ref = state["ref"] = p.detach().clone()
-                g = g + group["epoch_decay"] * (p - ref)
-            state["step"] = state.get("step", 0) + 1
-            p.add_(g, alpha=-self.lr0)
-            if self.beta1 != 0.0:
-                avg = state.get("weight_average")
-                if avg is None:
-                    avg = state["weight_average"] = p.detach().clone()
-                else:
-                    avg.mul_(1.0 - self.beta1).add_(p, alpha=self.beta1)
-                p.copy_(avg)
-            if group["epoch_decay"] > 0.0:
-                acc = state.get("acc")
-                if acc is None:
-                    state["acc"] = p.detach().clone()
-                else:
-                    acc.add_(p)
-                state["acc_steps"] = state.get("acc_steps", 0) + 1
-        if any_grad:
-            group["steps"] += 1
-            if group["epoch_decay"] > 0:
-                group["T"] += 1
 
     def update_lr(self, decay_factor=None, decay_factor0=None):
         """Divides ``lr`` by ``decay_factor`` and ``lr0`` by ``decay_factor0``."""
