@@ -1,14 +1,15 @@
-"""The convolution kernels behind the ResNet20 gap (issue 8): one 3×3 convolution (stride 1,
+"""The convolution kernels of a ResNet20 step (issues 8 and 22): one 3×3 convolution (stride 1,
 padding 1, no bias) at the shapes of ResNet20's three stages on 28×28 images (16 channels
 28×28, 32 channels 14×14, 64 channels 7×7; batch 64), timed as its three kernels — forward,
-gradient with respect to the input, gradient with respect to the weight — in xrisk
-(`xrisk bench conv`: burn-flex's conv2d, conv_transpose2d and conv2d_weight_backward, the
-kernels burn's autodiff calls for Conv2d) and in PyTorch (F.conv2d and
-torch.nn.grad.conv2d_input / conv2d_weight, i.e. aten's convolution_backward that autograd
-calls; oneDNN on CPU). Each process times every kernel 10 times after one warm-up and reports
-the median; each cell is the median over 5 processes per side (min–max), alternating the two
-sides, on 1 and 2 threads. Ratio = PyTorch time ÷ xrisk time (> 1: xrisk faster). Writes the
-table between the conv markers of BENCHMARKS.md.
+gradient with respect to the input, gradient with respect to the weight — on three sides:
+xrisk's own kernels (`xrisk bench conv --kernels xrisk`: im2col + gemm, gemm + col2im, one
+gemm over B·H·W; what the models run on flex), burn-flex (`--kernels burn`: its conv2d,
+conv_transpose2d and conv2d_weight_backward, the kernels burn's autodiff calls for Conv2d) and
+PyTorch (F.conv2d and torch.nn.grad.conv2d_input / conv2d_weight, i.e. aten's
+convolution_backward that autograd calls; oneDNN on CPU). Each process times every kernel 10
+times after one warm-up and reports the median; each cell is the median over 5 processes per
+side (min–max), the three sides alternating, on 1 and 2 threads. Ratio = PyTorch time ÷ xrisk
+time (> 1: xrisk faster). Writes the table between the conv markers of BENCHMARKS.md.
 """
 import argparse
 import json
@@ -69,10 +70,10 @@ def last_json(stdout):
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def xrisk_run(c, s, t):
+def xrisk_run(c, s, t, kernels="xrisk"):
     p = subprocess.run([args.xrisk, "bench", "conv", "--channels", str(c), "--size", str(s),
                         "--batch", str(BATCH), "--threads", str(t), "--repeat", str(args.repeat),
-                        "--json"], capture_output=True, text=True, check=True)
+                        "--kernels", kernels, "--json"], capture_output=True, text=True, check=True)
     return last_json(p.stdout)
 
 
@@ -89,15 +90,18 @@ def ms(xs):
 rows = []
 for threads in (1, 2):
     for c, s in SHAPES:
-        ours, theirs = [], []
+        ours, flex, theirs = [], [], []
         for _ in range(args.runs):
             ours.append(xrisk_run(c, s, threads))
+            flex.append(xrisk_run(c, s, threads, "burn"))
             theirs.append(torch_run(c, s, threads))
         for op, key in OPS:
             a = [r[key] for r in ours]
+            f = [r[key] for r in flex]
             b = [r[key] for r in theirs]
             ratio = statistics.median(b) / statistics.median(a)
-            rows.append(f"| {c} × {s}×{s} | {threads} | {op} | {ms(a)} | {ms(b)} | {ratio:.2f}× |")
+            rows.append(f"| {c} × {s}×{s} | {threads} | {op} | {ms(a)} | {ms(f)} | {ms(b)} | "
+                        f"{ratio:.2f}× |")
         print(f"{c}x{s} threads {threads} done", file=sys.stderr)
 
 import torch  # noqa: E402  (its version for the table's caption)
@@ -108,8 +112,8 @@ table = (
     f"median of {args.repeat} calls; ratio = PyTorch {torch.__version__} ÷ xrisk (> 1: xrisk "
     "faster). 2·B·C²·9·H·W = 0.231 GFLOP per kernel at every shape. Protocol in bench/conv.py's "
     "docstring.\n\n"
-    "| channels × size | threads | kernel | xrisk (burn-flex) ms | PyTorch ms | ratio |\n"
-    "|---|---|---|---|---|---|\n" + "\n".join(rows)
+    "| channels × size | threads | kernel | xrisk ms | burn-flex ms | PyTorch ms | ratio |\n"
+    "|---|---|---|---|---|---|---|\n" + "\n".join(rows)
 )
 write_block(args.out, "conv", "bench/conv.sh", "ResNet20's convolution kernels", table)
 print(table)

@@ -16,6 +16,12 @@ NeuMF (SONG, MovieLens-100k; needs `xrisk data fetch movielens-100k`): 64 users 
 positives + 100 negatives) per step, NeuMF 64/[64], NDCGLoss γ₀ 0.1, SONG adam lr 1e-3;
 xrisk: the second of two epochs (14 steps each), its sampler included in the time; PyTorch:
 batches assembled before the clock starts (favouring the peer), 30 timed steps after 5.
+DenseNet121 (AUCM + PESG, LibAUC's `DenseNet121`, LibAUC's CheXpert model): 3 × 224 × 224
+images, 16 per step (DualSampler, 20 % positives), PESG lr 0.1; the images are the embedded
+Fashion-MNIST images scaled up to 224 × 224 (nearest neighbour) with the grey value in all three
+channels, written once as an IDX file that xrisk reads (`format = "idx"`) and PyTorch loads;
+xrisk: the second of two epochs capped at 3 steps; PyTorch: 3 steps after 1 warm-up step.
+At most 2 runs per cell (a step takes seconds).
 Writes the table between the models markers of BENCHMARKS.md.
 """
 import argparse
@@ -31,7 +37,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import write_block  # noqa: E402
-from models_cfg import NEUMF_CFG, RESNET_CFG  # noqa: E402
+from models_cfg import DENSENET_CFG, NEUMF_CFG, RESNET_CFG  # noqa: E402
 
 CASES = [("AUCM + PESG", "protein_aucm_pesg.toml", "aucm"), ("AP + SOAP", "protein_ap_soap.toml", "ap")]
 
@@ -140,6 +146,62 @@ def child_resnet(data_dir, threads, device="cpu", steps=20):
     print(json.dumps({"steps_per_second": steps / times}))
 
 
+DENSE_IMAGES = 320
+
+
+def write_densenet_idx(data_dir, out_dir):
+    """The DenseNet121 data: the first DENSE_IMAGES embedded images at 224 × 224 in 3 channels,
+    as IDX files (images `[n, 3, 224, 224]`, labels `[n]`); returns their paths."""
+    import gzip
+    import numpy as np
+    raw = gzip.open(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz")).read()
+    img = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)[:DENSE_IMAGES]
+    big = img.repeat(8, axis=1).repeat(8, axis=2)
+    rgb = np.repeat(big[:, None], 3, axis=1)
+    labels = idx_labels(os.path.join(data_dir, "t10k-labels-idx1-ubyte.gz"))[:DENSE_IMAGES]
+    paths = os.path.join(out_dir, "dense.images"), os.path.join(out_dir, "dense.labels")
+    with open(paths[0], "wb") as fh:
+        fh.write(bytes([0, 0, 8, 4]) + b"".join(int(d).to_bytes(4, "big") for d in rgb.shape))
+        fh.write(rgb.tobytes())
+    with open(paths[1], "wb") as fh:
+        fh.write(bytes([0, 0, 8, 1]) + len(labels).to_bytes(4, "big") + labels.tobytes())
+    return paths
+
+
+def child_densenet(images, labels, threads, device="cpu", steps=3):
+    import numpy as np
+    import torch
+    import libauc.optimizers as O
+    from libauc.losses import AUCMLoss
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    raw = open(images, "rb").read()
+    x = torch.tensor(np.frombuffer(raw, np.uint8, offset=20).reshape(-1, 3, 224, 224).astype(np.float32) / 255.0)
+    y = (np.frombuffer(open(labels, "rb").read(), np.uint8, offset=8) == 6).astype(np.float32)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    dn = load_libauc_file("libauc_densenet", "models/densenet.py")
+    model = dn.DenseNet121(num_classes=1)
+    dev = torch.device(device)
+    model, x = model.to(dev), x.to(dev)
+    with contextlib.redirect_stdout(io.StringIO()):
+        loss_fn = AUCMLoss(device=dev)
+        opt = O.PESG(model.parameters(), loss_fn=loss_fn, lr=0.1, device=dev, verbose=False)
+    rng = np.random.default_rng(0)
+    Y = torch.tensor(y).to(dev)
+    times = 0.0
+    for step in range(steps + 1):
+        sync(dev)
+        t = time.perf_counter()
+        ids = torch.tensor(np.concatenate([rng.choice(pos, 3), rng.choice(neg, 13)])).to(dev)
+        p = torch.sigmoid(model(x[ids])).view(-1)
+        v = loss_fn(p, Y[ids])
+        opt.zero_grad(); v.backward(); opt.step()
+        sync(dev)
+        if step >= 1:
+            times += time.perf_counter() - t
+    print(json.dumps({"steps_per_second": steps / times}))
+
+
 def child_neumf(inter, threads, device="cpu"):
     import numpy as np
     import torch
@@ -206,6 +268,9 @@ if len(sys.argv) > 1 and sys.argv[1] == "--child":
 if len(sys.argv) > 1 and sys.argv[1] == "--child-resnet":
     child_resnet(sys.argv[2], int(sys.argv[3]), *sys.argv[4:5])
     sys.exit(0)
+if len(sys.argv) > 1 and sys.argv[1] == "--child-densenet":
+    child_densenet(sys.argv[2], sys.argv[3], int(sys.argv[4]), *sys.argv[5:6])
+    sys.exit(0)
 if len(sys.argv) > 1 and sys.argv[1] == "--child-neumf":
     child_neumf(sys.argv[2], int(sys.argv[3]), *sys.argv[4:5])
     sys.exit(0)
@@ -255,7 +320,7 @@ def cell_d(v, d):
 lines = [f"Training steps per second, median of {args.runs} runs (ResNet20: at most 3) (min–max); ratio = "
          "xrisk ÷ peer. MLP 74 → 128 → 1 on protein-kddcup04, 128 rows per step; ResNet20 on 28×28 "
          "Fashion-MNIST, 64 images per step; NeuMF 64/[64] on MovieLens-100k, 64 users × 110 items per "
-         "step. Protocol in bench/models.py's docstring.", "",
+         "step; DenseNet121 on 3 × 224 × 224 images, 16 per step (at most 2 runs). Protocol in bench/models.py's docstring.", "",
          "| model | loss + optimizer | threads | xrisk steps/s | LibAUC 2.0.1 steps/s | ratio |",
          "|---|---|---|---|---|---|"]
 rows = []
@@ -271,6 +336,11 @@ if args.movielens and os.path.exists(args.movielens):
 else:
     print("NeuMF rows skipped: xrisk data fetch movielens-100k", file=sys.stderr)
 with tempfile.TemporaryDirectory() as work:
+    dense = write_densenet_idx(args.images, work)
+    rows.append(("DenseNet121", "AUCM + PESG",
+                 lambda t, w: xrisk_run(DENSENET_CFG.format(images=dense[0], labels=dense[1]), t, w,
+                                        ("--max-steps-per-epoch", "3")),
+                 lambda t: torch_run(None, t, "--child-densenet", *dense), min(args.runs, 2), 2))
     for model, label, xr, tr, runs, d in rows:
         for threads in (1, 2):
             xs, ts = [], []

@@ -1,4 +1,4 @@
-"""The ResNet20 and NeuMF training configs that bench/models.py (CPU) and bench/gpu.py (CUDA)
+"""The ResNet20, DenseNet121 and NeuMF training configs that bench/models.py (CPU) and bench/gpu.py (CUDA)
 time in xrisk."""
 
 RESNET_CFG = """[data]
@@ -16,6 +16,27 @@ kind = "pesg"
 lr = 0.1
 [sampler]
 batch_size = 64
+sampling_rate = 0.2
+[train]
+epochs = 2
+"""
+
+DENSENET_CFG = """[data]
+format = "idx"
+train = "{images}"
+train_labels = "{labels}"
+positive_class = 6
+test_fraction = 0.1
+[model]
+kind = "densenet121"
+input_shape = [3, 224, 224]
+[loss]
+kind = "aucm"
+[optimizer]
+kind = "pesg"
+lr = 0.1
+[sampler]
+batch_size = 16
 sampling_rate = 0.2
 [train]
 epochs = 2

@@ -89,6 +89,10 @@ enum BenchCommand {
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Whose kernels: `xrisk` (xrisk's im2col + gemm kernels, what the models use on flex)
+        /// or `burn` (burn-flex's conv2d and burn-backend's generic gradient rules).
+        #[arg(long, default_value = "xrisk", value_parser = ["xrisk", "burn"])]
+        kernels: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -107,9 +111,16 @@ fn median_kernel(repeat: usize, mut f: impl FnMut() -> burn::tensor::Tensor<4>) 
 }
 
 /// Forward, input-gradient and weight-gradient seconds of a 3×3 convolution (`Conv` above):
-/// y = W ⋆ x, ∂L/∂x = conv_transpose(∂L/∂y, W) and ∂L/∂W — the kernels burn's autodiff calls
-/// for `Conv2d` (burn-backend's `conv2d_x_backward` / `conv2d_weight_backward`).
-fn conv(channels: usize, size: usize, batch: usize, repeat: usize) -> Result<[f64; 3]> {
+/// y = W ⋆ x, ∂L/∂x and ∂L/∂W. `burn`: the kernels burn's autodiff calls for `Conv2d`
+/// (burn-flex's conv2d, conv_transpose2d for burn-backend's `conv2d_x_backward`, and
+/// `conv2d_weight_backward`); `xrisk`: the kernels of `xrisk::conv`.
+fn conv(
+    channels: usize,
+    size: usize,
+    batch: usize,
+    repeat: usize,
+    burn_kernels: bool,
+) -> Result<[f64; 3]> {
     use burn::tensor::module::{conv_transpose2d, conv2d, conv2d_weight_backward};
     use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
     use burn::tensor::{Device, Distribution, Tensor};
@@ -124,6 +135,19 @@ fn conv(channels: usize, size: usize, batch: usize, repeat: usize) -> Result<[f6
     let dy = Tensor::<4>::random([batch, channels, size, size], normal, &device);
     let opt = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
     let topt = ConvTransposeOptions::new([1, 1], [1, 1], [0, 0], [1, 1], 1);
+    if !burn_kernels {
+        return Ok([
+            median_kernel(repeat, || {
+                xrisk::conv::conv2d(x.clone(), w.clone(), None, opt.clone())
+            })?,
+            median_kernel(repeat, || {
+                xrisk::conv::conv2d_x_backward(x.clone(), w.clone(), dy.clone(), opt.clone())
+            })?,
+            median_kernel(repeat, || {
+                xrisk::conv::conv2d_weight_backward(x.clone(), w.clone(), dy.clone(), opt.clone())
+            })?,
+        ]);
+    }
     Ok([
         median_kernel(repeat, || conv2d(x.clone(), w.clone(), None, opt.clone()))?,
         median_kernel(repeat, || {
@@ -289,20 +313,21 @@ pub fn run(args: BenchArgs) -> Result<()> {
             batch,
             repeat,
             threads,
+            kernels,
             json,
         } => {
             set_threads(threads)?;
-            let [f, xg, wg] = conv(channels, size, batch, repeat)?;
+            let [f, xg, wg] = conv(channels, size, batch, repeat, kernels == "burn")?;
             if json {
                 println!(
                     "{}",
-                    json!({"channels": channels, "size": size, "batch": batch,
+                    json!({"channels": channels, "size": size, "batch": batch, "kernels": kernels,
                            "threads": rayon::current_num_threads(), "forward_seconds": f,
                            "input_grad_seconds": xg, "weight_grad_seconds": wg})
                 );
             } else {
                 println!(
-                    "3×3 conv, {channels} channels, {size}×{size}, batch {batch}: forward {:.2} ms, input gradient {:.2} ms, weight gradient {:.2} ms (median of {repeat})",
+                    "3×3 conv ({kernels} kernels), {channels} channels, {size}×{size}, batch {batch}: forward {:.2} ms, input gradient {:.2} ms, weight gradient {:.2} ms (median of {repeat})",
                     f * 1e3,
                     xg * 1e3,
                     wg * 1e3

@@ -30,7 +30,8 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// `svmlight`, `csv`, `tsv`, `idx`, `keel` or `embedded-fashion-mnist`; `text` (language
+    /// `svmlight`, `csv`, `tsv`, `idx`, `keel`, `image_folder` (one sub-folder of PNG/JPEG
+    /// images per class) or `embedded-fashion-mnist`; `text` (language
     /// models, SpamAssassin pairs) or `tsv-pairs` (contrastive text pairs).
     pub format: String,
     /// Training file (idx: the images file).
@@ -79,13 +80,20 @@ pub struct DataConfig {
     pub max_per_class: Option<usize>,
     /// Contrastive image runs: head-to-tail ratio r; class k keeps n·r^(−k/(K−1)) rows.
     pub long_tail: Option<f64>,
+    /// `image_folder`: resize every image to `[height, width]` (default: keep the size, which
+    /// must then be the same for all images).
+    pub size: Option<[usize; 2]>,
+    /// `image_folder`: 1 (grey) or 3 (RGB) channels (default: those of the first image).
+    pub channels: Option<usize>,
+    /// `image_folder`: the class folder whose images are positive (the others negative).
+    pub positive: Option<String>,
 }
 
 /// `[model]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
-    /// `linear`, `mlp`, `resnet20`, `resnet18`, `neumf`, `ffnn_att`; `conv` and `bag`
+    /// `linear`, `mlp`, `resnet20`, `resnet18`, `densenet121`, `neumf`, `ffnn_att`; `conv` and `bag`
     /// (contrastive encoders), `char_gru` (language model).
     pub kind: String,
     /// Hidden widths of the MLP (default `[128]`).

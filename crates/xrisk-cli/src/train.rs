@@ -10,6 +10,7 @@ use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use xrisk::densenet::DenseNet;
 use xrisk::dist::{Collective, gather_logits, shard};
 use xrisk::loss::*;
 use xrisk::model::{Mlp, Scorer};
@@ -157,8 +158,29 @@ pub(crate) fn read(
             xrisk_data::readers::idx::read_idx_images(path, labels)?
         }
         "keel" => xrisk_data::readers::keel::read_keel(path)?,
+        "image_folder" => {
+            use xrisk_data::readers::image_folder::{ImageFolderOptions, read_image_folder};
+            let opts = ImageFolderOptions {
+                size: cfg.size,
+                channels: cfg.channels,
+            };
+            let f = read_image_folder(path, opts)
+                .with_context(|| format!("[data] {which} = \"{}\"", path.display()))?;
+            let pos = cfg
+                .positive
+                .as_deref()
+                .map(|name| f.class_label(name).context("[data] positive"))
+                .transpose()?;
+            let mut d = f.dataset;
+            if let Some(pos) = pos {
+                d.labels
+                    .iter_mut()
+                    .for_each(|l| *l = if *l == pos { 1.0 } else { 0.0 });
+            }
+            d
+        }
         other => bail!(
-            "[data] format = \"{other}\" is not known; use svmlight, csv, tsv, parquet, idx, keel or embedded-fashion-mnist"
+            "[data] format = \"{other}\" is not known; use svmlight, csv, tsv, parquet, idx, keel, image_folder or embedded-fashion-mnist"
         ),
     };
     Ok(d)
@@ -534,10 +556,21 @@ pub fn build_optimizer(c: &OptimizerConfig) -> Result<Optimizer> {
 
 /// The `[channels, height, width]` a ResNet reads the rows as.
 fn image_shape(cfg: &Config, dim: usize) -> Result<[usize; 3]> {
+    let square = |c: usize| {
+        let side = ((dim / c) as f64).sqrt().round() as usize;
+        (dim % c == 0 && side * side * c == dim).then_some([c, side, side])
+    };
     let shape = match (cfg.model.input_shape, dim) {
         (Some(s), _) => s,
         (None, 784) => [1, 28, 28],
         (None, 3072) => [3, 32, 32],
+        // Image folders: the rows' shape follows from [data] size, or square images.
+        (None, d) if cfg.data.format == "image_folder" => match cfg.data.size {
+            Some([h, w]) if h * w > 0 && d % (h * w) == 0 => [d / (h * w), h, w],
+            _ => square(1).or_else(|| square(3)).with_context(|| {
+                format!("[data] format = \"image_folder\": set [data] size = [height, width] for images of {d} values")
+            })?,
+        },
         (None, d) => bail!(
             "[model] kind = \"{}\": set input_shape = [channels, height, width] for rows of {d} features",
             cfg.model.kind
@@ -644,6 +677,13 @@ pub fn fit_configured(
             save(m, persist)?;
             Ok(s)
         }
+        "densenet121" => {
+            let shape = image_shape(cfg, dim)?;
+            let build = |d: &Device| Ok(DenseNet::densenet121(shape, d));
+            let (m, s) = fit(cfg, train, test, bar, build, on_epoch, persist, dist)?;
+            save(m, persist)?;
+            Ok(s)
+        }
         "resnet20" | "resnet18" => {
             let shape = image_shape(cfg, dim)?;
             let r18 = cfg.model.kind == "resnet18";
@@ -659,7 +699,9 @@ pub fn fit_configured(
             Ok(s)
         }
         other => {
-            bail!("[model] kind = \"{other}\" is not known; use linear, mlp, resnet20 or resnet18")
+            bail!(
+                "[model] kind = \"{other}\" is not known; use linear, mlp, resnet20, resnet18 or densenet121"
+            )
         }
     }
 }

@@ -55,8 +55,12 @@ impl ConvEncoder {
     pub fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let b = x.dims()[0];
         let x = x.reshape([b, 1, 28, 28]);
-        let x = self.pool.forward(relu(self.conv1.forward(x)));
-        let x = self.pool.forward(relu(self.conv2.forward(x)));
+        let x = self
+            .pool
+            .forward(relu(crate::conv::forward(&self.conv1, x)));
+        let x = self
+            .pool
+            .forward(relu(crate::conv::forward(&self.conv2, x)));
         let h = relu(self.fc.forward(x.reshape([b, 32 * 7 * 7])));
         let z = normalize_rows(self.proj.forward(h.clone()));
         (h, z)

@@ -17,6 +17,8 @@
 
 pub mod bilevel;
 pub mod charlm;
+pub mod conv;
+pub mod densenet;
 pub mod device;
 pub mod dist;
 pub mod encoder;

@@ -1,5 +1,5 @@
 //! Models that turn a batch of feature rows into one logit per row: [`Mlp`] and the
-//! residual networks of [`crate::resnet`], behind the [`Scorer`] trait.
+//! residual networks of [`crate::resnet`] and DenseNet121 of [`crate::densenet`], behind the [`Scorer`] trait.
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -68,6 +68,12 @@ pub trait Scorer: Module {
 }
 
 impl Scorer for Mlp {
+    fn score(&self, x: Tensor<2>) -> Tensor<1> {
+        self.forward(x)
+    }
+}
+
+impl Scorer for crate::densenet::DenseNet {
     fn score(&self, x: Tensor<2>) -> Tensor<1> {
         self.forward(x)
     }

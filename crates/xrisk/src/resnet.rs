@@ -2,8 +2,10 @@
 //! (3 stages of 3 basic blocks, 16/32/64 channels, option-A shortcuts: strided identity with
 //! zero-padded channels) and ResNet18 (7×7 stem, max-pool, 4 stages of 2 blocks,
 //! 64–512 channels, 1×1-convolution shortcuts). Both end in global average pooling and one
-//! logit; input with 1 or 3 channels.
+//! logit; input with 1 or 3 channels. The convolutions run xrisk's kernels on `flex`
+//! ([`crate::conv`]) and burn's elsewhere.
 
+use crate::conv::forward as conv2d;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -60,10 +62,10 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let out = relu(self.bn1.forward(self.conv1.forward(x.clone())));
-        let out = self.bn2.forward(self.conv2.forward(out));
+        let out = relu(self.bn1.forward(conv2d(&self.conv1, x.clone())));
+        let out = self.bn2.forward(conv2d(&self.conv2, out));
         let shortcut = if let Some(p) = &self.projection {
-            p.bn.forward(p.conv.forward(x))
+            p.bn.forward(conv2d(&p.conv, x))
         } else if self.pad_channels > 0 {
             let [b, _, h, w] = x.dims();
             let device = x.device();
@@ -160,7 +162,7 @@ impl ResNet {
 
     /// Logits `[batch]` of images `[batch, channels, height, width]`.
     pub fn forward_images(&self, x: Tensor<4>) -> Tensor<1> {
-        let mut h = relu(self.stem_bn.forward(self.stem.forward(x)));
+        let mut h = relu(self.stem_bn.forward(conv2d(&self.stem, x)));
         if let Some(p) = &self.pool {
             h = p.forward(h);
         }

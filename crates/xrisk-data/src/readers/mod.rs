@@ -3,6 +3,7 @@
 //! (plain or gzip-compressed, detected by the gzip magic bytes).
 
 pub mod idx;
+pub mod image_folder;
 pub mod keel;
 pub mod letter;
 pub mod mail;
