@@ -558,7 +558,7 @@ pub fn build_optimizer(c: &OptimizerConfig) -> Result<Optimizer> {
 fn image_shape(cfg: &Config, dim: usize) -> Result<[usize; 3]> {
     let square = |c: usize| {
         let side = ((dim / c) as f64).sqrt().round() as usize;
-        (dim % c == 0 && side * side * c == dim).then_some([c, side, side])
+        (side * side * c == dim).then_some([c, side, side])
     };
     let shape = match (cfg.model.input_shape, dim) {
         (Some(s), _) => s,
@@ -566,7 +566,7 @@ fn image_shape(cfg: &Config, dim: usize) -> Result<[usize; 3]> {
         (None, 3072) => [3, 32, 32],
         // Image folders: the rows' shape follows from [data] size, or square images.
         (None, d) if cfg.data.format == "image_folder" => match cfg.data.size {
-            Some([h, w]) if h * w > 0 && d % (h * w) == 0 => [d / (h * w), h, w],
+            Some([h, w]) if h * w > 0 && d.is_multiple_of(h * w) => [d / (h * w), h, w],
             _ => square(1).or_else(|| square(3)).with_context(|| {
                 format!("[data] format = \"image_folder\": set [data] size = [height, width] for images of {d} values")
             })?,

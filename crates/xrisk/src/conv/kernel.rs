@@ -442,8 +442,10 @@ pub fn input_grad(s: &ConvShape, weight: &[f32], dy: &[f32], dx: &mut [f32]) {
 }
 
 /// The weight gradient `dw[O, C, kh, kw]` of the forward pass, given its input `x` and the
-/// output gradient `dy`: each part of the batch sums its chunks' `dY · colᵀ` into a partial
-/// gradient, and the partials are added in part order.
+/// output gradient `dy`: each part of the batch sums its chunks' `col · dYᵀ` into a partial
+/// `dWᵀ[K, O]`, and the partials are added in part order and transposed into `dw`. (Computing
+/// `dWᵀ` lets the gemm pack the small `dY` instead of gathering the im2col matrix across rows;
+/// measured 10–40 % faster at ResNet20's shapes.)
 pub fn weight_grad(s: &ConvShape, x: &[f32], dy: &[f32], dw: &mut [f32]) {
     let (nx, nw, ny) = s.sizes();
     assert!(
@@ -453,28 +455,34 @@ pub fn weight_grad(s: &ConvShape, x: &[f32], dy: &[f32], dw: &mut [f32]) {
     let per = part_len(s);
     let n_parts = s.batch.div_ceil(per).max(1);
     let mut partials = vec![0.0f32; n_parts * nw];
-    parts(&mut partials, 1, nw, |p, _, dw| {
+    parts(&mut partials, 1, nw, |p, _, dwt| {
         let first = p * per;
-        weight_grad_part(s, x, dy, first, per.min(s.batch.saturating_sub(first)), dw);
+        weight_grad_part(s, x, dy, first, per.min(s.batch.saturating_sub(first)), dwt);
     });
-    dw.copy_from_slice(&partials[..nw]);
-    for part in partials.chunks(nw.max(1)).skip(1) {
-        dw.iter_mut().zip(part).for_each(|(d, p)| *d += p);
+    let (mut parts_iter, k, o) = (partials.chunks(nw.max(1)), s.k(), s.out_c);
+    let mut dwt = parts_iter.next().map(<[f32]>::to_vec).unwrap_or_default();
+    for part in parts_iter {
+        dwt.iter_mut().zip(part).for_each(|(d, p)| *d += p);
+    }
+    for (r, row) in dwt.chunks(o.max(1)).enumerate().take(k) {
+        for (oc, v) in row.iter().enumerate() {
+            dw[oc * k + r] = *v;
+        }
     }
 }
 
-/// `dw = Σ dY · colᵀ` over the samples `first .. first + count`, one gemm per chunk.
+/// `dwt = Σ col · dYᵀ` (`[K, O]`) over the samples `first .. first + count`, one gemm per chunk.
 fn weight_grad_part(
     s: &ConvShape,
     x: &[f32],
     dy: &[f32],
     first: usize,
     count: usize,
-    dw: &mut [f32],
+    dwt: &mut [f32],
 ) {
     let (k, n, o) = (s.k(), s.n(), s.out_c);
     let cb = s.chunk();
-    dw.fill(0.0);
+    dwt.fill(0.0);
     with_buffers(k * cb * n, o * cb * n, |col, mat| {
         let mut done = 0;
         while done < count {
@@ -482,17 +490,17 @@ fn weight_grad_part(
             let (col, mat) = (&mut col[..k * cb * n], &mut mat[..o * cb * n]);
             im2col(s, x, first + done, cb, col);
             let dy_mat = out_matrix(s, dy, first + done, cb, mat);
-            // dW[O, K] += dY[O, cb·N] · colᵀ[cb·N, K]
+            // dWᵀ[K, O] += col[K, cb·N] · dYᵀ[cb·N, O]
             gemm(
+                k,
                 o,
-                k,
                 cb * n,
-                dw,
-                k,
+                dwt,
+                o,
                 done > 0,
-                dy_mat,
-                (cb * n, 1),
                 col,
+                (cb * n, 1),
+                dy_mat,
                 (1, cb * n),
             );
             done += cb;
