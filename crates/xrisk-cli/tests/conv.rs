@@ -1,5 +1,5 @@
-//! ResNet20 trained a few steps with xrisk's convolution kernels (the default on flex) and with
-//! burn's (`XRISK_CONV=burn`) gives the same loss and metrics within float tolerance.
+//! ResNet20 trained a few steps with xrisk's convolution and batch-norm kernels (the default on
+//! flex) and with burn's (`XRISK_CONV=burn`) gives the same loss and metrics within float tolerance.
 
 mod common;
 

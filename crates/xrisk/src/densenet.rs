@@ -7,6 +7,7 @@
 //! kernels on `flex` ([`crate::conv`]).
 
 use crate::conv::forward as conv2d;
+use crate::norm::forward as batch_norm;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
@@ -48,8 +49,8 @@ impl DenseLayer {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let h = conv2d(&self.conv1, relu(self.bn1.forward(x)));
-        conv2d(&self.conv2, relu(self.bn2.forward(h)))
+        let h = conv2d(&self.conv1, relu(batch_norm(&self.bn1, x)));
+        conv2d(&self.conv2, relu(batch_norm(&self.bn2, h)))
     }
 }
 
@@ -125,17 +126,17 @@ impl DenseNet {
     pub fn forward_images(&self, x: Tensor<4>) -> Tensor<1> {
         let mut h = self
             .pool
-            .forward(relu(self.stem_bn.forward(conv2d(&self.stem, x))));
+            .forward(relu(batch_norm(&self.stem_bn, conv2d(&self.stem, x))));
         for stage in &self.stages {
             for layer in &stage.layers {
                 let new = layer.forward(h.clone());
                 h = Tensor::cat(vec![h, new], 1);
             }
             if let Some(t) = &stage.transition {
-                h = t.pool.forward(conv2d(&t.conv, relu(t.bn.forward(h))));
+                h = t.pool.forward(conv2d(&t.conv, relu(batch_norm(&t.bn, h))));
             }
         }
-        let h = relu(self.final_bn.forward(h));
+        let h = relu(batch_norm(&self.final_bn, h));
         let [batch, c, _, _] = h.dims();
         let pooled: Tensor<2> = h.mean_dim(3).mean_dim(2).reshape([batch, c]);
         self.head.forward(pooled).squeeze_dim::<1>(1)

@@ -27,6 +27,7 @@ pub mod loss;
 pub mod mil;
 pub mod model;
 pub mod neumf;
+pub mod norm;
 pub mod optim;
 pub mod persist;
 pub mod resnet;

@@ -6,6 +6,7 @@
 //! ([`crate::conv`]) and burn's elsewhere.
 
 use crate::conv::forward as conv2d;
+use crate::norm::forward as batch_norm;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -62,10 +63,10 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let out = relu(self.bn1.forward(conv2d(&self.conv1, x.clone())));
-        let out = self.bn2.forward(conv2d(&self.conv2, out));
+        let out = relu(batch_norm(&self.bn1, conv2d(&self.conv1, x.clone())));
+        let out = batch_norm(&self.bn2, conv2d(&self.conv2, out));
         let shortcut = if let Some(p) = &self.projection {
-            p.bn.forward(conv2d(&p.conv, x))
+            batch_norm(&p.bn, conv2d(&p.conv, x))
         } else if self.pad_channels > 0 {
             let [b, _, h, w] = x.dims();
             let device = x.device();
@@ -162,7 +163,7 @@ impl ResNet {
 
     /// Logits `[batch]` of images `[batch, channels, height, width]`.
     pub fn forward_images(&self, x: Tensor<4>) -> Tensor<1> {
-        let mut h = relu(self.stem_bn.forward(conv2d(&self.stem, x)));
+        let mut h = relu(batch_norm(&self.stem_bn, conv2d(&self.stem, x)));
         if let Some(p) = &self.pool {
             h = p.forward(h);
         }

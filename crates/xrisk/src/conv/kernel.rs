@@ -125,7 +125,15 @@ fn with_buffers<R>(a: usize, b: usize, f: impl FnOnce(&mut [f32], &mut [f32]) ->
     })
 }
 
+/// Runs `f` compiled for the best instruction set of this CPU (`pulp`: AVX-512, AVX2, or the
+/// baseline), so the copy and add loops it inlines become vector code.
+#[inline(always)]
+fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
+
 /// `f(index, chunk)` for every `len`-element chunk of `data`.
+#[inline(always)]
 fn rows<F>(data: &mut [f32], len: usize, f: F)
 where
     F: Fn(usize, &mut [f32]),
@@ -241,74 +249,78 @@ fn valid_cols(wo: usize, w: usize, sw: usize, kj: usize, left: usize) -> (usize,
 
 /// Fills `col[K, cb·N]` with the im2col matrix of samples `s0 .. s0 + cb`.
 fn im2col(s: &ConvShape, x: &[f32], s0: usize, cb: usize, col: &mut [f32]) {
-    let (ho, wo) = s.out_hw().unwrap_or((0, 0));
-    let n = ho * wo;
-    let (h, w, [sh, sw]) = (s.h, s.w, s.stride);
-    let (top, left) = (s.pad[0].0, s.pad[1].0);
-    rows(col, cb * n, |r, row| {
-        let c = r / (s.kh * s.kw);
-        let ki = (r / s.kw) % s.kh;
-        let kj = r % s.kw;
-        let (lo, hi) = valid_cols(wo, w, sw, kj, left);
-        for (bi, out) in row.chunks_mut(n).enumerate() {
-            let plane = &x[((s0 + bi) * s.in_c + c) * h * w..][..h * w];
-            for (oh, dst) in out.chunks_mut(wo).enumerate() {
-                let ih = oh * sh + ki;
-                if ih < top || ih - top >= h {
-                    dst.fill(0.0);
-                    continue;
-                }
-                let src = &plane[(ih - top) * w..][..w];
-                dst[..lo].fill(0.0);
-                dst[hi..].fill(0.0);
-                if sw == 1 {
-                    let start = lo + kj - left;
-                    dst[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
-                } else {
-                    for (ow, d) in dst[lo..hi].iter_mut().enumerate() {
-                        *d = src[(lo + ow) * sw + kj - left];
+    dispatch(|| {
+        let (ho, wo) = s.out_hw().unwrap_or((0, 0));
+        let n = ho * wo;
+        let (h, w, [sh, sw]) = (s.h, s.w, s.stride);
+        let (top, left) = (s.pad[0].0, s.pad[1].0);
+        rows(col, cb * n, |r, row| {
+            let c = r / (s.kh * s.kw);
+            let ki = (r / s.kw) % s.kh;
+            let kj = r % s.kw;
+            let (lo, hi) = valid_cols(wo, w, sw, kj, left);
+            for (bi, out) in row.chunks_mut(n).enumerate() {
+                let plane = &x[((s0 + bi) * s.in_c + c) * h * w..][..h * w];
+                for (oh, dst) in out.chunks_mut(wo).enumerate() {
+                    let ih = oh * sh + ki;
+                    if ih < top || ih - top >= h {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    let src = &plane[(ih - top) * w..][..w];
+                    dst[..lo].fill(0.0);
+                    dst[hi..].fill(0.0);
+                    if sw == 1 {
+                        let start = lo + kj - left;
+                        dst[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+                    } else {
+                        for (ow, d) in dst[lo..hi].iter_mut().enumerate() {
+                            *d = src[(lo + ow) * sw + kj - left];
+                        }
                     }
                 }
             }
-        }
-    });
+        });
+    })
 }
 
 /// Adds the im2col-shaped gradient `dcol[K, cb·N]` of `cb` samples into `dx`, their
 /// `[cb, C, H, W]` block.
 fn col2im(s: &ConvShape, dcol: &[f32], cb: usize, dx: &mut [f32]) {
-    let (ho, wo) = s.out_hw().unwrap_or((0, 0));
-    let n = ho * wo;
-    let (h, w, [sh, sw]) = (s.h, s.w, s.stride);
-    let (top, left) = (s.pad[0].0, s.pad[1].0);
-    let ld = cb * n;
-    rows(&mut dx[..cb * s.in_c * h * w], h * w, |p, plane| {
-        let (bi, c) = (p / s.in_c, p % s.in_c);
-        for ki in 0..s.kh {
-            for kj in 0..s.kw {
-                let r = (c * s.kh + ki) * s.kw + kj;
-                let src_row = &dcol[r * ld + bi * n..][..n];
-                let (lo, hi) = valid_cols(wo, w, sw, kj, left);
-                for (oh, src) in src_row.chunks(wo).enumerate() {
-                    let ih = oh * sh + ki;
-                    if ih < top || ih - top >= h {
-                        continue;
-                    }
-                    let dst = &mut plane[(ih - top) * w..][..w];
-                    if sw == 1 {
-                        let start = lo + kj - left;
-                        for (d, v) in dst[start..start + hi - lo].iter_mut().zip(&src[lo..hi]) {
-                            *d += v;
+    dispatch(|| {
+        let (ho, wo) = s.out_hw().unwrap_or((0, 0));
+        let n = ho * wo;
+        let (h, w, [sh, sw]) = (s.h, s.w, s.stride);
+        let (top, left) = (s.pad[0].0, s.pad[1].0);
+        let ld = cb * n;
+        rows(&mut dx[..cb * s.in_c * h * w], h * w, |p, plane| {
+            let (bi, c) = (p / s.in_c, p % s.in_c);
+            for ki in 0..s.kh {
+                for kj in 0..s.kw {
+                    let r = (c * s.kh + ki) * s.kw + kj;
+                    let src_row = &dcol[r * ld + bi * n..][..n];
+                    let (lo, hi) = valid_cols(wo, w, sw, kj, left);
+                    for (oh, src) in src_row.chunks(wo).enumerate() {
+                        let ih = oh * sh + ki;
+                        if ih < top || ih - top >= h {
+                            continue;
                         }
-                    } else {
-                        for ow in lo..hi {
-                            dst[ow * sw + kj - left] += src[ow];
+                        let dst = &mut plane[(ih - top) * w..][..w];
+                        if sw == 1 {
+                            let start = lo + kj - left;
+                            for (d, v) in dst[start..start + hi - lo].iter_mut().zip(&src[lo..hi]) {
+                                *d += v;
+                            }
+                        } else {
+                            for ow in lo..hi {
+                                dst[ow * sw + kj - left] += src[ow];
+                            }
                         }
                     }
                 }
             }
-        }
-    });
+        });
+    })
 }
 
 /// Copies `dy[s0 .. s0 + cb, O, N]` into the matrix `mat[O, cb·N]`.

@@ -7,8 +7,9 @@
 //! [`conv2d`] is a drop-in for `burn::tensor::module::conv2d` and [`forward`] for
 //! `burn::nn::conv::Conv2d::forward`: on a `flex` device (with or without autodiff), for `f32`
 //! tensors, one group and no dilation, they run xrisk's kernels; on any other device or case they
-//! call burn's. Set the environment variable `XRISK_CONV=burn` to run burn's kernels everywhere
-//! (for comparison: `bench/conv.sh`, `bench/models.sh`).
+//! call burn's. Set the environment variable `XRISK_CONV=burn` to run burn's kernels everywhere,
+//! for the convolutions and for batch norm ([`crate::norm`]) (for comparison: `bench/conv.sh`,
+//! `bench/models.sh`).
 //!
 //! ```
 //! use burn::tensor::{Device, Distribution, Tensor};
@@ -40,7 +41,7 @@ use burn::tensor::Tensor;
 use extension::ConvBackend;
 use std::sync::OnceLock;
 
-/// Which kernels compute the convolutions of xrisk's models on `flex`.
+/// Which kernels compute the convolutions and batch norms of xrisk's models on `flex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConvKernels {
     /// xrisk's kernels ([`kernel`]), the default.
@@ -60,7 +61,7 @@ pub fn kernels() -> ConvKernels {
 }
 
 /// Whether the device is `flex`, with or without autodiff.
-fn is_flex(device: &burn::tensor::Device) -> bool {
+pub(crate) fn is_flex(device: &burn::tensor::Device) -> bool {
     matches!(
         device.clone().inner().as_dispatch(),
         DispatchDevice::Flex(_)
