@@ -37,7 +37,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import write_block  # noqa: E402
-from models_cfg import DENSENET_CFG, NEUMF_CFG, RESNET_CFG  # noqa: E402
+from models_cfg import DENSENET_CFG, NEUMF_CFG, RESNET_CFG, write_densenet_idx  # noqa: E402
 
 CASES = [("AUCM + PESG", "protein_aucm_pesg.toml", "aucm"), ("AP + SOAP", "protein_ap_soap.toml", "ap")]
 
@@ -144,28 +144,6 @@ def child_resnet(data_dir, threads, device="cpu", steps=20):
         if step >= 5:
             times += time.perf_counter() - t
     print(json.dumps({"steps_per_second": steps / times}))
-
-
-DENSE_IMAGES = 320
-
-
-def write_densenet_idx(data_dir, out_dir):
-    """The DenseNet121 data: the first DENSE_IMAGES embedded images at 224 × 224 in 3 channels,
-    as IDX files (images `[n, 3, 224, 224]`, labels `[n]`); returns their paths."""
-    import gzip
-    import numpy as np
-    raw = gzip.open(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz")).read()
-    img = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)[:DENSE_IMAGES]
-    big = img.repeat(8, axis=1).repeat(8, axis=2)
-    rgb = np.repeat(big[:, None], 3, axis=1)
-    labels = idx_labels(os.path.join(data_dir, "t10k-labels-idx1-ubyte.gz"))[:DENSE_IMAGES]
-    paths = os.path.join(out_dir, "dense.images"), os.path.join(out_dir, "dense.labels")
-    with open(paths[0], "wb") as fh:
-        fh.write(bytes([0, 0, 8, 4]) + b"".join(int(d).to_bytes(4, "big") for d in rgb.shape))
-        fh.write(rgb.tobytes())
-    with open(paths[1], "wb") as fh:
-        fh.write(bytes([0, 0, 8, 1]) + len(labels).to_bytes(4, "big") + labels.tobytes())
-    return paths
 
 
 def child_densenet(images, labels, threads, device="cpu", steps=3):

@@ -65,3 +65,28 @@ num_neg = 100
 [train]
 epochs = 2
 """
+
+
+DENSE_IMAGES = 320
+
+
+def write_densenet_idx(data_dir, out_dir):
+    """The DenseNet121 data: the first DENSE_IMAGES embedded Fashion-MNIST test images (from
+    `data_dir`'s t10k-*-ubyte.gz) at 224 × 224 in 3 channels (each pixel repeated 8 × 8, the
+    plane 3 times), as IDX files (images `[n, 3, 224, 224]`, labels `[n]`) in `out_dir`;
+    returns their paths. Plain Python, so that scripts without numpy can call it."""
+    import gzip
+    import os
+    raw = gzip.open(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz")).read()[16:]
+    labels = gzip.open(os.path.join(data_dir, "t10k-labels-idx1-ubyte.gz")).read()[8:8 + DENSE_IMAGES]
+    paths = os.path.join(out_dir, "dense.images"), os.path.join(out_dir, "dense.labels")
+    with open(paths[0], "wb") as fh:
+        fh.write(bytes([0, 0, 8, 4]) + b"".join(d.to_bytes(4, "big") for d in (DENSE_IMAGES, 3, 224, 224)))
+        for i in range(DENSE_IMAGES):
+            img = raw[i * 784:(i + 1) * 784]
+            rows = (bytes(v for v in img[r * 28:(r + 1) * 28] for _ in range(8)) for r in range(28))
+            plane = b"".join(row * 8 for row in rows)
+            fh.write(plane * 3)
+    with open(paths[1], "wb") as fh:
+        fh.write(bytes([0, 0, 8, 1]) + len(labels).to_bytes(4, "big") + labels)
+    return paths

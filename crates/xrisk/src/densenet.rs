@@ -7,12 +7,12 @@
 //! kernels on `flex` ([`crate::conv`]).
 
 use crate::conv::forward as conv2d;
-use crate::norm::forward as batch_norm;
+use crate::norm::forward_relu as batch_norm_relu;
+use crate::resnet::{pooled_logits, unflatten};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 /// Channels each dense layer adds.
@@ -49,8 +49,8 @@ impl DenseLayer {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let h = conv2d(&self.conv1, relu(batch_norm(&self.bn1, x)));
-        conv2d(&self.conv2, relu(batch_norm(&self.bn2, h)))
+        let h = conv2d(&self.conv1, batch_norm_relu(&self.bn1, x));
+        conv2d(&self.conv2, batch_norm_relu(&self.bn2, h))
     }
 }
 
@@ -126,26 +126,23 @@ impl DenseNet {
     pub fn forward_images(&self, x: Tensor<4>) -> Tensor<1> {
         let mut h = self
             .pool
-            .forward(relu(batch_norm(&self.stem_bn, conv2d(&self.stem, x))));
+            .forward(batch_norm_relu(&self.stem_bn, conv2d(&self.stem, x)));
         for stage in &self.stages {
             for layer in &stage.layers {
                 let new = layer.forward(h.clone());
                 h = Tensor::cat(vec![h, new], 1);
             }
             if let Some(t) = &stage.transition {
-                h = t.pool.forward(conv2d(&t.conv, relu(batch_norm(&t.bn, h))));
+                h = t.pool.forward(conv2d(&t.conv, batch_norm_relu(&t.bn, h)));
             }
         }
-        let h = relu(batch_norm(&self.final_bn, h));
-        let [batch, c, _, _] = h.dims();
-        let pooled: Tensor<2> = h.mean_dim(3).mean_dim(2).reshape([batch, c]);
-        self.head.forward(pooled).squeeze_dim::<1>(1)
+        let h = batch_norm_relu(&self.final_bn, h);
+        pooled_logits(&self.head, h)
     }
 
     /// Logits of flattened images `[batch, channels·height·width]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<1> {
-        let [batch, _] = x.dims();
-        self.forward_images(x.reshape([batch, self.channels, self.height, self.width]))
+        self.forward_images(unflatten(x, [self.channels, self.height, self.width]))
     }
 }
 

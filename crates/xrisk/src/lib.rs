@@ -23,6 +23,7 @@ pub mod device;
 pub mod dist;
 pub mod encoder;
 pub mod error;
+mod flex_tensor;
 pub mod loss;
 pub mod mil;
 pub mod model;

@@ -6,7 +6,7 @@
 //! ([`crate::conv`]) and burn's elsewhere.
 
 use crate::conv::forward as conv2d;
-use crate::norm::forward as batch_norm;
+use crate::norm::{forward as batch_norm, forward_relu as batch_norm_relu};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -63,7 +63,7 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let out = relu(batch_norm(&self.bn1, conv2d(&self.conv1, x.clone())));
+        let out = batch_norm_relu(&self.bn1, conv2d(&self.conv1, x.clone()));
         let out = batch_norm(&self.bn2, conv2d(&self.conv2, out));
         let shortcut = if let Some(p) = &self.projection {
             batch_norm(&p.bn, conv2d(&p.conv, x))
@@ -163,23 +163,33 @@ impl ResNet {
 
     /// Logits `[batch]` of images `[batch, channels, height, width]`.
     pub fn forward_images(&self, x: Tensor<4>) -> Tensor<1> {
-        let mut h = relu(batch_norm(&self.stem_bn, conv2d(&self.stem, x)));
+        let mut h = batch_norm_relu(&self.stem_bn, conv2d(&self.stem, x));
         if let Some(p) = &self.pool {
             h = p.forward(h);
         }
         for b in &self.blocks {
             h = b.forward(h);
         }
-        let [batch, c, _, _] = h.dims();
-        let pooled: Tensor<2> = h.mean_dim(3).mean_dim(2).reshape([batch, c]);
-        self.head.forward(pooled).squeeze_dim::<1>(1)
+        pooled_logits(&self.head, h)
     }
 
     /// Logits of flattened images `[batch, channels·height·width]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<1> {
-        let [batch, _] = x.dims();
-        self.forward_images(x.reshape([batch, self.channels, self.height, self.width]))
+        self.forward_images(unflatten(x, [self.channels, self.height, self.width]))
     }
+}
+
+/// The image models' head: global average pooling of `h [B, C, H, W]`, then `head` (C → 1).
+pub(crate) fn pooled_logits(head: &Linear, h: Tensor<4>) -> Tensor<1> {
+    let [batch, c, _, _] = h.dims();
+    let pooled: Tensor<2> = h.mean_dim(3).mean_dim(2).reshape([batch, c]);
+    head.forward(pooled).squeeze_dim::<1>(1)
+}
+
+/// Flattened images `[B, C·H·W]` (row-major pixels) as `[B, C, H, W]`.
+pub(crate) fn unflatten(x: Tensor<2>, [c, h, w]: [usize; 3]) -> Tensor<4> {
+    let [batch, _] = x.dims();
+    x.reshape([batch, c, h, w])
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! burn's own module operations, so a backend without an override computes what `Conv2d` does.
 
 use super::kernel::{self, ConvShape};
-use burn::backend::TensorMetadata;
+use crate::flex_tensor::{contiguous, dims, new_tensor, slice};
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -16,7 +16,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::ops::{ConvOptions, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, backend_extension};
-use burn::tensor::{DType, TensorData};
+use burn::tensor::DType;
 use burn_flex::FlexTensor;
 
 /// The convolution kernels xrisk provides for a backend (spec: the forward pass and the two
@@ -84,27 +84,6 @@ fn shape_of(x: &[usize], w: &[usize], options: &ConvOptions<2>) -> ConvShape {
         stride: options.stride,
         pad: options.padding,
     }
-}
-
-fn dims(t: &FlexTensor) -> Vec<usize> {
-    t.shape().iter().copied().collect()
-}
-
-/// The tensor's elements in row-major order (a copy only when it is not contiguous).
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().unwrap_or_default()
-}
-
-fn new_tensor(data: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(data, shape))
 }
 
 impl ConvBackend for Flex {

@@ -530,7 +530,7 @@ pub fn bias_grad(s: &ConvShape, dy: &[f32], db: &mut [f32]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -567,7 +567,8 @@ mod tests {
         y
     }
 
-    fn values(len: usize, seed: u64) -> Vec<f32> {
+    /// Deterministic test values in [-1, 1) from a small LCG.
+    pub(crate) fn values(len: usize, seed: u64) -> Vec<f32> {
         // A small LCG: deterministic values in [-1, 1).
         let mut state = seed
             .wrapping_mul(6364136223846793005)

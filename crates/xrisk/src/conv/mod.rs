@@ -34,6 +34,7 @@ pub mod kernel;
 
 use burn::backend::Dispatch;
 use burn::backend::DispatchDevice;
+use burn::backend::DispatchTensor;
 use burn::backend::ops::{ConvOptions, ModuleOps};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
@@ -101,6 +102,31 @@ pub fn conv2d(
     }
 }
 
+/// A gradient kernel's signature on dispatch tensors: `(x, weight, ∂L/∂y, options)`.
+type GradKernel =
+    fn(DispatchTensor, DispatchTensor, DispatchTensor, ConvOptions<2>) -> DispatchTensor;
+
+/// `ours` where xrisk's kernels apply to the operands, `burns` otherwise.
+fn gradient(
+    (ours_kernel, burns): (GradKernel, GradKernel),
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    output_grad: Tensor<4>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    let kernel = if ours(&x, &weight, &options) {
+        ours_kernel
+    } else {
+        burns
+    };
+    Tensor::from_dispatch(kernel(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        output_grad.into_dispatch(),
+        options,
+    ))
+}
+
 /// `∂L/∂x` of [`conv2d`] given `∂L/∂y` (no autodiff graph: the kernel the backward step calls).
 pub fn conv2d_x_backward(
     x: Tensor<4>,
@@ -108,18 +134,11 @@ pub fn conv2d_x_backward(
     output_grad: Tensor<4>,
     options: ConvOptions<2>,
 ) -> Tensor<4> {
-    let use_ours = ours(&x, &weight, &options);
-    let (x, w, g) = (
-        x.into_dispatch(),
-        weight.into_dispatch(),
-        output_grad.into_dispatch(),
+    let kernels: (GradKernel, GradKernel) = (
+        <Dispatch as ConvBackend>::xrisk_conv2d_x_backward,
+        <Dispatch as ModuleOps<Dispatch>>::conv2d_x_backward,
     );
-    let out = if use_ours {
-        <Dispatch as ConvBackend>::xrisk_conv2d_x_backward(x, w, g, options)
-    } else {
-        <Dispatch as ModuleOps<Dispatch>>::conv2d_x_backward(x, w, g, options)
-    };
-    Tensor::from_dispatch(out)
+    gradient(kernels, x, weight, output_grad, options)
 }
 
 /// `∂L/∂W` of [`conv2d`] given `∂L/∂y` (no autodiff graph: the kernel the backward step calls).
@@ -129,18 +148,11 @@ pub fn conv2d_weight_backward(
     output_grad: Tensor<4>,
     options: ConvOptions<2>,
 ) -> Tensor<4> {
-    let use_ours = ours(&x, &weight, &options);
-    let (x, w, g) = (
-        x.into_dispatch(),
-        weight.into_dispatch(),
-        output_grad.into_dispatch(),
+    let kernels: (GradKernel, GradKernel) = (
+        <Dispatch as ConvBackend>::xrisk_conv2d_weight_backward,
+        <Dispatch as ModuleOps<Dispatch>>::conv2d_weight_backward,
     );
-    let out = if use_ours {
-        <Dispatch as ConvBackend>::xrisk_conv2d_weight_backward(x, w, g, options)
-    } else {
-        <Dispatch as ModuleOps<Dispatch>>::conv2d_weight_backward(x, w, g, options)
-    };
-    Tensor::from_dispatch(out)
+    gradient(kernels, x, weight, output_grad, options)
 }
 
 /// `conv.forward(x)` through [`conv2d`]: the module's weight, bias, stride and padding (`Valid`

@@ -5,10 +5,15 @@
 //! backward. Registered like [`crate::conv`]: a backend extension routed to `Flex` and to
 //! `Autodiff<B, C>`, whose backward step calls the gradient kernels.
 //!
-//! [`forward`] is a drop-in for `burn::nn::BatchNorm::forward` on 4-D input: in training (an
-//! autodiff device and the layer's training flag) on `flex` with `f32` it computes the batch
-//! statistics and the output with xrisk's kernels and updates the running statistics as burn
-//! does; otherwise, or with `XRISK_CONV=burn`, it calls `BatchNorm::forward`.
+//! [`forward`] is a drop-in for `burn::nn::BatchNorm::forward` on 4-D input, and
+//! [`forward_relu`] for `relu(bn.forward(x))` (one pass instead of two, forward and backward):
+//! in training (an autodiff device and the layer's training flag) on `flex` with `f32` they
+//! compute the batch statistics and the output with xrisk's kernels and update the running
+//! statistics as burn does; otherwise, or with `XRISK_CONV=burn`, they call burn's
+//! `BatchNorm::forward` (and `relu`).
+//!
+//! The backward step computes `∂L/∂γ`, `∂L/∂β` and `∂L/∂x` from one pass of per-channel sums
+//! over `x` and `∂L/∂y` and one pass writing `∂L/∂x` (spec: [`kernel`]'s formulas).
 //!
 //! ```
 //! use burn::nn::BatchNormConfig;
@@ -26,79 +31,55 @@
 pub mod kernel;
 
 use crate::conv::{ConvKernels, is_flex, kernels};
+use crate::flex_tensor::{contiguous, dims, new_tensor, slice};
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::BatchNorm;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::activation::relu;
+use burn::tensor::{DType, Tensor};
 use burn_flex::FlexTensor;
-use kernel::NormShape;
+use kernel::{NormParams, NormShape};
 
 /// The batch-norm kernels xrisk provides for a backend (`x [B, C, H, W]`; `stats [2C]`: the
-/// per-channel means, then the biased variances).
+/// per-channel means, then the biased variances; `relu`: a ReLU follows the normalisation).
 #[backend_extension(Flex, Autodiff)]
 pub trait NormBackend: Backend {
     /// Per-channel batch mean and biased variance, `[2C]` (no gradient).
     fn xrisk_batch_stats(x: FloatTensor<Self>) -> FloatTensor<Self>;
-    /// `y = γ·(x − μ)/√(σ² + ε) + β` with `stats = [μ; σ²]` computed from `x`.
+    /// `y = γ·(x − μ)/√(σ² + ε) + β` (then `max(y, 0)` if `relu`) with `stats = [μ; σ²]`
+    /// computed from `x`.
     fn xrisk_batch_norm(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         stats: FloatTensor<Self>,
         epsilon: f64,
+        relu: bool,
     ) -> FloatTensor<Self>;
-    /// `∂L/∂x` given `∂L/∂y` (through the batch statistics too).
-    fn xrisk_batch_norm_x_backward(
+    /// `(∂L/∂x, ∂L/∂γ, ∂L/∂β)` given `∂L/∂y` (through the batch statistics and the ReLU too).
+    fn xrisk_batch_norm_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
         stats: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
         epsilon: f64,
-    ) -> FloatTensor<Self>;
-    /// `∂L/∂γ` given `∂L/∂y`.
-    fn xrisk_batch_norm_gamma_backward(
-        x: FloatTensor<Self>,
-        stats: FloatTensor<Self>,
-        output_grad: FloatTensor<Self>,
-        epsilon: f64,
-    ) -> FloatTensor<Self>;
-    /// `∂L/∂β` given `∂L/∂y`.
-    fn xrisk_batch_norm_beta_backward(
-        x: FloatTensor<Self>,
-        stats: FloatTensor<Self>,
-        output_grad: FloatTensor<Self>,
-        epsilon: f64,
-    ) -> FloatTensor<Self>;
+        relu: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 fn shape(t: &FlexTensor) -> NormShape {
-    let d: Vec<usize> = t.shape().iter().copied().collect();
+    let d = dims(t);
     NormShape {
         batch: d.first().copied().unwrap_or(0),
         channels: d.get(1).copied().unwrap_or(0),
         plane: d.iter().skip(2).product(),
     }
-}
-
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().unwrap_or_default()
-}
-
-fn new_tensor(data: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(data, shape))
 }
 
 impl NormBackend for Flex {
@@ -116,90 +97,71 @@ impl NormBackend for Flex {
         beta: FlexTensor,
         stats: FlexTensor,
         epsilon: f64,
+        relu: bool,
     ) -> FlexTensor {
-        let s = shape(&x);
-        let dims: Vec<usize> = x.shape().iter().copied().collect();
+        let (s, d) = (shape(&x), dims(&x));
         let (x, gamma, beta, stats) = (
             contiguous(x),
             contiguous(gamma),
             contiguous(beta),
             contiguous(stats),
         );
-        let mut y = vec![0.0f32; s.batch * s.channels * s.plane];
-        kernel::forward(
-            &s,
-            slice(&x),
-            slice(&gamma),
-            slice(&beta),
-            slice(&stats),
-            epsilon,
-            &mut y,
-        );
-        new_tensor(y, dims)
+        let p = NormParams {
+            gamma: slice(&gamma),
+            beta: slice(&beta),
+            stats: slice(&stats),
+            eps: epsilon,
+            relu,
+        };
+        let mut y = vec![0.0f32; slice(&x).len()];
+        kernel::forward(&s, &p, slice(&x), &mut y);
+        new_tensor(y, d)
     }
 
-    fn xrisk_batch_norm_x_backward(
+    fn xrisk_batch_norm_backward(
         x: FlexTensor,
         gamma: FlexTensor,
+        beta: FlexTensor,
         stats: FlexTensor,
         output_grad: FlexTensor,
         epsilon: f64,
-    ) -> FlexTensor {
-        let s = shape(&x);
-        let dims: Vec<usize> = x.shape().iter().copied().collect();
-        let (x, gamma, stats, dy) = (
+        relu: bool,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (s, d) = (shape(&x), dims(&x));
+        let (x, gamma, beta, stats, dy) = (
             contiguous(x),
             contiguous(gamma),
+            contiguous(beta),
             contiguous(stats),
             contiguous(output_grad),
         );
-        let mut dx = vec![0.0f32; s.batch * s.channels * s.plane];
-        kernel::input_grad(
-            &s,
-            slice(&x),
-            slice(&gamma),
-            slice(&dy),
-            slice(&stats),
-            epsilon,
-            &mut dx,
-        );
-        new_tensor(dx, dims)
-    }
-
-    fn xrisk_batch_norm_gamma_backward(
-        x: FlexTensor,
-        stats: FlexTensor,
-        output_grad: FlexTensor,
-        epsilon: f64,
-    ) -> FlexTensor {
-        let s = shape(&x);
-        let (x, stats, dy) = (contiguous(x), contiguous(stats), contiguous(output_grad));
+        let p = NormParams {
+            gamma: slice(&gamma),
+            beta: slice(&beta),
+            stats: slice(&stats),
+            eps: epsilon,
+            relu,
+        };
         let mut g = vec![0.0f32; 2 * s.channels];
-        kernel::param_grads(&s, slice(&x), slice(&dy), slice(&stats), epsilon, &mut g);
-        g.truncate(s.channels);
-        new_tensor(g, vec![s.channels])
-    }
-
-    fn xrisk_batch_norm_beta_backward(
-        x: FlexTensor,
-        _stats: FlexTensor,
-        output_grad: FlexTensor,
-        _epsilon: f64,
-    ) -> FlexTensor {
-        let s = shape(&x);
-        let dy = contiguous(output_grad);
-        let mut g = vec![0.0f32; s.channels];
-        kernel::beta_grad(&s, slice(&dy), &mut g);
-        new_tensor(g, vec![s.channels])
+        kernel::param_grads(&s, &p, slice(&x), slice(&dy), &mut g);
+        let mut dx = vec![0.0f32; slice(&x).len()];
+        kernel::input_grad(&s, &p, slice(&x), slice(&dy), &g, &mut dx);
+        let dbeta = g.split_off(s.channels);
+        (
+            new_tensor(dx, d),
+            new_tensor(g, vec![s.channels]),
+            new_tensor(dbeta, vec![s.channels]),
+        )
     }
 }
 
-/// The backward step of [`NormBackend::xrisk_batch_norm`]: the three gradients from `B`'s kernels.
+/// The backward step of [`NormBackend::xrisk_batch_norm`]: the three gradients from `B`'s kernel.
 #[derive(Debug)]
 struct NormStep;
 
 impl<B: Backend + NormBackend> Backward<B, 3> for NormStep {
-    type State = (NodeId, NodeId, FloatTensor<B>, f64);
+    /// The checkpointed `x`, `γ`, `β`, then the statistics, `ε` and the ReLU flag.
+    type State = (NodeId, NodeId, NodeId, FloatTensor<B>, f64, bool);
 
     fn backward(
         self,
@@ -209,22 +171,16 @@ impl<B: Backend + NormBackend> Backward<B, 3> for NormStep {
     ) {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x_state, gamma_state, stats, eps) = ops.state;
+        let (x_state, gamma_state, beta_state, stats, eps, relu) = ops.state;
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
         let gamma = checkpointer.retrieve_node_output::<FloatTensor<B>>(gamma_state);
-        if let Some(node) = node_gamma {
-            let g = B::xrisk_batch_norm_gamma_backward(x.clone(), stats.clone(), grad.clone(), eps);
-            grads.register::<B>(node.id, g);
-        }
-        if let Some(node) = node_beta {
-            let g = B::xrisk_batch_norm_beta_backward(x.clone(), stats.clone(), grad.clone(), eps);
-            grads.register::<B>(node.id, g);
-        }
-        if let Some(node) = node_x {
-            grads.register::<B>(
-                node.id,
-                B::xrisk_batch_norm_x_backward(x, gamma, stats, grad, eps),
-            );
+        let beta = checkpointer.retrieve_node_output::<FloatTensor<B>>(beta_state);
+        let (dx, dgamma, dbeta) =
+            B::xrisk_batch_norm_backward(x, gamma, beta, stats, grad, eps, relu);
+        for (node, g) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, g);
+            }
         }
     }
 }
@@ -240,6 +196,7 @@ impl<B: Backend + NormBackend, C: CheckpointStrategy> NormBackend for Autodiff<B
         beta: FloatTensor<Self>,
         stats: FloatTensor<Self>,
         epsilon: f64,
+        relu: bool,
     ) -> FloatTensor<Self> {
         let stats = stats.into_primitive();
         match NormStep
@@ -250,14 +207,19 @@ impl<B: Backend + NormBackend, C: CheckpointStrategy> NormBackend for Autodiff<B
             OpsKind::Tracked(mut prep) => {
                 let x_state = prep.checkpoint(&x);
                 let gamma_state = prep.checkpoint(&gamma);
+                let beta_state = prep.checkpoint(&beta);
                 let out = B::xrisk_batch_norm(
                     x.into_primitive(),
                     gamma.into_primitive(),
                     beta.into_primitive(),
                     stats.clone(),
                     epsilon,
+                    relu,
                 );
-                prep.finish((x_state, gamma_state, stats, epsilon), out)
+                prep.finish(
+                    (x_state, gamma_state, beta_state, stats, epsilon, relu),
+                    out,
+                )
             }
             OpsKind::UnTracked(prep) => prep.finish(B::xrisk_batch_norm(
                 x.into_primitive(),
@@ -265,57 +227,49 @@ impl<B: Backend + NormBackend, C: CheckpointStrategy> NormBackend for Autodiff<B
                 beta.into_primitive(),
                 stats,
                 epsilon,
+                relu,
             )),
         }
     }
 
-    fn xrisk_batch_norm_x_backward(
+    /// Only the backward step calls this, on `B`; here it is `B`'s, without a graph.
+    fn xrisk_batch_norm_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
         stats: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
         epsilon: f64,
-    ) -> FloatTensor<Self> {
-        FloatTensor::<Self>::new(B::xrisk_batch_norm_x_backward(
+        relu: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (dx, dgamma, dbeta) = B::xrisk_batch_norm_backward(
             x.into_primitive(),
             gamma.into_primitive(),
+            beta.into_primitive(),
             stats.into_primitive(),
             output_grad.into_primitive(),
             epsilon,
-        ))
-    }
-
-    fn xrisk_batch_norm_gamma_backward(
-        x: FloatTensor<Self>,
-        stats: FloatTensor<Self>,
-        output_grad: FloatTensor<Self>,
-        epsilon: f64,
-    ) -> FloatTensor<Self> {
-        FloatTensor::<Self>::new(B::xrisk_batch_norm_gamma_backward(
-            x.into_primitive(),
-            stats.into_primitive(),
-            output_grad.into_primitive(),
-            epsilon,
-        ))
-    }
-
-    fn xrisk_batch_norm_beta_backward(
-        x: FloatTensor<Self>,
-        stats: FloatTensor<Self>,
-        output_grad: FloatTensor<Self>,
-        epsilon: f64,
-    ) -> FloatTensor<Self> {
-        FloatTensor::<Self>::new(B::xrisk_batch_norm_beta_backward(
-            x.into_primitive(),
-            stats.into_primitive(),
-            output_grad.into_primitive(),
-            epsilon,
-        ))
+            relu,
+        );
+        (
+            FloatTensor::<Self>::new(dx),
+            FloatTensor::<Self>::new(dgamma),
+            FloatTensor::<Self>::new(dbeta),
+        )
     }
 }
 
 /// `bn.forward(x)` with xrisk's kernels in training on `flex` (see the module docs).
 pub fn forward(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    batch_norm(bn, x, false)
+}
+
+/// `relu(bn.forward(x))` in one kernel in training on `flex` (see the module docs).
+pub fn forward_relu(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    batch_norm(bn, x, true)
+}
+
+fn batch_norm(bn: &BatchNorm, x: Tensor<4>, with_relu: bool) -> Tensor<4> {
     let device = x.device();
     let ours = kernels() == ConvKernels::Xrisk
         && device.is_autodiff()
@@ -324,7 +278,8 @@ pub fn forward(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
         && x.dtype() == DType::F32
         && x.dims()[1] == bn.gamma.dims()[0];
     if !ours {
-        return bn.forward(x);
+        let y = bn.forward(x);
+        return if with_relu { relu(y) } else { y };
     }
     let c = x.dims()[1];
     let stats = Tensor::<1>::from_dispatch(<Dispatch as NormBackend>::xrisk_batch_stats(
@@ -353,6 +308,7 @@ pub fn forward(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
         bn.beta.val().into_dispatch(),
         stats.into_dispatch(),
         bn.epsilon,
+        with_relu,
     ))
 }
 
@@ -362,21 +318,24 @@ mod tests {
     use burn::nn::BatchNormConfig;
     use burn::tensor::{Device, Distribution};
 
-    /// Output, input/γ/β gradients and running statistics equal burn's `BatchNorm` (training).
+    /// Output, input/γ/β gradients and running statistics equal burn's `BatchNorm` (training),
+    /// alone and followed by a ReLU; the largest shape runs the kernels on the thread pool.
     #[test]
     fn training_step_matches_burns_batch_norm() {
         let device = Device::flex().autodiff();
         device.seed(5);
-        for dims in [[4, 3, 5, 5], [2, 16, 7, 7], [1, 2, 3, 4]] {
+        let cases = [[4, 3, 5, 5], [2, 16, 7, 7], [1, 2, 3, 4], [8, 16, 16, 16]];
+        for (dims, with_relu) in cases.into_iter().flat_map(|d| [(d, false), (d, true)]) {
             let xv = Tensor::<4>::random(dims, Distribution::Normal(0.5, 2.0), &device);
             let w = Tensor::<4>::random(dims, Distribution::Default, &device);
             let run = |ours: bool| {
                 let bn = BatchNormConfig::new(dims[1]).init(&device);
                 let x = xv.clone().require_grad();
-                let y = if ours {
-                    forward(&bn, x.clone())
-                } else {
-                    bn.forward(x.clone())
+                let y = match (ours, with_relu) {
+                    (true, false) => forward(&bn, x.clone()),
+                    (true, true) => forward_relu(&bn, x.clone()),
+                    (false, false) => bn.forward(x.clone()),
+                    (false, true) => relu(bn.forward(x.clone())),
                 };
                 let grads = (y.clone() * w.clone()).sum().backward();
                 let v = |t: Option<Tensor<1>>| {
@@ -404,7 +363,7 @@ mod tests {
                 for (i, (u, v)) in p.iter().zip(q).enumerate() {
                     assert!(
                         (u - v).abs() <= 1e-4 * scale,
-                        "{what} {dims:?}[{i}]: {u} vs {v}"
+                        "{what} {dims:?} relu {with_relu} [{i}]: {u} vs {v}"
                     );
                 }
             };
