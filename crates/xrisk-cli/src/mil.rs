@@ -258,7 +258,9 @@ pub fn run(
     }
     let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
-    let mut model = AttentionMil::new(dim, cfg.model.hidden.as_deref().unwrap_or(&[16]), &device);
+    let hidden = cfg.model.hidden.as_deref().unwrap_or(&[16]);
+    crate::train::check_dense_memory(cfg, "[model] hidden", dim, hidden, 1)?;
+    let mut model = AttentionMil::new(dim, hidden, &device);
     let mut method = method(cfg, train.len(), &device)?;
     let eval_pooling = match &method {
         Method::Midam(l, _) => match l.config().pooling {

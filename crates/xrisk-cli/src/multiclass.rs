@@ -38,13 +38,27 @@ fn load(cfg: &Config) -> Result<(Dataset, Dataset)> {
             xrisk_data::readers::letter::read_letter(&root.join(xrisk_data::registry::LETTER_FILE))?
         }
         (_, Some(other)) => bail!("[data] dataset = \"{other}\": many-class runs know letter"),
-        ("synthetic_classes", None) => xrisk_data::synthetic::gaussian_classes(
-            d.n_classes.unwrap_or(10_000),
-            d.rows_per_class.unwrap_or(10),
-            d.n_features.unwrap_or(32),
-            d.noise.unwrap_or(0.5),
-            cfg.train.seed,
-        )?,
+        ("synthetic_classes", None) => {
+            let (n, r, f) = (
+                d.n_classes.unwrap_or(10_000),
+                d.rows_per_class.unwrap_or(10),
+                d.n_features.unwrap_or(32),
+            );
+            xrisk::resources::MemoryPlan::new()
+                .table(
+                    "the generated rows",
+                    "[data] n_classes / rows_per_class / n_features",
+                    n as f64 * (r as f64 + 1.0) * f as f64,
+                )
+                .check_available()?;
+            xrisk_data::synthetic::gaussian_classes(
+                n,
+                r,
+                f,
+                d.noise.unwrap_or(0.5),
+                cfg.train.seed,
+            )?
+        }
         (_, None) => {
             let path = d.train.as_ref().context(
                 "[data] needs `train`, dataset = \"letter\" or format = \"synthetic_classes\"",
@@ -182,6 +196,13 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
     };
     let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
+    crate::train::check_dense_memory(
+        cfg,
+        "[model] hidden (or the number of classes)",
+        train.dim,
+        &hidden,
+        n_classes,
+    )?;
     let mut model = XcClassifier::new(train.dim, &hidden, n_classes, &device);
     let l = &cfg.loss;
     let mut loss = if l.kind == "entropic" {

@@ -278,6 +278,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
     } else {
         cfg.model.hidden.clone().unwrap_or_else(|| vec![128])
     };
+    crate::train::check_dense_memory(cfg, "[model] hidden", train.dim, &hidden, t)?;
     let mut model = Mlp::with_outputs(train.dim, &hidden, t, &device);
     let mut method = method(cfg, &train, &device)?;
     // Batches: (row ids, task ids of the batch — empty = all).

@@ -123,6 +123,12 @@ impl Letor {
             test.rows.len(),
             train.data.dim
         );
+        let hidden = if cfg.model.kind == "linear" {
+            vec![]
+        } else {
+            cfg.model.hidden.clone().unwrap_or_else(|| vec![128])
+        };
+        crate::train::check_dense_memory(cfg, "[model] hidden", train.data.dim, &hidden, 1)?;
         Ok(Letor {
             per_batch: cfg.sampler.batch_size,
             num_pos: cfg.sampler.num_pos.unwrap_or(5),

@@ -234,6 +234,28 @@ fn named_binary_dataset(cfg: &DataConfig) -> Result<Option<DataConfig>> {
     }
 }
 
+/// Refuses a run whose dense model `input → hidden… → outputs` (with its gradients, optimizer
+/// state and a batch's activations) cannot fit in the memory still available, before the model
+/// is allocated; `key` names the configuration key to lower (`xrisk::resources`).
+pub fn check_dense_memory(
+    cfg: &Config,
+    key: &str,
+    input: usize,
+    hidden: &[usize],
+    outputs: usize,
+) -> Result<()> {
+    let mut plan = xrisk::resources::MemoryPlan::new();
+    plan.mlp(
+        key,
+        input,
+        hidden,
+        outputs,
+        cfg.sampler.batch_size,
+        xrisk::resources::optimizer_copies(&cfg.optimizer.kind, true),
+    );
+    Ok(plan.check_available()?)
+}
+
 /// A seeded random split of `all` into (train, test) rows, `test_fraction` of them held out.
 pub fn random_split(all: &Dataset, test_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
     let (tr, te) = xrisk_data::train_test_split(&vec![0.0; all.len()], test_fraction, seed)?;
@@ -432,6 +454,14 @@ pub fn build_plain_optimizer(c: &OptimizerConfig, needs: &str) -> Result<Proxima
 
 /// Builds the optimizer with LibAUC's defaults for anything not set.
 pub fn build_optimizer(c: &OptimizerConfig) -> Result<Optimizer> {
+    let o = build_unchecked_optimizer(c)?;
+    o.validate()
+        .map_err(|e| anyhow::anyhow!("[optimizer] {e}"))?;
+    Ok(o)
+}
+
+/// [`build_optimizer`] before the library's own check of the settings.
+fn build_unchecked_optimizer(c: &OptimizerConfig) -> Result<Optimizer> {
     let lr = |default: Option<f64>| -> Result<f64> {
         match c.lr.or(default) {
             Some(v) if v > 0.0 && v.is_finite() => Ok(v),
@@ -606,6 +636,21 @@ pub fn previous_checkpoint_path(dir: &Path) -> PathBuf {
     dir.join("checkpoint.prev.bin")
 }
 
+/// Test hook of the reliability tests: with `XRISK_FAULT_FULL_DISK_AFTER=N` in the environment,
+/// the checkpoint writes of this process after the first `N` fail as on a full disk — the bytes
+/// go to `/dev/full`, which the kernel answers with "No space left on device" — through the same
+/// atomic-write path (temporary file created, then removed), so a test fills the disk at a
+/// chosen checkpoint instead of racing the run. Unset (or not a number), nothing changes.
+fn disk_full_now() -> bool {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let after = std::env::var("XRISK_FAULT_FULL_DISK_AFTER")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let n = WRITES.fetch_add(1, Ordering::SeqCst);
+    after.is_some_and(|a| n >= a)
+}
+
 impl Persistence {
     /// Writes a checkpoint atomically; the one it replaces becomes `checkpoint.prev.bin`.
     pub(crate) fn write(&self, mut state: Snapshot) -> Result<()> {
@@ -619,7 +664,17 @@ impl Persistence {
         // point (full disk, kill -9) leaves checkpoint.bin or checkpoint.prev.bin whole.
         let path = checkpoint_path(&self.dir);
         let fresh = self.dir.join("checkpoint.new.bin");
-        state.write_atomic(&fresh).with_context(|| {
+        let written = if disk_full_now() {
+            xrisk_data::snapshot::write_atomic(&fresh, |_| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")?
+                    .write_all(&state.encode())
+            })
+        } else {
+            state.write_atomic(&fresh)
+        };
+        written.with_context(|| {
             format!(
                 "cannot write a checkpoint into {}; the last good one is kept",
                 self.dir.display()
@@ -664,6 +719,7 @@ pub fn fit_configured(
             } else {
                 cfg.model.hidden.clone().unwrap_or_else(|| vec![128])
             };
+            check_dense_memory(cfg, "[model] hidden", dim, &hidden, 1)?;
             let (m, s) = fit(
                 cfg,
                 train,

@@ -228,14 +228,30 @@ fn a_process_that_dies_fails_the_others_quickly() {
     let dir = tmp("dies");
     let cfg = write_config(&dir, &config("ap", "soap", 200));
     let port = free_port();
-    let r0 = spawn(&cfg, 2, 0, port, &[]);
+    let mut r0 = spawn(&cfg, 2, 0, port, &[]);
     let mut r1 = spawn(&cfg, 2, 1, port, &[]);
-    // Let both join and train a little, then kill rank 1 as a crash would.
-    std::thread::sleep(Duration::from_secs(3));
+    // Once rank 0 reports its first epoch (both joined and trained), kill rank 1 as a crash
+    // would. (Waiting for the report, not a fixed time, which a loaded machine can outrun.)
+    let stderr = r0.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            if line.trim_start().starts_with("epoch") {
+                tx.send(()).ok();
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let first_epoch = rx.recv_timeout(Duration::from_secs(600));
     let t = Instant::now();
     r1.kill().unwrap();
     let _ = r1.wait();
-    let (ok, err) = finish(r0);
+    let ok = r0.wait().unwrap().success();
+    let err = reader.join().unwrap();
+    assert!(first_epoch.is_ok(), "rank 0 reported no epoch: {err}");
     assert!(!ok, "rank 0 should fail");
     assert!(err.contains("rank 1 disconnected"), "{err}");
     assert!(

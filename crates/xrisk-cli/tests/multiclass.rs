@@ -101,6 +101,12 @@ fn bad_many_class_settings_are_named_errors() {
         (ok.replace("noise = 0.2", "noise = -1"), "[data] noise = -1"),
         (ok.replace("kind = \"linear\"", "kind = \"resnet20\""), "linear or mlp encoder"),
         (ok.replace("kind = \"scent\"", "kind = \"pesg\""), "scent or a plain optimizer"),
+        // Sizes that cannot fit in memory are refused before anything is allocated.
+        (ok.replace("n_classes = 200", "n_classes = 4000000000"), "lower [data] n_classes / rows_per_class / n_features"),
+        (
+            ok.replace("kind = \"linear\"", "kind = \"mlp\"\nhidden = [4000000000]"),
+            "lower [model] hidden (or the number of classes)",
+        ),
         (
             "[data]\nformat = \"csv\"\ntrain = \"frac.csv\"\nlabel_column = \"label\"\n[loss]\nkind = \"entropic\"\n[optimizer]\nkind = \"scent\"\n".to_string(),
             "is not a class index",

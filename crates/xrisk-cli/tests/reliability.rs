@@ -169,26 +169,43 @@ fn a_full_disk_stops_the_run_keeps_the_last_checkpoint_and_the_resume_is_exact()
     let (ok, err) = train(&a_args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(ok, "{err}");
 
-    // Once the first checkpoint exists, every further write lands on /dev/full (ENOSPC).
-    let mut child = start_until(&cfg, &b, (0, 1));
-    std::os::unix::fs::symlink("/dev/full", b.join("checkpoint.new.bin.tmp")).unwrap();
-    let status = child.wait().unwrap();
-    assert!(!status.success(), "the run ignored a full disk");
+    // The first checkpoint is written; the second and every later write fail as on a full disk
+    // (the writer's test hook sends the bytes to /dev/full: ENOSPC from the kernel, no race).
+    let full = |after: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_xrisk"))
+            .args(["train"])
+            .args(args)
+            .env("XRISK_FAULT_FULL_DISK_AFTER", after)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let b_args = args(&b);
+    let o = full("1", &b_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!o.status.success(), "the run ignored a full disk");
     assert!(
-        !b.join("checkpoint.new.bin.tmp").exists(),
+        !b.join("checkpoint.new.bin.tmp").exists() && !b.join("checkpoint.new.bin").exists(),
         "temporary file left behind"
     );
     let kept =
         Snapshot::read(&b.join("checkpoint.bin")).expect("the last good checkpoint is whole");
-    assert!(kept.count("run.step").unwrap() > 0);
-    // Its message, when run in the foreground:
-    std::os::unix::fs::symlink("/dev/full", b.join("checkpoint.new.bin.tmp")).unwrap();
-    let (ok, err) = train(&["--resume", b.to_str().unwrap()]);
-    assert!(!ok);
+    let step = kept.count("run.step").unwrap();
+    assert!(step > 0);
+    // Its message, in the foreground: the resumed run's first write fails too.
+    let o = full("0", &["--resume", b.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
     assert!(err.contains("No space left on device"), "{err}");
     assert!(err.contains("the last good one is kept"), "{err}");
+    assert_eq!(
+        Snapshot::read(&b.join("checkpoint.bin"))
+            .unwrap()
+            .count("run.step")
+            .unwrap(),
+        step,
+        "the failed resume changed the last good checkpoint"
+    );
 
-    std::fs::remove_file(b.join("checkpoint.new.bin.tmp")).ok();
     let (ok, err) = train(&["--resume", b.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert_eq!(
@@ -407,5 +424,23 @@ fn bad_input_names_the_problem_and_damages_nothing() {
     let (ok, err) = train(&["--config", nan_cfg.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("nan.svm:2"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_model_larger_than_the_memory_is_refused_before_it_is_allocated() {
+    // Tried as a new user would: a hidden layer of 4 · 10⁹ units on 784 features. Before the
+    // check, the process grew to the machine's whole memory.
+    let dir = scratch("huge");
+    let cfg = config(&dir, "run.toml", 1, 1, "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("hidden = [512, 512]", "hidden = [4000000000]");
+    std::fs::write(&cfg, text).unwrap();
+    let (ok, err) = train(&["--config", cfg.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("more than the"), "{err}");
+    assert!(err.contains("lower [model] hidden"), "{err}");
+    assert!(err.contains("TiB"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -32,6 +32,7 @@ pub mod norm;
 pub mod optim;
 pub mod persist;
 pub mod resnet;
+pub mod resources;
 pub mod surrogate;
 pub mod tempnet;
 pub mod train;

@@ -184,6 +184,16 @@ pub enum Optimizer {
 }
 
 impl Optimizer {
+    /// Checks the optimizer's settings ([`crate::optim::SkeletonConfig::validate`]): the error
+    /// names the field, before a bad value turns the weights into NaN.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Optimizer::Pesg(o) => o.inner.config.validate(),
+            Optimizer::Pdsca(o) => o.inner.config.validate(),
+            Optimizer::Plain(o) => o.config.validate(),
+        }
+    }
+
     /// Whether this optimizer can drive `objective`.
     pub fn compatible(&self, objective: &Objective) -> bool {
         match self {

@@ -39,6 +39,12 @@ pub struct Midam {
 }
 
 impl MidamConfig {
+    /// Checks every setting against its domain ([`super::SkeletonConfig::validate`]); the
+    /// error names the field.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        self.init().inner.config.validate()
+    }
+
     /// Builds the optimizer.
     pub fn init(self) -> Midam {
         Midam {

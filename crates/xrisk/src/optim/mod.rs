@@ -25,6 +25,7 @@ pub use pesg::{Pesg, PesgConfig};
 pub use scent::ScentConfig;
 pub use sogclr::{SogClrConfig, SogClrMode};
 
+use crate::error::{Result, XriskError};
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{ElementConversion, Tensor};
@@ -108,6 +109,91 @@ pub struct SkeletonConfig {
     pub epoch_decay: f64,
 }
 
+impl SkeletonConfig {
+    /// Checks every setting against its domain; the error names the field (`lr`, `momentum`,
+    /// `clip_value`, …) and what is allowed. [`ProximalOptimizer::try_new`] calls it; a
+    /// value outside its domain would otherwise turn the weights into NaN many steps later.
+    pub fn validate(&self) -> Result<()> {
+        let finite = |name: &'static str, v: f64, ok: bool, reason: &'static str| {
+            if v.is_finite() && ok {
+                Ok(())
+            } else {
+                Err(XriskError::InvalidConfig {
+                    name,
+                    value: v,
+                    reason,
+                })
+            }
+        };
+        let unit = |name, v: f64| finite(name, v, (0.0..1.0).contains(&v), "must be in [0, 1)");
+        let nonneg = |name, v: f64| finite(name, v, v >= 0.0, "must be ≥ 0");
+        finite(
+            "lr",
+            self.lr,
+            self.lr > 0.0,
+            "the learning rate must be > 0",
+        )?;
+        if let Some(c) = self.clip_value {
+            finite("clip_value", c, c > 0.0, "must be > 0")?;
+        }
+        nonneg("weight_decay", self.weight_decay)?;
+        nonneg("decoupled_weight_decay", self.decoupled_weight_decay)?;
+        nonneg("epoch_decay", self.epoch_decay)?;
+        match self.rule {
+            UpdateRule::Sgd {
+                momentum,
+                dampening,
+                ..
+            }
+            | UpdateRule::SparseRowSgd {
+                momentum,
+                dampening,
+                ..
+            } => {
+                unit("momentum", momentum)?;
+                finite(
+                    "dampening",
+                    dampening,
+                    (0.0..=1.0).contains(&dampening),
+                    "must be in [0, 1]",
+                )
+            }
+            UpdateRule::LibAucMomentum { momentum } => finite(
+                "momentum",
+                momentum,
+                momentum > 0.0 && momentum <= 1.0,
+                "LibAUC's momentum weighs the new gradient: must be in (0, 1]",
+            ),
+            UpdateRule::WeightAveragedSgd { lr0, beta1 } => {
+                finite("lr0", lr0, lr0 > 0.0, "must be > 0")?;
+                finite(
+                    "beta1",
+                    beta1,
+                    beta1 > 0.0 && beta1 <= 1.0,
+                    "must be in (0, 1]",
+                )
+            }
+            UpdateRule::Lars {
+                momentum,
+                trust_coefficient,
+            } => {
+                unit("momentum", momentum)?;
+                finite(
+                    "trust_coefficient",
+                    trust_coefficient,
+                    trust_coefficient > 0.0,
+                    "must be > 0",
+                )
+            }
+            UpdateRule::Adam { beta1, beta2, eps } => {
+                unit("beta1", beta1)?;
+                unit("beta2", beta2)?;
+                finite("eps", eps, eps > 0.0, "must be > 0")
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct ParamState {
     buf: Option<Tensor<1>>,
@@ -127,12 +213,18 @@ pub struct ProximalOptimizer {
 }
 
 impl ProximalOptimizer {
-    /// A fresh optimizer.
+    /// A fresh optimizer (its settings unchecked: see [`Self::try_new`]).
     pub fn new(config: SkeletonConfig) -> Self {
         ProximalOptimizer {
             config,
             states: HashMap::new(),
         }
+    }
+
+    /// A fresh optimizer, after [`SkeletonConfig::validate`].
+    pub fn try_new(config: SkeletonConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self::new(config))
     }
 
     /// Applies one update to every parameter of `module` that has a gradient in `grads`.
@@ -535,6 +627,50 @@ pub fn sopa_s(lr: f64) -> SkeletonConfig {
 mod tests {
     use super::*;
     use burn::tensor::{Device, TensorData};
+
+    /// Settings outside their domain are refused by the library itself, naming the field.
+    #[test]
+    fn bad_settings_name_their_field() {
+        let name = |r: Result<()>| match r {
+            Err(XriskError::InvalidConfig { name, .. }) => name,
+            other => panic!("accepted: {other:?}"),
+        };
+        assert!(PesgConfig::default().validate().is_ok());
+        let p = PesgConfig {
+            momentum: 1.5,
+            ..PesgConfig::default()
+        };
+        assert_eq!(name(p.validate()), "momentum");
+        let p = PesgConfig {
+            lr: f64::NAN,
+            ..PesgConfig::default()
+        };
+        assert_eq!(name(p.validate()), "lr");
+        let p = PdscaConfig {
+            clip_value: 0.0,
+            ..PdscaConfig::default()
+        };
+        assert_eq!(name(p.validate()), "clip_value");
+        let adam = SkeletonConfig {
+            lr: 1e-3,
+            rule: UpdateRule::Adam {
+                beta1: 0.9,
+                beta2: 1.0,
+                eps: 1e-8,
+            },
+            clip_value: None,
+            weight_decay: 0.0,
+            decoupled_weight_decay: 0.0,
+            epoch_decay: -1.0,
+        };
+        assert_eq!(name(adam.validate()), "epoch_decay");
+        let adam = SkeletonConfig {
+            epoch_decay: 0.0,
+            ..adam
+        };
+        assert_eq!(name(adam.validate()), "beta2");
+        assert!(ProximalOptimizer::try_new(adam).is_err());
+    }
 
     fn t(v: &[f32]) -> Tensor<1> {
         Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), &Device::flex())

@@ -56,6 +56,12 @@ pub struct Pdsca {
 }
 
 impl PdscaConfig {
+    /// Checks every setting against its domain ([`super::SkeletonConfig::validate`]); the
+    /// error names the field.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        self.init().inner.config.validate()
+    }
+
     /// Builds the optimizer.
     pub fn init(self) -> Pdsca {
         Pdsca {

@@ -47,6 +47,12 @@ pub struct Pesg {
 }
 
 impl PesgConfig {
+    /// Checks every setting against its domain ([`super::SkeletonConfig::validate`]); the
+    /// error names the field.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        self.init().inner.config.validate()
+    }
+
     /// Builds the optimizer.
     pub fn init(self) -> Pesg {
         let rule = if self.compat_2_0_1 {

@@ -36,6 +36,12 @@ impl Default for ScentConfig {
 }
 
 impl ScentConfig {
+    /// Checks every setting against its domain ([`super::SkeletonConfig::validate`]); the
+    /// error names the field.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        self.init().config.validate()
+    }
+
     /// The skeleton with the sparse-row SGD rule.
     pub fn init(self) -> ProximalOptimizer {
         ProximalOptimizer::new(SkeletonConfig {

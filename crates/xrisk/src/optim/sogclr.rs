@@ -130,14 +130,14 @@ impl SogClrConfig {
             }
         };
         let lars = self.mode == SogClrMode::Lars;
-        Ok(ProximalOptimizer::new(SkeletonConfig {
+        ProximalOptimizer::try_new(SkeletonConfig {
             lr: self.lr,
             rule,
             clip_value: if lars { None } else { Some(self.clip_value) },
             weight_decay: if lars { self.weight_decay } else { 0.0 },
             decoupled_weight_decay: if lars { 0.0 } else { self.weight_decay },
             epoch_decay: self.epoch_decay,
-        }))
+        })
     }
 }
 
