@@ -35,7 +35,7 @@ CATEGORIES = [
     ("kernel (page faults, mmap/munmap)", r"\[k\]"),
     ("allocator", r"malloc|_int_free|\bfree\b|mi_|cfree|realloc"),
     ("X-risk kernels (xrisk_kernels)", r"xrisk_kernels"),
-    ("batch norm (xrisk::norm, pulp-dispatched loops)", r"norm::|pulp::"),
+    ("pulp-dispatched vector loops (batch norm in the image models; pair sums in AP + SOAP)", r"norm::|pulp::"),
     ("random numbers (dropout masks)", r"distribution|Distribution|chacha|rng|random|Bernoulli"),
     ("convolution", r"conv|im2col|col2im|unfold"),
     ("matmul (gemm)", r"gemm|matmul|microkernel"),
