@@ -32,6 +32,7 @@ use std::time::Instant;
 use xrisk::charlm::{CharLm, CharLmConfig, CharVocab, ids_tensor, sample_tempered, windows};
 use xrisk::persist::{restore_module, save_module};
 use xrisk::tempnet::{TempNetLlm, TempNetLlmConfig, robust_lm_loss};
+use xrisk_data::registry::{fetched_file, paths};
 use xrisk_data::snapshot::Snapshot;
 
 /// Is this a language-model config?
@@ -44,9 +45,7 @@ fn load_text(cfg: &Config) -> Result<String> {
     let d = &cfg.data;
     match (d.dataset.as_deref(), d.format.as_str(), &d.train) {
         (Some("moby-dick"), _, _) => {
-            let dir = xrisk_data::fetch::default_data_dir();
-            let root = xrisk_data::fetch::fetched_dir("text-corpora", &dir)?;
-            let p = root.join("package/moby-dick/data/data.txt");
+            let p = fetched_file("text-corpora", paths::MOBY_DICK_TEXT)?;
             std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))
         }
         (Some(other), _, _) => {

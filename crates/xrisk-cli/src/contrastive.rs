@@ -44,6 +44,7 @@ use xrisk::tempnet::{TempNetClip, TempNetClipConfig};
 use xrisk_data::Dataset;
 use xrisk_data::augment::Augment;
 use xrisk_data::hashing::{SparseText, hash_text};
+use xrisk_data::registry::{fetched_file, paths};
 
 /// Is this a contrastive config?
 pub fn is_contrastive(cfg: &Config) -> bool {
@@ -140,9 +141,7 @@ fn image_data(cfg: &Config) -> Result<(Dataset, Dataset)> {
             crate::train::random_split(&all, d.test_fraction.unwrap_or(0.3), cfg.train.seed)?
         }
         (_, Some("fashion-mnist")) => {
-            let dir = xrisk_data::fetch::default_data_dir();
-            let root = xrisk_data::fetch::fetched_dir("fashion-mnist", &dir)?
-                .join("usr/share/datasets/fashion-mnist");
+            let root = fetched_file("fashion-mnist", paths::FASHION_MNIST)?;
             let read = |i: &str, l: &str| {
                 xrisk_data::readers::idx::read_idx_images(&root.join(i), &root.join(l))
             };
@@ -228,9 +227,7 @@ fn pair_data(cfg: &Config) -> Result<(Pairs, Pairs, usize)> {
     let d = &cfg.data;
     let pairs: Vec<(String, String)> = match (d.dataset.as_deref(), d.format.as_str(), &d.train) {
         (Some("spam-assassin"), _, _) => {
-            let dir = xrisk_data::fetch::default_data_dir();
-            let root = xrisk_data::fetch::fetched_dir("text-corpora", &dir)?
-                .join("package/spam-assassin/data");
+            let root = fetched_file("text-corpora", paths::SPAM_ASSASSIN)?;
             xrisk_data::readers::mail::read_mail_pairs(&root, 1000)?
                 .into_iter()
                 .map(|p| (p.subject, p.body))

@@ -29,6 +29,7 @@ use xrisk::mil::{AttentionMil, Pooling};
 use xrisk::optim::{Midam, MidamConfig as MidamOptConfig};
 use xrisk_data::Dataset;
 use xrisk_data::readers::mil::{Bag, MilDataset};
+use xrisk_data::registry::{fetched_file, paths};
 
 /// Data sets of the `mil` package (`xrisk data fetch mil`) by name.
 const MIL_SETS: &[&str] = &[
@@ -46,9 +47,7 @@ const MIL_SETS: &[&str] = &[
 fn load(cfg: &Config) -> Result<MilDataset> {
     let path = match (&cfg.data.dataset, &cfg.data.train) {
         (Some(name), None) => {
-            let dir = xrisk_data::fetch::default_data_dir();
-            let root = xrisk_data::fetch::fetched_dir("mil", &dir)?;
-            let p = root.join(format!("mil/data/datasets/csv/{name}.csv"));
+            let p = fetched_file("mil", paths::MIL_CSV)?.join(format!("{name}.csv"));
             if !p.exists() {
                 bail!(
                     "[data] dataset = \"{name}\": no {} (known: {})",

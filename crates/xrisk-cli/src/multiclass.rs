@@ -28,14 +28,13 @@ use xrisk::loss::{EntConfig, EntEstimator, EntLossClassification};
 use xrisk::optim::{ProximalOptimizer, ScentConfig};
 use xrisk::xc::XcClassifier;
 use xrisk_data::Dataset;
+use xrisk_data::registry::{fetched_file, paths};
 
 fn load(cfg: &Config) -> Result<(Dataset, Dataset)> {
     let d = &cfg.data;
     let all = match (d.format.as_str(), d.dataset.as_deref()) {
         (_, Some("letter")) => {
-            let dir = xrisk_data::fetch::default_data_dir();
-            let root = xrisk_data::fetch::fetched_dir("letter", &dir)?;
-            xrisk_data::readers::letter::read_letter(&root.join(xrisk_data::registry::LETTER_FILE))?
+            xrisk_data::readers::letter::read_letter(&fetched_file("letter", paths::LETTER)?)?
         }
         (_, Some(other)) => bail!("[data] dataset = \"{other}\": many-class runs know letter"),
         ("synthetic_classes", None) => {

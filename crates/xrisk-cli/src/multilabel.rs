@@ -26,6 +26,7 @@ use xrisk::loss::{
 use xrisk::model::Mlp;
 use xrisk::optim::{Pesg, PesgConfig, ProximalOptimizer};
 use xrisk_data::Dataset;
+use xrisk_data::registry::{fetched_file, paths};
 use xrisk_data::sampler::{RandomSampler, TriBatch, TriSampler, TriSamplerConfig};
 
 fn read(cfg: &Config, path: &Path) -> Result<Dataset> {
@@ -71,10 +72,7 @@ fn read(cfg: &Config, path: &Path) -> Result<Dataset> {
 
 fn load(cfg: &Config) -> Result<(Dataset, Dataset)> {
     let train_path = match (&cfg.data.dataset, &cfg.data.train) {
-        (Some(name), None) if name == "yeast" => {
-            let dir = xrisk_data::fetch::default_data_dir();
-            xrisk_data::fetch::fetched_dir("yeast", &dir)?.join("river/datasets/yeast.csv.gz")
-        }
+        (Some(name), None) if name == "yeast" => fetched_file("yeast", paths::YEAST)?,
         (Some(name), None) => bail!("[data] dataset = \"{name}\": multi-label runs know yeast"),
         (None, Some(p)) => p.clone(),
         (Some(_), Some(_)) => bail!("[data] give either `dataset` or `train`, not both"),

@@ -15,6 +15,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use xrisk::model::{Mlp, Scorer};
 use xrisk_data::Dataset;
+use xrisk_data::registry::{fetched_file, paths};
 
 /// Rows of one LETOR file grouped by query.
 struct Queries {
@@ -69,15 +70,10 @@ impl Letor {
         }
         let opts = |n| xrisk_data::readers::svmlight::SvmlightOptions { n_features: n };
         let (train_path, test_path) = match cfg.data.dataset.as_deref() {
-            Some(name @ "mslr10k-subset") => {
-                let dir = xrisk_data::fetch::default_data_dir();
-                let base = xrisk_data::fetch::fetched_dir(name, &dir)?
-                    .join("rankeval-0.8.2/rankeval/test/data");
-                (
-                    base.join("msn1.fold1.train.5k.txt"),
-                    base.join("msn1.fold1.test.5k.txt"),
-                )
-            }
+            Some(name @ "mslr10k-subset") => (
+                fetched_file(name, paths::MSLR_TRAIN)?,
+                fetched_file(name, paths::MSLR_TEST)?,
+            ),
             Some(other) => bail!("[data] dataset = \"{other}\": LETOR runs know mslr10k-subset"),
             None => (
                 cfg.data.train.clone().context("[data] needs `train`")?,

@@ -10,6 +10,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::path::PathBuf;
 use xrisk::neumf::{NeuMf, NeuMfConfig};
 use xrisk_data::recsplit::{EvalList, LeaveLastOut, RecSplit, leave_last_out};
+use xrisk_data::registry::{fetched_file, paths};
 use xrisk_data::sampler::{TriBatch, TriSampler, TriSamplerConfig};
 
 /// A MovieLens ranking task.
@@ -39,10 +40,7 @@ fn int2(v: &[usize], shape: [usize; 2], device: &Device) -> Tensor<2, Int> {
 fn interactions_path(cfg: &Config) -> Result<PathBuf> {
     Ok(match (&cfg.data.train, cfg.data.dataset.as_deref()) {
         (Some(p), None) => p.clone(),
-        (None, Some(name @ "movielens-100k")) => {
-            xrisk_data::fetch::fetched_dir(name, &xrisk_data::fetch::default_data_dir())?
-                .join("recbole/dataset_example/ml-100k/ml-100k.inter")
-        }
+        (None, Some(name @ "movielens-100k")) => fetched_file(name, paths::MOVIELENS_INTER)?,
         (None, Some(other)) => {
             bail!("[data] dataset = \"{other}\": ranking runs know movielens-100k")
         }

