@@ -21,5 +21,5 @@ fi
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .gpu/wheels/*.whl
 export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 out=${OUT:-.}
-timeout 450 python3 bench/gpu.py --xrisk .gpu/xrisk --images crates/xrisk-cli/data \
+timeout 450 python3 bench/gpu.py --xrisk .gpu/xrisk --images crates/xrisk-data/data \
   --movielens .gpu/ml-100k.inter --out "$out/gpu.md" 2>&1 | tee "$out/gpu.log"

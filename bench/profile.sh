@@ -11,5 +11,5 @@ command -v perf >/dev/null || { echo "perf is not installed (apt-get install lin
 cargo build --release --workspace --quiet
 data=${XRISK_DATA_DIR:-$HOME/.cache/xrisk/data}
 python3 bench/perf_profile.py --xrisk "$root/target/release/xrisk" --out "$root/BENCHMARKS.md" \
-  --images "$root/crates/xrisk-cli/data" \
+  --images "$root/crates/xrisk-data/data" \
   --movielens "$data/movielens-100k/recbole/dataset_example/ml-100k/ml-100k.inter" "$@"

@@ -8,11 +8,10 @@ use crate::plot::{Series, lines_png};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
-use flate2::read::GzDecoder;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xrisk::bilevel::hyperopt::default_scales;
@@ -20,10 +19,7 @@ use xrisk::bilevel::{
     Bilevel, BilevelConfig, DataReweighting, Estimator, LowerUpdate, Method, ReweightingData,
 };
 use xrisk_data::Dataset;
-use xrisk_data::readers::svmlight::{SvmlightOptions, parse_svmlight, read_svmlight};
-
-const A8A_TRAIN: &[u8] = include_bytes!("../data/a8a/a8a.train.svm.gz");
-const A8A_TEST: &[u8] = include_bytes!("../data/a8a/a8a.test.svm.gz");
+use xrisk_data::readers::svmlight::{SvmlightOptions, read_svmlight};
 
 /// Algorithms selectable on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -215,16 +211,7 @@ fn load(args: &BilevelArgs) -> Result<(ReweightingData, ReweightingData, Reweigh
             };
             (train, read_svmlight(te, opts)?)
         }
-        _ => {
-            let gz = |b: &'static [u8]| BufReader::new(GzDecoder::new(b));
-            let opts = SvmlightOptions {
-                n_features: Some(123),
-            };
-            (
-                parse_svmlight(gz(A8A_TRAIN), "embedded a8a.train", opts)?,
-                parse_svmlight(gz(A8A_TEST), "embedded a8a.test", opts)?,
-            )
-        }
+        _ => xrisk_data::embedded::a8a()?,
     };
     let all = to_data(&train, "training file")?;
     let test = to_data(&test, "test file")?;

@@ -49,7 +49,7 @@ fn write_part(dir: &Path, images: &[u8], labels: &[u8], rows: &[usize]) {
 
 #[test]
 fn an_image_folder_of_pngs_trains_like_the_same_images_from_idx() {
-    let data = repo().join("crates/xrisk-cli/data");
+    let data = repo().join("crates/xrisk-data/data");
     let images = read_idx(&data.join("t10k-images-idx3-ubyte.gz"))
         .unwrap()
         .data;

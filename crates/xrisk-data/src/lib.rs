@@ -7,6 +7,7 @@
 
 pub mod augment;
 pub mod dataset;
+pub mod embedded;
 pub mod error;
 pub mod fetch;
 pub mod hashing;

@@ -2,7 +2,7 @@
 DualSampler on imbalanced data), written for ``libauc``. The tests run it with ``libauc``
 replaced by ``xrisk`` in its imports and nothing else changed.
 
-Data: the Fashion-MNIST test images the repository embeds (crates/xrisk-cli/data), class 0
+Data: the Fashion-MNIST test images the repository embeds (crates/xrisk-data/data), class 0
 (T-shirt/top) against the rest, the positives subsampled to 10 % as LibAUC's
 ImbalancedDataGenerator does, 8,000 images for training and 2,000 for testing; an MLP on the
 784 pixels."""
@@ -17,7 +17,7 @@ from libauc.sampler import DualSampler
 from libauc.metrics import auc_roc_score, auc_prc_score
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.join(HERE, "..", "..", "..", "crates", "xrisk-cli", "data")
+DATA = os.path.join(HERE, "..", "..", "..", "crates", "xrisk-data", "data")
 SEED, BATCH, EPOCHS = 2023, 64, 4
 
 
