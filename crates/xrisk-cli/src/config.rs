@@ -112,6 +112,18 @@ pub struct ModelConfig {
     pub init_from: Option<PathBuf>,
 }
 
+impl ModelConfig {
+    /// The hidden widths of the dense (`linear` / `mlp`) models: none for `linear`, else
+    /// `hidden` or its default `[128]`.
+    pub fn dense_hidden(&self) -> Vec<usize> {
+        if self.kind == "linear" {
+            Vec::new()
+        } else {
+            self.hidden.clone().unwrap_or_else(|| vec![128])
+        }
+    }
+}
+
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {

@@ -188,11 +188,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
             cfg.model.kind
         );
     }
-    let hidden: Vec<usize> = if cfg.model.kind == "linear" {
-        Vec::new()
-    } else {
-        cfg.model.hidden.clone().unwrap_or_else(|| vec![128])
-    };
+    let hidden = cfg.model.dense_hidden();
     let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
     crate::train::check_dense_memory(

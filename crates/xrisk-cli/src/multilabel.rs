@@ -271,11 +271,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
     }
     let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
-    let hidden: Vec<usize> = if cfg.model.kind == "linear" {
-        Vec::new()
-    } else {
-        cfg.model.hidden.clone().unwrap_or_else(|| vec![128])
-    };
+    let hidden = cfg.model.dense_hidden();
     crate::train::check_dense_memory(cfg, "[model] hidden", train.dim, &hidden, t)?;
     let mut model = Mlp::with_outputs(train.dim, &hidden, t, &device);
     let mut method = method(cfg, &train, &device)?;

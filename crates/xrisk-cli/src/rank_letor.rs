@@ -119,11 +119,7 @@ impl Letor {
             test.rows.len(),
             train.data.dim
         );
-        let hidden = if cfg.model.kind == "linear" {
-            vec![]
-        } else {
-            cfg.model.hidden.clone().unwrap_or_else(|| vec![128])
-        };
+        let hidden = cfg.model.dense_hidden();
         crate::train::check_dense_memory(cfg, "[model] hidden", train.data.dim, &hidden, 1)?;
         Ok(Letor {
             per_batch: cfg.sampler.batch_size,
@@ -171,12 +167,7 @@ impl RankTask for Letor {
     type Model = Mlp;
 
     fn init(&self, cfg: &Config, device: &Device) -> Mlp {
-        let hidden = if cfg.model.kind == "linear" {
-            vec![]
-        } else {
-            cfg.model.hidden.clone().unwrap_or_else(|| vec![128])
-        };
-        Mlp::new(self.train.data.dim, &hidden, device)
+        Mlp::new(self.train.data.dim, &cfg.model.dense_hidden(), device)
     }
 
     fn reset(&self, _cfg: &Config, model: Mlp, device: &Device) -> Mlp {

@@ -711,11 +711,7 @@ pub fn fit_configured(
     let dim = train.dim;
     match cfg.model.kind.as_str() {
         "linear" | "mlp" => {
-            let hidden = if cfg.model.kind == "linear" {
-                vec![]
-            } else {
-                cfg.model.hidden.clone().unwrap_or_else(|| vec![128])
-            };
+            let hidden = cfg.model.dense_hidden();
             check_dense_memory(cfg, "[model] hidden", dim, &hidden, 1)?;
             let (m, s) = fit(
                 cfg,
