@@ -327,7 +327,7 @@ pub fn run(cfg: &Config, dir: Option<&Path>, config_text: &str, json_out: bool) 
     let device = cfg.train.device()?;
     device.seed(cfg.train.seed);
     let mut logs = match dir {
-        Some(d) => Some(crate::train::open_run_folder(d, config_text, None)?),
+        Some(d) => Some(crate::runlog::open_run_folder(d, config_text, None)?),
         None => None,
     };
     let opt = crate::train::build_plain_optimizer(

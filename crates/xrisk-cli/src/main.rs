@@ -25,7 +25,6 @@ fn keep_freed_memory() {
 mod bench;
 mod bilevel;
 mod charlm;
-mod config;
 mod contrastive;
 mod data;
 mod demo;
@@ -46,6 +45,7 @@ mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use xrisk_train::config;
 
 #[derive(Parser)]
 #[command(

@@ -303,7 +303,7 @@ fn train<T: RankTask>(
         }
     }
     let mut log = match out {
-        Some(dir) => Some(crate::train::open_run_folder(
+        Some(dir) => Some(crate::runlog::open_run_folder(
             dir,
             o.config_text,
             o.resume.as_ref(),
@@ -314,9 +314,9 @@ fn train<T: RankTask>(
         history = read_history(&dir.join("metrics.jsonl"))?;
     }
     let persist = out.map(|dir| {
-        let mut meta = crate::train::run_meta(cfg, o.config_text, o.config_path);
+        let mut meta = xrisk_train::checkpoint::run_meta(cfg, o.config_text, o.config_path);
         meta.put_scalar("run.step", 0.0);
-        crate::train::Persistence {
+        xrisk_train::Persistence {
             dir: dir.to_path_buf(),
             every_steps: None,
             meta,

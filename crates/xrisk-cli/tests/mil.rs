@@ -6,38 +6,7 @@
 mod common;
 
 use common::xrisk;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-/// 120 bags of 3–8 instances with 4 features; positive bags hold one instance whose first
-/// feature is shifted by +3 (a deterministic pseudo-random generator, no dependencies).
-fn write_bags(dir: &Path) -> PathBuf {
-    let mut state = 12345u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 33) as f64) / f64::from(1u32 << 31) - 0.5
-    };
-    let mut text = String::new();
-    for b in 0..120 {
-        let label = b % 3 == 0;
-        let n = 3 + (b % 6);
-        for i in 0..n {
-            let shift = if label && i == 0 { 3.0 } else { 0.0 };
-            let feats: Vec<String> = (0..4)
-                .map(|j| {
-                    let v = 2.0 * next() + if j == 0 { shift } else { 0.0 };
-                    format!("{v:.4}")
-                })
-                .collect();
-            writeln!(text, "{},bag{b},{}", u8::from(label), feats.join(",")).unwrap();
-        }
-    }
-    let p = dir.join("bags.csv");
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn config(dir: &Path, loss: &str, optimizer: &str, sampler: &str) -> PathBuf {
     let text = format!(
@@ -60,7 +29,7 @@ const MIDAM_SAMPLER: &str = "[sampler]\nbatch_size = 16\ninstances = 4";
 #[test]
 fn midam_and_pooled_ce_learn_a_bag_task() {
     let dir = tmp("learn");
-    write_bags(&dir);
+    common::write_bags(&dir);
     let cases = [
         (
             "[loss]\nkind = \"midam\"\npooling = \"attention\"",
@@ -104,7 +73,7 @@ fn midam_and_pooled_ce_learn_a_bag_task() {
 #[test]
 fn mismatched_mil_settings_are_named_errors() {
     let dir = tmp("errors");
-    write_bags(&dir);
+    common::write_bags(&dir);
     let ok = std::fs::read_to_string(config(
         &dir,
         "[loss]\nkind = \"midam\"",

@@ -6,32 +6,7 @@
 
 mod common;
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-fn write_table(dir: &Path) -> PathBuf {
-    let mut state = 99u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 33) as f64) / f64::from(1u32 << 31) - 0.5
-    };
-    let mut text = String::from("f0,f1,f2,f3,y0,y1,y2\n");
-    for _ in 0..600 {
-        let f: Vec<f64> = (0..4).map(|_| next()).collect();
-        let y = [f[0] > 0.2, f[1] > 0.0, f[2] > 0.3].map(u8::from);
-        writeln!(
-            text,
-            "{:.4},{:.4},{:.4},{:.4},{},{},{}",
-            f[0], f[1], f[2], f[3], y[0], y[1], y[2]
-        )
-        .unwrap();
-    }
-    let p = dir.join("t.csv");
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn config(dir: &Path, body: &str) -> PathBuf {
     let text = format!(
@@ -50,7 +25,7 @@ fn tmp(name: &str) -> PathBuf {
 #[test]
 fn multilabel_losses_learn_every_task() {
     let dir = tmp("learn");
-    write_table(&dir);
+    common::write_table(&dir);
     for body in [
         "[loss]\nkind = \"multilabel_aucm\"\n[optimizer]\nkind = \"pesg\"\nlr = 0.1\n[sampler]\nbatch_size = 16",
         "[loss]\nkind = \"map\"\n[optimizer]\nkind = \"soap\"\nlr = 0.01\n[sampler]\nbatch_size = 16",
@@ -87,7 +62,7 @@ fn multilabel_losses_learn_every_task() {
 #[test]
 fn mismatched_multilabel_settings_are_named_errors() {
     let dir = tmp("errors");
-    write_table(&dir);
+    common::write_table(&dir);
     let ok = std::fs::read_to_string(config(
         &dir,
         "[loss]\nkind = \"multilabel_aucm\"\n[optimizer]\nkind = \"pesg\"",

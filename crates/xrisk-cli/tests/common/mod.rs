@@ -1,6 +1,7 @@
 //! Helpers shared by the CLI tests.
 #![allow(dead_code)] // each test binary uses a subset of the helpers
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -73,4 +74,59 @@ pub fn write_letor(path: &Path, queries: u64, seed: u64) {
         }
     }
     std::fs::write(path, text).unwrap();
+}
+
+/// 120 bags of 3–8 instances with 4 features; positive bags hold one instance whose first
+/// feature is shifted by +3 (a deterministic pseudo-random generator, no dependencies).
+pub fn write_bags(dir: &Path) -> PathBuf {
+    let mut state = 12345u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f64) / f64::from(1u32 << 31) - 0.5
+    };
+    let mut text = String::new();
+    for b in 0..120 {
+        let label = b % 3 == 0;
+        let n = 3 + (b % 6);
+        for i in 0..n {
+            let shift = if label && i == 0 { 3.0 } else { 0.0 };
+            let feats: Vec<String> = (0..4)
+                .map(|j| {
+                    let v = 2.0 * next() + if j == 0 { shift } else { 0.0 };
+                    format!("{v:.4}")
+                })
+                .collect();
+            writeln!(text, "{},bag{b},{}", u8::from(label), feats.join(",")).unwrap();
+        }
+    }
+    let p = dir.join("bags.csv");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// 600 rows of 4 features and 3 imbalanced tasks (`y0`–`y2`) as `dir/t.csv`.
+pub fn write_table(dir: &Path) -> PathBuf {
+    let mut state = 99u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f64) / f64::from(1u32 << 31) - 0.5
+    };
+    let mut text = String::from("f0,f1,f2,f3,y0,y1,y2\n");
+    for _ in 0..600 {
+        let f: Vec<f64> = (0..4).map(|_| next()).collect();
+        let y = [f[0] > 0.2, f[1] > 0.0, f[2] > 0.3].map(u8::from);
+        writeln!(
+            text,
+            "{:.4},{:.4},{:.4},{:.4},{},{},{}",
+            f[0], f[1], f[2], f[3], y[0], y[1], y[2]
+        )
+        .unwrap();
+    }
+    let p = dir.join("t.csv");
+    std::fs::write(&p, text).unwrap();
+    p
 }

@@ -59,3 +59,30 @@ impl MultiLabelAucmLoss {
         Ok(self.params.inject(value, d_a, d_b))
     }
 }
+
+impl crate::persist::Persist for MultiLabelAucmLoss {
+    fn save(&self, prefix: &str, s: &mut xrisk_data::snapshot::Snapshot) {
+        crate::persist::save_module(&self.params, &format!("{prefix}.ab"), s);
+        s.put_scalar(format!("{prefix}.tasks"), self.alpha.len() as f64);
+        for (k, a) in self.alpha.iter().enumerate() {
+            s.put_scalar(format!("{prefix}.alpha.{k}"), *a);
+        }
+    }
+
+    fn restore(&mut self, prefix: &str, s: &xrisk_data::snapshot::Snapshot) -> Result<()> {
+        use crate::persist::entry;
+        let tasks = entry(s.count(&format!("{prefix}.tasks")))? as usize;
+        if tasks != self.alpha.len() {
+            return Err(crate::persist::error(format!(
+                "`{prefix}` holds {tasks} tasks but the loss has {}: the checkpoint belongs to another run",
+                self.alpha.len()
+            )));
+        }
+        self.params =
+            crate::persist::restore_module(self.params.clone(), &format!("{prefix}.ab"), s)?;
+        for (k, a) in self.alpha.iter_mut().enumerate() {
+            *a = entry(s.scalar(&format!("{prefix}.alpha.{k}")))?;
+        }
+        Ok(())
+    }
+}

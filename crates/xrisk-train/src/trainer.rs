@@ -1,0 +1,384 @@
+//! The epoch loop every family shares: learning-rate decay at the schedule's epochs, the step
+//! cap, the finiteness check, checkpoints after every epoch and every N steps, and exact
+//! resume — the sampler replayed to the checkpoint's position (checked against the
+//! fingerprint of the interrupted epoch's batches), the task's own state (model, optimizer,
+//! loss tables, random streams) restored from the checkpoint.
+//!
+//! A family plugs in as a [`Task`]; progress leaves through an [`Observer`].
+
+use crate::checkpoint::Persistence;
+use crate::config::TrainConfig;
+use crate::observer::{EpochRecord, Observer};
+use anyhow::{Result, bail};
+use std::time::Instant;
+use xrisk_data::snapshot::Snapshot;
+
+/// One family's training, as the [`Trainer`] drives it.
+///
+/// Contract for exact resume: everything that changes during training and is not a function
+/// of the epoch's position (weights, optimizer buffers, loss state tables, the learning rate,
+/// random streams drawn inside steps) is written by [`Task::save`] and read back by
+/// [`Task::restore`]; the sampler is *not* saved — the trainer replays
+/// [`Task::next_epoch`] for the finished epochs, so `next_epoch` must depend only on the
+/// sampler's own seed and position.
+pub trait Task {
+    /// One mini-batch, as [`Task::next_epoch`] draws it.
+    type Batch;
+
+    /// Batches per epoch, before `max_steps_per_epoch`.
+    fn batches_per_epoch(&self) -> usize;
+
+    /// Called at the start of every epoch (0-based), before the decay and the batches: the
+    /// place for phase changes and per-epoch seeds.
+    fn begin_epoch(&mut self, epoch: usize) -> Result<()> {
+        let _ = epoch;
+        Ok(())
+    }
+
+    /// Divides the learning rate by `factor` (and whatever else the method decays).
+    fn decay(&mut self, factor: f64) -> Result<()>;
+
+    /// The next epoch's batches; advances the sampler.
+    fn next_epoch(&mut self) -> Result<Vec<Self::Batch>>;
+
+    /// The ids of a batch, for the fingerprint of an epoch.
+    fn batch_ids(batch: &Self::Batch) -> Vec<usize>;
+
+    /// One optimisation step; returns the loss value.
+    fn step(&mut self, batch: &Self::Batch) -> Result<f64>;
+
+    /// Evaluates the model after epoch `epoch` (counting from 1) whose mean training loss
+    /// was `train_loss`: the epoch's `metrics.jsonl` line and its summary.
+    fn evaluate(&mut self, epoch: usize, train_loss: f64) -> Result<(serde_json::Value, String)>;
+
+    /// Stores the training state (see the trait's contract).
+    fn save(&self, s: &mut Snapshot) -> Result<()>;
+
+    /// Restores what [`Task::save`] stored.
+    fn restore(&mut self, s: &Snapshot) -> Result<()>;
+}
+
+/// When the learning rate decays, and how long a run is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// Epochs to train.
+    pub epochs: usize,
+    /// Epochs (0-based) at whose start the learning rate is divided by `decay_factor`.
+    pub decay_epochs: Vec<usize>,
+    /// The divisor of every decay.
+    pub decay_factor: f64,
+    /// At most this many steps per epoch.
+    pub max_steps_per_epoch: Option<usize>,
+}
+
+impl Schedule {
+    /// The schedule of `[train]`: decays at `decay_epochs`, by default at 50 % and 75 % of
+    /// the epochs.
+    pub fn of(t: &TrainConfig) -> Self {
+        Schedule {
+            epochs: t.epochs,
+            decay_epochs: t.decay_epochs(),
+            decay_factor: t.decay_factor,
+            max_steps_per_epoch: t.max_steps_per_epoch,
+        }
+    }
+
+    /// Steps per epoch of a task with `batches` batches per epoch.
+    pub fn steps_per_epoch(&self, batches: usize) -> usize {
+        self.max_steps_per_epoch.map_or(batches, |c| c.min(batches))
+    }
+}
+
+/// Drives a [`Task`] through its epochs.
+pub struct Trainer<'a> {
+    /// The schedule.
+    pub schedule: Schedule,
+    /// Where checkpoints go and what the run resumes from; `None` trains without them.
+    pub persist: Option<&'a Persistence>,
+}
+
+impl<'a> Trainer<'a> {
+    /// A trainer without checkpoints.
+    pub fn new(schedule: Schedule) -> Self {
+        Trainer {
+            schedule,
+            persist: None,
+        }
+    }
+
+    /// Checkpoints into (and resumes from) `persist`.
+    pub fn with_checkpoints(mut self, persist: Option<&'a Persistence>) -> Self {
+        self.persist = persist;
+        self
+    }
+
+    /// Trains `task` for the schedule's epochs, reporting to `observer`.
+    pub fn fit<T: Task>(&self, task: &mut T, observer: &mut dyn Observer) -> Result<()> {
+        let result = self.run(task, observer);
+        observer.end();
+        result
+    }
+
+    fn checkpoint<T: Task>(
+        &self,
+        task: &T,
+        epoch: usize,
+        step: usize,
+        total: f64,
+        fingerprint: &str,
+    ) -> Result<()> {
+        let Some(p) = self.persist else {
+            return Ok(());
+        };
+        let mut s = Snapshot::new();
+        task.save(&mut s)?;
+        s.put_scalar("run.epoch", epoch as f64);
+        s.put_scalar("run.step", step as f64);
+        s.put_scalar("run.epoch_loss_sum", total);
+        s.put_text("run.batches", fingerprint);
+        p.write(s)
+    }
+
+    fn run<T: Task>(&self, task: &mut T, observer: &mut dyn Observer) -> Result<()> {
+        let sched = &self.schedule;
+        let per_epoch = sched.steps_per_epoch(task.batches_per_epoch());
+        // Where to start: epoch, step within it, and the running loss sum of that epoch.
+        let (mut first_epoch, mut first_step, mut resumed_total) = (0usize, 0usize, 0.0);
+        let mut expected = None;
+        if let Some(s) = self.persist.and_then(|p| p.resume.as_ref()) {
+            task.restore(s)?;
+            first_epoch = s.count("run.epoch")? as usize;
+            first_step = s.count("run.step").unwrap_or(0) as usize;
+            resumed_total = s.scalar("run.epoch_loss_sum").unwrap_or(0.0);
+            if first_step > 0 {
+                expected = Some(s.text("run.batches")?.to_string());
+            }
+            // The sampler is a function of its seed and position: replay the finished epochs.
+            for _ in 0..first_epoch {
+                task.next_epoch()?;
+            }
+        }
+        observer.start(
+            (per_epoch * sched.epochs) as u64,
+            (first_epoch * per_epoch + first_step) as u64,
+        );
+        let every = self.persist.and_then(|p| p.every_steps).unwrap_or(0) as usize;
+        for epoch in first_epoch..sched.epochs {
+            let resumed_mid_epoch = epoch == first_epoch && first_step > 0;
+            task.begin_epoch(epoch)?;
+            // A mid-epoch checkpoint already holds this epoch's decayed learning rate.
+            if sched.decay_epochs.contains(&epoch) && !resumed_mid_epoch {
+                task.decay(sched.decay_factor)?;
+            }
+            let start = Instant::now();
+            let mut batches = task.next_epoch()?;
+            if let Some(n) = sched.max_steps_per_epoch {
+                batches.truncate(n);
+            }
+            let fingerprint = if every > 0 || resumed_mid_epoch {
+                crate::checkpoint::batches_hash(
+                    &batches.iter().map(T::batch_ids).collect::<Vec<_>>(),
+                )
+            } else {
+                String::new()
+            };
+            let (skip, mut total) = if resumed_mid_epoch {
+                if expected.as_deref() != Some(fingerprint.as_str()) {
+                    bail!(
+                        "the resumed run does not replay the interrupted epoch's batches (the data or the sampler changed since the checkpoint)"
+                    );
+                }
+                (first_step, resumed_total)
+            } else {
+                (0, 0.0)
+            };
+            for (step, batch) in batches.iter().enumerate().skip(skip) {
+                let value = task.step(batch)?;
+                if !value.is_finite() {
+                    bail!(
+                        "epoch {} step {}: the loss is {value}; training diverged — lower the learning rate",
+                        epoch + 1,
+                        step + 1
+                    );
+                }
+                total += value;
+                observer.step();
+                if every > 0 && (step + 1) % every == 0 && step + 1 < batches.len() {
+                    self.checkpoint(task, epoch, step + 1, total, &fingerprint)?;
+                }
+            }
+            // Training time only: the evaluation below is reported, not timed.
+            let seconds = start.elapsed().as_secs_f64();
+            let train_loss = total / batches.len().max(1) as f64;
+            let (line, summary) = task.evaluate(epoch + 1, train_loss)?;
+            observer.epoch(&EpochRecord {
+                epoch: epoch + 1,
+                train_loss,
+                line,
+                summary,
+                seconds,
+                steps: batches.len(),
+            })?;
+            self.checkpoint(task, epoch + 1, 0, 0.0, "")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observer::Records;
+
+    /// A task whose "model" is a running sum of the batch ids it saw: any step run twice or
+    /// skipped changes the final value.
+    struct Counting {
+        epoch_pos: usize,
+        sum: f64,
+        lr: f64,
+        fail_at: Option<usize>,
+        steps: usize,
+    }
+
+    impl Task for Counting {
+        type Batch = Vec<usize>;
+        fn batches_per_epoch(&self) -> usize {
+            4
+        }
+        fn decay(&mut self, factor: f64) -> Result<()> {
+            self.lr /= factor;
+            Ok(())
+        }
+        fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
+            self.epoch_pos += 1;
+            let e = self.epoch_pos;
+            Ok((0..4).map(|b| vec![e * 10 + b]).collect())
+        }
+        fn batch_ids(batch: &Vec<usize>) -> Vec<usize> {
+            batch.clone()
+        }
+        fn step(&mut self, batch: &Vec<usize>) -> Result<f64> {
+            self.steps += 1;
+            if self.fail_at == Some(self.steps) {
+                bail!("killed");
+            }
+            self.sum += self.lr * batch[0] as f64;
+            Ok(batch[0] as f64)
+        }
+        fn evaluate(&mut self, epoch: usize, loss: f64) -> Result<(serde_json::Value, String)> {
+            Ok((
+                serde_json::json!({"epoch": epoch, "loss": loss, "sum": self.sum}),
+                String::new(),
+            ))
+        }
+        fn save(&self, s: &mut Snapshot) -> Result<()> {
+            s.put_scalar("t.sum", self.sum);
+            s.put_scalar("t.lr", self.lr);
+            Ok(())
+        }
+        fn restore(&mut self, s: &Snapshot) -> Result<()> {
+            self.sum = s.scalar("t.sum")?;
+            self.lr = s.scalar("t.lr")?;
+            Ok(())
+        }
+    }
+
+    fn counting(fail_at: Option<usize>) -> Counting {
+        Counting {
+            epoch_pos: 0,
+            sum: 0.0,
+            lr: 1.0,
+            fail_at,
+            steps: 0,
+        }
+    }
+
+    fn schedule() -> Schedule {
+        Schedule {
+            epochs: 4,
+            decay_epochs: vec![2],
+            decay_factor: 10.0,
+            max_steps_per_epoch: None,
+        }
+    }
+
+    #[test]
+    fn a_run_stopped_mid_epoch_resumes_to_the_same_records() {
+        let whole = {
+            let mut r = Records::default();
+            Trainer::new(schedule())
+                .fit(&mut counting(None), &mut r)
+                .unwrap();
+            r.0
+        };
+        let dir = std::env::temp_dir().join(format!("xrisk-train-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut p = Persistence {
+            dir: dir.clone(),
+            every_steps: Some(1),
+            meta: Snapshot::new(),
+            resume: None,
+        };
+        // Dies at the 11th step: epoch 3 (the decayed one), step 3.
+        let mut first = Records::default();
+        let died = Trainer::new(schedule())
+            .with_checkpoints(Some(&p))
+            .fit(&mut counting(Some(11)), &mut first);
+        assert!(died.is_err());
+        assert_eq!(first.0.len(), 2);
+        let (s, _) = crate::checkpoint::load_checkpoint(&dir).unwrap();
+        assert_eq!(
+            (s.count("run.epoch").unwrap(), s.count("run.step").unwrap()),
+            (2, 2)
+        );
+        p.resume = Some(s);
+        let mut rest = Records::default();
+        Trainer::new(schedule())
+            .with_checkpoints(Some(&p))
+            .fit(&mut counting(None), &mut rest)
+            .unwrap();
+        let lines = |r: &[EpochRecord]| r.iter().map(|e| e.line.clone()).collect::<Vec<_>>();
+        let mut joined = lines(&first.0);
+        joined.extend(lines(&rest.0));
+        assert_eq!(joined, lines(&whole));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_non_finite_loss_stops_the_run_with_its_epoch_and_step() {
+        struct Nan(Counting);
+        impl Task for Nan {
+            type Batch = Vec<usize>;
+            fn batches_per_epoch(&self) -> usize {
+                4
+            }
+            fn decay(&mut self, f: f64) -> Result<()> {
+                self.0.decay(f)
+            }
+            fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
+                self.0.next_epoch()
+            }
+            fn batch_ids(b: &Vec<usize>) -> Vec<usize> {
+                b.clone()
+            }
+            fn step(&mut self, b: &Vec<usize>) -> Result<f64> {
+                Ok(if b[0] == 22 { f64::NAN } else { 1.0 })
+            }
+            fn evaluate(&mut self, e: usize, l: f64) -> Result<(serde_json::Value, String)> {
+                self.0.evaluate(e, l)
+            }
+            fn save(&self, s: &mut Snapshot) -> Result<()> {
+                self.0.save(s)
+            }
+            fn restore(&mut self, s: &Snapshot) -> Result<()> {
+                self.0.restore(s)
+            }
+        }
+        let e = Trainer::new(schedule())
+            .fit(&mut Nan(counting(None)), &mut Records::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("epoch 2 step 3: the loss is NaN"), "{e}");
+    }
+}
