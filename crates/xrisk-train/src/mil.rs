@@ -12,14 +12,24 @@
 //! every checkpoint keeps. Evaluation pools every instance of each test bag with the loss's
 //! pooling (LibAUC's `MIL_aggregation`) and reports AUROC, AUPRC and pAUC per epoch.
 //!
-//! ```no_run
-//! use xrisk_train::{Config, Schedule, Trainer, mil::MilTask, observer::Records};
+//! ```
+//! use xrisk_data::readers::mil::Bag;
+//! use xrisk_train::mil::{MilData, MilTask};
+//! use xrisk_train::{Schedule, Trainer, observer::Records};
 //!
+//! // Bags of 4 instances with 3 features; a positive bag holds one instance shifted by +3.
+//! let bag = |i: usize| {
+//!     let label = if i % 3 == 0 { 1.0 } else { 0.0 };
+//!     let instances = (0..12)
+//!         .map(|j| ((i * 7 + j * 13) % 10) as f32 / 10.0 + if label > 0.0 && j == 0 { 3.0 } else { 0.0 })
+//!         .collect();
+//!     Bag { id: format!("bag{i}"), label, instances }
+//! };
+//! let data = MilData { train: (0..90).map(bag).collect(), test: (90..150).map(bag).collect(), dim: 3 };
 //! let cfg = xrisk_train::config::parse(
 //!     r#"
 //!     [data]
 //!     format = "mil"
-//!     train = "bags.csv"
 //!     [model]
 //!     kind = "ffnn_att"
 //!     [loss]
@@ -27,15 +37,18 @@
 //!     [optimizer]
 //!     kind = "midam"
 //!     lr = 0.1
+//!     [sampler]
+//!     batch_size = 16
 //!     [train]
-//!     epochs = 5
+//!     epochs = 10
 //!     "#,
 //!     std::path::Path::new("."),
 //! )?;
-//! let mut task = MilTask::new(&cfg)?;
+//! let mut task = MilTask::from_data(&cfg, data)?;
 //! let mut records = Records::default();
 //! Trainer::new(Schedule::of(&cfg.train)).fit(&mut task, &mut records)?;
-//! println!("{}", records.0[4].line); // epoch 5: {"epoch":5,…,"test":{"auroc":…}}
+//! let auroc = records.0[9].line["test"]["auroc"].as_f64().unwrap_or(0.0);
+//! assert!(auroc > 0.9, "test AUROC {auroc}");
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
