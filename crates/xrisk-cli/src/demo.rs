@@ -193,16 +193,15 @@ pub fn run(args: DemoArgs) -> Result<()> {
         ));
         bar.set_style(style.clone());
         bar.set_prefix(*name);
-        let mut train_seconds = 0.0;
-        let on_epoch = |r: &crate::train::EpochReport| {
-            train_seconds += r.seconds;
-            Ok(())
+        let mut seen = DemoObserver {
+            bar: bar.clone(),
+            seconds: 0.0,
         };
-        let scores = fit_configured(cfg, &train_set, &test_set, &bar, on_epoch, None, None)
+        let scores = fit_configured(cfg, &train_set, &test_set, &mut seen, None, None)
             .with_context(|| name.to_string())?;
         bar.finish();
         let m = evaluate(&test_set, &scores, 0.3)?;
-        outcomes.push((*name, m, train_seconds / args.epochs.max(1) as f64, scores));
+        outcomes.push((*name, m, seen.seconds / args.epochs.max(1) as f64, scores));
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the report folder {}", args.out.display()))?;
@@ -289,4 +288,21 @@ pub fn run(args: DemoArgs) -> Result<()> {
         println!("\nreport: {}", args.out.display());
     }
     Ok(())
+}
+
+/// Advances a demo method's bar and adds up its training seconds.
+struct DemoObserver {
+    bar: ProgressBar,
+    seconds: f64,
+}
+
+impl xrisk_train::Observer for DemoObserver {
+    fn step(&mut self) {
+        self.bar.inc(1);
+    }
+
+    fn epoch(&mut self, r: &xrisk_train::EpochRecord) -> Result<()> {
+        self.seconds += r.seconds;
+        Ok(())
+    }
 }

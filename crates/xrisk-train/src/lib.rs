@@ -3,8 +3,8 @@
 //! - [`Trainer`] owns the epoch: the [`Schedule`] (learning-rate decay, step cap), the
 //!   finiteness check, checkpoints after every epoch and every N steps, and exact resume.
 //! - A family plugs in as a [`Task`]: its model, batches, step, evaluation and checkpoint
-//!   contents ([`mil::MilTask`], [`multilabel::MultiLabelTask`], [`multiclass::ManyClassTask`], [`charlm::CharLmTask`];
-//!   the binary, ranking and contrastive loops still live in the `xrisk` binary).
+//!   contents ([`binary::BinaryTask`], [`mil::MilTask`], [`multilabel::MultiLabelTask`], [`multiclass::ManyClassTask`], [`charlm::CharLmTask`];
+//!   the ranking and contrastive loops still live in the `xrisk` binary).
 //! - Progress leaves through an [`Observer`]: the `xrisk` command line draws bars and writes
 //!   `metrics.jsonl` with one; a library user passes [`observer::Records`] or [`observer::Silent`].
 //! - [`config`] is the run's TOML configuration with its value checks, [`builder`] turns it into
@@ -12,6 +12,7 @@
 //!
 //! Everything returns `anyhow::Result` with errors that name the config key or file at fault.
 
+pub mod binary;
 pub mod builder;
 pub mod charlm;
 pub mod checkpoint;

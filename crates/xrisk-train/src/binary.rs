@@ -1,0 +1,244 @@
+//! The binary AUC family (AUCM, AP, pAUC, compositional AUC, CE, focal, …) as a
+//! [`crate::Task`]: any [`Scorer`] (MLP, ResNet, DenseNet), the `[loss]` and `[optimizer]` of
+//! the config ([`crate::builder`]), the DualSampler or shuffled batches, and — with a
+//! [`Collective`] — data-parallel steps in which this peer scores its shard of every global
+//! batch (`xrisk::dist`). A checkpoint holds the weights, the loss's state tables and
+//! scalars, and the optimizer's buffers and learning rate.
+//!
+//! ```
+//! use xrisk::model::Mlp;
+//! use xrisk_train::binary::BinaryTask;
+//! use xrisk_train::{Schedule, Trainer, observer::Records};
+//!
+//! let cfg = xrisk_train::config::parse(
+//!     r#"
+//!     [data]
+//!     format = "embedded-fashion-mnist"
+//!     positive_class = 9
+//!     imratio = 0.1
+//!     [loss]
+//!     kind = "ap"
+//!     [optimizer]
+//!     kind = "soap"
+//!     lr = 0.001
+//!     [sampler]
+//!     batch_size = 64
+//!     [train]
+//!     epochs = 2
+//!     max_steps_per_epoch = 20
+//!     "#,
+//!     std::path::Path::new("."),
+//! )?;
+//! let (train, test) = xrisk_train::data::prepare_data(&cfg.data, cfg.train.seed)?;
+//! let dim = train.dim;
+//! let mut task = BinaryTask::new(&cfg, &train, &test, |d| Ok(Mlp::new(dim, &[32], d)), None)?;
+//! let mut records = Records::default();
+//! Trainer::new(Schedule::of(&cfg.train)).fit(&mut task, &mut records)?;
+//! let auprc = records.0[1].line["test"]["auprc"].as_f64().unwrap_or(0.0);
+//! assert!(auprc > test.positives() as f64 / test.len() as f64, "AUPRC {auprc}");
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+use crate::builder::{Sampler, build_objective, build_optimizer, build_sampler};
+use crate::config::Config;
+use anyhow::{Result, bail};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde_json::json;
+use xrisk::dist::{Collective, gather_logits, shard};
+use xrisk::model::Scorer;
+use xrisk::train::{Objective, Optimizer, predict};
+use xrisk_data::Dataset;
+use xrisk_data::snapshot::Snapshot;
+
+/// A binary run as a [`crate::Task`].
+pub struct BinaryTask<'a, 'd, M: Scorer> {
+    train: &'a Dataset,
+    test: &'a Dataset,
+    device: Device,
+    model: M,
+    objective: Objective,
+    optimizer: Optimizer,
+    sampler: Sampler,
+    dist: Option<&'d mut dyn Collective>,
+    max_fpr: f64,
+    last_scores: Option<Vec<f64>>,
+}
+
+fn batch_tensor(data: &Dataset, ids: &[usize], device: &Device) -> Tensor<2> {
+    let mut x = Vec::with_capacity(ids.len() * data.dim);
+    for &i in ids {
+        x.extend_from_slice(data.row(i));
+    }
+    Tensor::from_data(TensorData::new(x, [ids.len(), data.dim]), device)
+}
+
+impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
+    /// Builds the run of `cfg` on `train`/`test`: seeds `[train] device`, builds the model with
+    /// `build` (its parameters drawn at once), the loss, the optimizer (checked to fit the
+    /// loss) and the sampler. With `dist`, steps are data-parallel over that group.
+    pub fn new(
+        cfg: &Config,
+        train: &'a Dataset,
+        test: &'a Dataset,
+        build: impl FnOnce(&Device) -> Result<M>,
+        dist: Option<&'d mut dyn Collective>,
+    ) -> Result<Self> {
+        let device = cfg.train.device()?;
+        // The CPU backend's RNG is process-wide: peers in one process (`[train] devices`) build
+        // their models one at a time so that each starts from the seed's weights.
+        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let model = {
+            let _one_at_a_time = INIT.lock().unwrap_or_else(|p| p.into_inner());
+            device.seed(cfg.train.seed);
+            let model = build(&device)?;
+            // burn initialises parameters lazily, at first use: draw them now, under the lock.
+            struct Touch;
+            impl burn::module::ModuleVisitor for Touch {
+                fn visit_float<const D: usize>(
+                    &mut self,
+                    p: &burn::module::Param<burn::tensor::Tensor<D>>,
+                ) {
+                    let _ = p.val();
+                }
+            }
+            model.visit(&mut Touch);
+            model
+        };
+        let objective = build_objective(&cfg.loss, train.len(), &device)?;
+        let optimizer = build_optimizer(&cfg.optimizer)?;
+        if !optimizer.compatible(&objective) {
+            bail!(
+                "[optimizer] kind = \"{}\" cannot train [loss] kind = \"{}\" (pesg ↔ aucm, pdsca ↔ compositional_auc)",
+                cfg.optimizer.kind,
+                cfg.loss.kind
+            );
+        }
+        let sampler = build_sampler(cfg, train)?;
+        Ok(BinaryTask {
+            train,
+            test,
+            device,
+            model,
+            objective,
+            optimizer,
+            sampler,
+            dist,
+            max_fpr: cfg.train.max_fpr,
+            last_scores: None,
+        })
+    }
+
+    /// The trained model and its test scores (logits).
+    pub fn into_parts(self) -> (M, Vec<f64>) {
+        let scores = match self.last_scores {
+            Some(s) => s,
+            None => predict(
+                &self.model,
+                &self.test.features,
+                self.test.dim,
+                &self.device,
+            ),
+        };
+        (self.model, scores)
+    }
+
+    fn ids(&self) -> Vec<burn::module::ParamId> {
+        let mut v = xrisk::persist::param_ids(&self.model);
+        v.extend(self.objective.param_ids());
+        v
+    }
+}
+
+impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
+    type Batch = Vec<usize>;
+
+    fn batches_per_epoch(&self) -> usize {
+        self.sampler.num_batches()
+    }
+
+    fn decay(&mut self, factor: f64) -> Result<()> {
+        self.optimizer.decay(factor);
+        Ok(())
+    }
+
+    fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
+        Ok(self.sampler.next_epoch())
+    }
+
+    fn batch_ids(batch: &Vec<usize>) -> Vec<usize> {
+        batch.clone()
+    }
+
+    fn step(&mut self, ids: &Vec<usize>) -> Result<f64> {
+        self.last_scores = None;
+        let (train, device) = (self.train, &self.device);
+        let y: Vec<f32> = ids.iter().map(|&i| train.labels[i]).collect();
+        let z = match self.dist.as_deref_mut() {
+            None => self.model.score(batch_tensor(train, ids, device)),
+            Some(c) => {
+                // This rank's rows of the global batch; the loss sees all of them.
+                let mine: Vec<usize> = shard(ids.len(), c.rank(), c.world_size())?
+                    .into_iter()
+                    .map(|p| ids[p])
+                    .collect();
+                gather_logits(self.model.score(batch_tensor(train, &mine, device)), c)?
+            }
+        };
+        let loss = self.objective.forward(z, &y, ids)?;
+        let value = loss.clone().into_scalar::<f32>() as f64;
+        if !value.is_finite() {
+            return Ok(value);
+        }
+        let model = self.model.clone();
+        self.model = match self.dist.as_deref_mut() {
+            None => self.optimizer.step(model, &mut self.objective, loss),
+            Some(c) => {
+                self.optimizer
+                    .step_distributed(model, &mut self.objective, loss, c)?
+                    .0
+            }
+        };
+        Ok(value)
+    }
+
+    fn evaluate(&mut self, epoch: usize, loss: f64) -> Result<(serde_json::Value, String)> {
+        let scores = predict(
+            &self.model,
+            &self.test.features,
+            self.test.dim,
+            &self.device,
+        );
+        let m = crate::data::evaluate(self.test, &scores, self.max_fpr)?;
+        self.last_scores = Some(scores);
+        let (lr, max_fpr) = (self.optimizer.lr(), self.max_fpr);
+        let estimate = self.objective.state_estimate();
+        let objective = estimate.map(|(name, value)| json!({"name": name, "value": value}));
+        let line = json!({"epoch": epoch, "train_loss": loss, "objective": objective, "lr": lr,
+                          "test": {"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr}});
+        let estimate = estimate
+            .map(|(name, v)| format!("  {name} {v:.5}"))
+            .unwrap_or_default();
+        let summary = format!(
+            "loss {loss:>9.5}{estimate}  lr {lr:.2e}  test AUROC {:.4}  AUPRC {:.4}  pAUC(FPR≤{max_fpr}) {:.4}",
+            m.auroc, m.auprc, m.pauc
+        );
+        Ok((line, summary))
+    }
+
+    fn save(&self, s: &mut Snapshot) -> Result<()> {
+        let ids = self.ids();
+        xrisk::persist::save_module(&self.model, "model", s);
+        self.objective.save_state(s);
+        self.optimizer.save_state(&ids, s)?;
+        Ok(())
+    }
+
+    fn restore(&mut self, s: &Snapshot) -> Result<()> {
+        self.model = xrisk::persist::restore_module(self.model.clone(), "model", s)?;
+        self.objective.restore_state(s)?;
+        let ids = self.ids();
+        self.optimizer.restore_state(&ids, s, &self.device)?;
+        self.last_scores = None;
+        Ok(())
+    }
+}
