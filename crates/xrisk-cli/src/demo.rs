@@ -10,7 +10,6 @@
 use crate::config::{
     Config, DataConfig, LossConfig, ModelConfig, OptimizerConfig, SamplerConfig, TrainConfig,
 };
-use crate::embedded::CLASS_NAMES;
 use crate::output::table;
 use crate::plot::{Series, unit_square_png};
 use crate::train::{evaluate, fit_configured, prepare_data, steps_per_epoch};
@@ -19,6 +18,7 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::path::PathBuf;
+use xrisk_data::embedded::FASHION_MNIST_CLASSES as CLASS_NAMES;
 
 /// Arguments of `xrisk demo`.
 #[derive(Args, Debug)]

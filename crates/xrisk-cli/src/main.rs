@@ -29,7 +29,6 @@ mod contrastive;
 mod data;
 mod demo;
 mod distributed;
-mod embedded;
 mod eval;
 mod mil;
 mod multiclass;

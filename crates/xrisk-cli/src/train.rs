@@ -286,12 +286,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
         );
     }
     if crate::contrastive::is_contrastive(&cfg) {
-        if resume.is_some() || args.checkpoint_every.is_some() {
-            bail!(
-                "contrastive runs do not checkpoint yet: --resume and --checkpoint-every are for the AUC-family and ranking runs"
-            );
-        }
-        return crate::contrastive::run(&cfg, args.out.as_deref(), &config_text, args.json);
+        return crate::contrastive::run(
+            &cfg,
+            crate::runlog::RunOutput {
+                dir: args.resume.as_deref().or(args.out.as_deref()),
+                config_text: &config_text,
+                config_path: &config_path,
+                resume,
+                checkpoint_every: args.checkpoint_every,
+            },
+            args.json,
+        );
     }
     if crate::charlm::is_lm(&cfg) {
         return crate::charlm::run(

@@ -1,5 +1,5 @@
 //! Kill and resume for the families on `xrisk_train`'s Trainer (MIL, multi-label, many-class,
-//! character language model):
+//! character language model, contrastive):
 //! a run stopped without clean-up mid-epoch (`XRISK_FAULT_ABORT_AT_STEP`, an abort as hard as
 //! SIGKILL at a chosen step) and resumed with `--resume` writes the same `metrics.jsonl` and
 //! the same final checkpoint (weights, optimizer buffers, state tables, random streams) as
@@ -218,5 +218,63 @@ fn language_model_runs_resume_bit_for_bit() {
         );
         kill_and_resume(&dir, name, &cfg, 2);
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn contrastive_runs_resume_bit_for_bit() {
+    let dir = tmp("contrastive");
+    let uni = |loss: &str, threads: usize| {
+        format!(
+            "[data]\nformat = \"embedded-fashion-mnist\"\ntest_fraction = 0.3\nmax_per_class = 40\n\
+             [model]\nkind = \"conv\"\nhidden = [8]\nemb_size = 8\n[loss]\n{loss}\n\
+             [optimizer]\nkind = \"adam\"\nlr = 0.002\n[sampler]\nbatch_size = 32\n[train]\n\
+             epochs = 4\nthreads = {threads}\ndecay_epochs = [2]\n"
+        )
+    };
+    kill_and_resume(
+        &dir,
+        "isogclr",
+        &uni("kind = \"gcl\"\ntemperature = \"individual\"", 1),
+        2,
+    );
+    kill_and_resume(&dir, "simclr", &uni("kind = \"infonce\"", 2), 3);
+    let mut pairs = String::new();
+    let words = [
+        "whale", "ship", "sea", "sail", "storm", "rope", "deck", "oil", "wave", "moon",
+    ];
+    for i in 0..200usize {
+        let (a, b) = (words[i % 10], words[(i * 7 + 3) % 10]);
+        pairs.push_str(&format!(
+            "{a} {b} n{}\tthe {b} and the {a} near n{}\n",
+            i % 37,
+            i % 37
+        ));
+    }
+    let file = dir.join("pairs.tsv");
+    std::fs::write(&file, pairs).unwrap();
+    let bi = |loss: &str, threads: usize| {
+        format!(
+            "[data]\nformat = \"tsv-pairs\"\ntrain = \"{}\"\ntest_fraction = 0.2\nn_features = 1024\n\
+             [model]\nkind = \"bag\"\nhidden = [16]\nemb_size = 8\n[loss]\nmode = \"bimodal\"\n{loss}\n\
+             [optimizer]\nkind = \"adam\"\nlr = 0.01\n[sampler]\nbatch_size = 16\n[train]\n\
+             epochs = 4\nthreads = {threads}\n",
+            file.display()
+        )
+    };
+    kill_and_resume(&dir, "sogclr", &bi("kind = \"gcl\"", 1), 2);
+    kill_and_resume(
+        &dir,
+        "bi-isogclr",
+        &bi("kind = \"gcl\"\ntemperature = \"individual\"", 2),
+        3,
+    );
+    // TempNet's dropout: the device RNG is seeded per step.
+    kill_and_resume(
+        &dir,
+        "tempnet",
+        &bi("kind = \"gcl\"\ntemperature = \"tempnet\"", 1),
+        2,
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

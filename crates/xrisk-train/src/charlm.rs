@@ -380,10 +380,7 @@ impl CharLmTask {
     /// The schedule of a language-model run: `[train] epochs` and the step cap; the learning
     /// rate decays only at `[train] decay_epochs` when they are given.
     pub fn schedule(cfg: &Config) -> crate::Schedule {
-        crate::Schedule {
-            decay_epochs: cfg.train.decay_epochs.clone().unwrap_or_default(),
-            ..crate::Schedule::of(&cfg.train)
-        }
+        crate::Schedule::without_default_decay(&cfg.train)
     }
 
     /// A line for the log: characters, split, vocabulary and temperature.

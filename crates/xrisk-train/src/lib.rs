@@ -3,8 +3,9 @@
 //! - [`Trainer`] owns the epoch: the [`Schedule`] (learning-rate decay, step cap), the
 //!   finiteness check, checkpoints after every epoch and every N steps, and exact resume.
 //! - A family plugs in as a [`Task`]: its model, batches, step, evaluation and checkpoint
-//!   contents ([`binary::BinaryTask`], [`mil::MilTask`], [`multilabel::MultiLabelTask`], [`multiclass::ManyClassTask`], [`charlm::CharLmTask`];
-//!   the ranking and contrastive loops still live in the `xrisk` binary).
+//!   contents ([`binary::BinaryTask`], [`mil::MilTask`], [`multilabel::MultiLabelTask`], [`multiclass::ManyClassTask`], [`charlm::CharLmTask`],
+//!   [`contrastive::UnimodalTask`], [`contrastive::BimodalTask`]; the ranking loop still lives in
+//!   the `xrisk` binary).
 //! - Progress leaves through an [`Observer`]: the `xrisk` command line draws bars and writes
 //!   `metrics.jsonl` with one; a library user passes [`observer::Records`] or [`observer::Silent`].
 //! - [`config`] is the run's TOML configuration with its value checks, [`builder`] turns it into
@@ -17,6 +18,7 @@ pub mod builder;
 pub mod charlm;
 pub mod checkpoint;
 pub mod config;
+pub mod contrastive;
 pub mod data;
 pub mod mil;
 pub mod multiclass;

@@ -20,7 +20,7 @@ use xrisk_data::snapshot::Snapshot;
 /// random streams drawn inside steps) is written by [`Task::save`] and read back by
 /// [`Task::restore`]; the sampler is *not* saved — the trainer replays
 /// [`Task::next_epoch`] for the finished epochs, so `next_epoch` must depend only on the
-/// sampler's own seed and position.
+/// sampler's own seed and position (or the task opts out with [`Task::replays_sampler`]).
 pub trait Task {
     /// One mini-batch, as [`Task::next_epoch`] draws it.
     type Batch;
@@ -40,6 +40,14 @@ pub trait Task {
 
     /// The next epoch's batches; advances the sampler.
     fn next_epoch(&mut self) -> Result<Vec<Self::Batch>>;
+
+    /// Whether a resume replays [`Task::next_epoch`] for the finished epochs (the default).
+    /// A task whose batches come from a stream it checkpoints itself (one random stream for
+    /// the batch order and the steps' augmentations) returns `false` and makes its first
+    /// `next_epoch` after [`Task::restore`] draw the interrupted epoch's batches again.
+    fn replays_sampler(&self) -> bool {
+        true
+    }
 
     /// The ids of a batch, for the fingerprint of an epoch.
     fn batch_ids(batch: &Self::Batch) -> Vec<usize>;
@@ -80,6 +88,15 @@ impl Schedule {
             decay_epochs: t.decay_epochs(),
             decay_factor: t.decay_factor,
             max_steps_per_epoch: t.max_steps_per_epoch,
+        }
+    }
+
+    /// The schedule of `[train]` for the families whose learning rate decays only at
+    /// `decay_epochs` when they are given (language models, contrastive runs, ranking).
+    pub fn without_default_decay(t: &TrainConfig) -> Self {
+        Schedule {
+            decay_epochs: t.decay_epochs.clone().unwrap_or_default(),
+            ..Schedule::of(t)
         }
     }
 
@@ -154,8 +171,10 @@ impl<'a> Trainer<'a> {
                 expected = Some(s.text("run.batches")?.to_string());
             }
             // The sampler is a function of its seed and position: replay the finished epochs.
-            for _ in 0..first_epoch {
-                task.next_epoch()?;
+            if task.replays_sampler() {
+                for _ in 0..first_epoch {
+                    task.next_epoch()?;
+                }
             }
         }
         observer.start(

@@ -99,6 +99,34 @@ impl GclLoss {
     }
 }
 
+impl crate::persist::Persist for GclLoss {
+    fn save(&self, prefix: &str, s: &mut xrisk_data::snapshot::Snapshot) {
+        super::save_table(s, prefix, "u", self.kernel.u());
+        if let Some((tau, grad)) = self.kernel.temperatures() {
+            super::save_table(s, prefix, "tau", tau);
+            super::save_table(s, prefix, "grad_tau", grad);
+        }
+        s.put_scalar(format!("{prefix}.gamma"), self.kernel.gamma());
+    }
+
+    fn restore(&mut self, prefix: &str, s: &xrisk_data::snapshot::Snapshot) -> Result<()> {
+        let iso = self.kernel.temperatures().is_some();
+        let (tau, grad): (&[f32], &[f32]) = if iso {
+            (
+                super::table(s, prefix, "tau")?,
+                super::table(s, prefix, "grad_tau")?,
+            )
+        } else {
+            (&[], &[])
+        };
+        let u = super::table(s, prefix, "u")?;
+        let gamma = super::scalar(s, prefix, "gamma")?;
+        self.kernel
+            .load_state(u, tau, grad, gamma)
+            .map_err(super::restore_error(prefix))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -123,6 +123,46 @@ impl GclBimodalLoss {
     }
 }
 
+impl crate::persist::Persist for GclBimodalLoss {
+    fn save(&self, prefix: &str, s: &mut xrisk_data::snapshot::Snapshot) {
+        let temps = self.kernel.temperatures();
+        for (side, (u, b)) in self.kernel.state().into_iter().enumerate() {
+            super::save_table(s, prefix, &format!("{side}.u"), u);
+            super::save_table(s, prefix, &format!("{side}.b"), b);
+            if let Some(t) = &temps {
+                super::save_table(s, prefix, &format!("{side}.tau"), t[side].0);
+                super::save_table(s, prefix, &format!("{side}.grad_tau"), t[side].1);
+            }
+        }
+        s.put_scalar(format!("{prefix}.gamma"), self.kernel.gamma());
+    }
+
+    fn restore(&mut self, prefix: &str, s: &xrisk_data::snapshot::Snapshot) -> Result<()> {
+        let iso = self.kernel.temperatures().is_some();
+        for side in 0..2 {
+            let (tau, grad): (&[f32], &[f32]) = if iso {
+                (
+                    super::table(s, prefix, &format!("{side}.tau"))?,
+                    super::table(s, prefix, &format!("{side}.grad_tau"))?,
+                )
+            } else {
+                (&[], &[])
+            };
+            self.kernel
+                .load_side(
+                    side,
+                    super::table(s, prefix, &format!("{side}.u"))?,
+                    super::table(s, prefix, &format!("{side}.b"))?,
+                    tau,
+                    grad,
+                )
+                .map_err(super::restore_error(prefix))?;
+        }
+        self.kernel.set_gamma(super::scalar(s, prefix, "gamma")?);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
