@@ -36,8 +36,6 @@ mod multilabel;
 mod output;
 mod plot;
 mod rank;
-mod rank_letor;
-mod rank_movielens;
 mod report;
 mod runlog;
 mod train;

@@ -275,7 +275,7 @@ per-sample state tables (spec §1.1) where the loss keeps them.</p>\n",
 }
 
 /// One ranking metric of an evaluation.
-type RankMetric = fn(&crate::rank::RankMetrics) -> f64;
+type RankMetric = fn(&xrisk_train::rank::RankMetrics) -> f64;
 
 /// The per-epoch test metrics drawn in `curve_ranking.png`.
 const RANKING_CURVES: [(&str, RankMetric); 5] = [
@@ -294,7 +294,7 @@ pub fn write_ranking(
     cfg: &crate::config::Config,
     config_text: &str,
     warmup: usize,
-    history: &[(usize, f64, crate::rank::RankMetrics)],
+    history: &[(usize, f64, xrisk_train::rank::RankMetrics)],
 ) -> Result<PathBuf> {
     let pts = |f: RankMetric| -> Vec<(f64, f64)> {
         history.iter().map(|h| (h.0 as f64, f(&h.2))).collect()

@@ -1,10 +1,8 @@
 //! What every run of `xrisk train` shows and writes: the run folder (`config.toml`,
 //! `metrics.jsonl`, `timing.jsonl`, checkpoints), the step progress bar and the epoch lines —
-//! the command line's [`Observer`] of `xrisk_train`'s [`xrisk_train::Trainer`] — and, for the
-//! loops not yet on the trainer, the host value of a step's loss with the divergence check.
+//! the command line's [`Observer`] of `xrisk_train`'s [`xrisk_train::Trainer`].
 
 use anyhow::{Context, Result, bail};
-use burn::tensor::Tensor;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use std::fs::File;
@@ -24,18 +22,6 @@ pub fn progress(len: usize, unit: &str) -> ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
-}
-
-/// The loss value of a step, or an error when it is not finite (`epoch` counts from 0).
-pub fn loss_value(value: &Tensor<1>, epoch: usize) -> Result<f64> {
-    let v = f64::from(value.clone().into_scalar::<f32>());
-    if !v.is_finite() {
-        bail!(
-            "epoch {}: the loss is {v}; lower the learning rate",
-            epoch + 1
-        );
-    }
-    Ok(v)
 }
 
 /// Appends `line` to metrics.jsonl and the epoch's training seconds and step count to

@@ -275,11 +275,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
         )?;
         return crate::rank::run(
             &cfg,
-            crate::rank::Output {
+            crate::runlog::RunOutput {
                 dir: dir.as_deref(),
                 config_text: &config_text,
                 config_path: &config_path,
                 resume,
+                checkpoint_every: None,
             },
             args.json,
             peer.as_mut().map(|p| p as &mut dyn Collective),

@@ -4,8 +4,7 @@
 //!   finiteness check, checkpoints after every epoch and every N steps, and exact resume.
 //! - A family plugs in as a [`Task`]: its model, batches, step, evaluation and checkpoint
 //!   contents ([`binary::BinaryTask`], [`mil::MilTask`], [`multilabel::MultiLabelTask`], [`multiclass::ManyClassTask`], [`charlm::CharLmTask`],
-//!   [`contrastive::UnimodalTask`], [`contrastive::BimodalTask`]; the ranking loop still lives in
-//!   the `xrisk` binary).
+//!   [`contrastive::UnimodalTask`], [`contrastive::BimodalTask`], [`rank::RankingTask`]).
 //! - Progress leaves through an [`Observer`]: the `xrisk` command line draws bars and writes
 //!   `metrics.jsonl` with one; a library user passes [`observer::Records`] or [`observer::Silent`].
 //! - [`config`] is the run's TOML configuration with its value checks, [`builder`] turns it into
@@ -24,6 +23,7 @@ pub mod mil;
 pub mod multiclass;
 pub mod multilabel;
 pub mod observer;
+pub mod rank;
 pub mod trainer;
 
 pub use checkpoint::Persistence;

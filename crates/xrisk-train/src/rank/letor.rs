@@ -6,8 +6,8 @@
 //! every test query with a relevant document (graded gains, ties averaged), MAP@10 and P@10
 //! with label > 0 as relevant.
 
+use super::{RankBatch, RankData, RankMetrics, ideal_dcg, kth_largest, map_p_at_10};
 use crate::config::Config;
-use crate::rank::{RankBatch, RankMetrics, RankTask, ideal_dcg, kth_largest, map_p_at_10};
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::seq::{SliceRandom, index};
@@ -96,7 +96,7 @@ impl Letor {
                 test.dim
             );
         }
-        crate::train::normalize_features(&cfg.data, &mut train, &mut test)?;
+        crate::data::normalize_features(&cfg.data, &mut train, &mut test)?;
         let (train, test) = (group(train, "train")?, group(test, "test")?);
         let topk = cfg.loss.topk.unwrap_or(usize::MAX);
         let (mut relevant, mut others, mut ideal) = (Vec::new(), Vec::new(), Vec::new());
@@ -120,7 +120,7 @@ impl Letor {
             train.data.dim
         );
         let hidden = cfg.model.dense_hidden();
-        crate::train::check_dense_memory(cfg, "[model] hidden", train.data.dim, &hidden, 1)?;
+        crate::data::check_dense_memory(cfg, "[model] hidden", train.data.dim, &hidden, 1)?;
         Ok(Letor {
             per_batch: cfg.sampler.batch_size,
             num_pos: cfg.sampler.num_pos.unwrap_or(5),
@@ -163,7 +163,7 @@ impl Letor {
     }
 }
 
-impl RankTask for Letor {
+impl RankData for Letor {
     type Model = Mlp;
 
     fn init(&self, cfg: &Config, device: &Device) -> Mlp {

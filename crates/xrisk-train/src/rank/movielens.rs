@@ -2,8 +2,8 @@
 //! leave-last-out protocol of `xrisk_data::recsplit` (the held-out item of each user ranked
 //! among `eval_negatives` sampled items it never rated), and the TriSampler in ranking mode.
 
+use super::{RankBatch, RankData, RankMetrics, ideal_dcg, kth_largest, map_p_at_10};
 use crate::config::Config;
-use crate::rank::{RankBatch, RankMetrics, RankTask, ideal_dcg, kth_largest, map_p_at_10};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -161,7 +161,7 @@ fn user_scores(eval: &NeuMf, user: usize, items: &[usize], device: &Device) -> V
         .unwrap_or_default()
 }
 
-impl RankTask for Movielens {
+impl RankData for Movielens {
     type Model = NeuMf;
 
     fn init(&self, cfg: &Config, device: &Device) -> NeuMf {
