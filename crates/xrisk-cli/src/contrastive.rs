@@ -19,7 +19,8 @@ fn fit<T: Task>(cfg: &Config, task: &mut T, o: RunOutput) -> Result<()> {
     Trainer::new(Schedule::without_default_decay(&cfg.train))
         .with_checkpoints(persist.as_ref())
         .fit(task, &mut observer)
-        .map_err(|e| observer.explain(e))
+        .map_err(|e| observer.explain(e))?;
+    Ok(())
 }
 
 fn f(v: &Value, p: &str) -> f64 {

@@ -197,8 +197,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
             bar: bar.clone(),
             seconds: 0.0,
         };
-        let scores = fit_configured(cfg, &train_set, &test_set, &mut seen, None, None)
-            .with_context(|| name.to_string())?;
+        let data = crate::train::Parts {
+            train: &train_set,
+            validation: None,
+            test: &test_set,
+        };
+        let scores = fit_configured(cfg, data, &mut seen, None, None)
+            .with_context(|| name.to_string())?
+            .scores;
         bar.finish();
         let m = evaluate(&test_set, &scores, 0.3)?;
         outcomes.push((*name, m, seen.seconds / args.epochs.max(1) as f64, scores));

@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 use xrisk_data::snapshot::Snapshot;
 use xrisk_train::mil::{MilData, MilTask};
-use xrisk_train::{Config, Schedule, Trainer};
+use xrisk_train::{Config, Schedule, Selection, Trainer};
 
 /// Runs a MIL config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl, the
 /// checkpoints and report.html there, and continues from `o.resume` when given.
@@ -28,8 +28,9 @@ pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
     counts.put_scalar("data.train_positives", train.positives() as f64);
     counts.put_scalar("data.test_bags", test.len() as f64);
     let (mut observer, persist) = o.open(cfg, counts)?;
-    Trainer::new(Schedule::of(&cfg.train))
+    let best = Trainer::new(Schedule::of(&cfg.train))
         .with_checkpoints(persist.as_ref())
+        .with_selection(Selection::of(&cfg.train))
         .fit(&mut task, &mut observer)
         .map_err(|e| observer.explain(e))?;
     let max_fpr = cfg.train.max_fpr;
@@ -51,11 +52,12 @@ pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
         })?;
         eprintln!("report: {}", report.display());
     }
+    let mut out = json!({"test": {"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr}});
+    if let Some(b) = &best {
+        crate::runlog::report_selection(cfg, b, observer.last_line(), &mut out);
+    }
     if json_out {
-        println!(
-            "{}",
-            json!({"test": {"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr}})
-        );
+        println!("{out}");
     } else {
         println!(
             "test: AUROC {:.4}  AUPRC {:.4}  pAUC(FPR≤{max_fpr}) {:.4}",

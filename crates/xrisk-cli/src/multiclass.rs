@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 use xrisk_data::snapshot::Snapshot;
 use xrisk_train::multiclass::ManyClassTask;
-use xrisk_train::{Config, Schedule, Trainer};
+use xrisk_train::{Config, Schedule, Selection, Trainer};
 
 /// Runs a many-class config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl
 /// and the checkpoints there, and continues from `o.resume` when given.
@@ -27,13 +27,18 @@ pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
     counts.put_scalar("data.classes", task.n_classes() as f64);
     counts.put_scalar("data.test_len", test.len() as f64);
     let (mut observer, persist) = o.open(cfg, counts)?;
-    Trainer::new(Schedule::of(&cfg.train))
+    let best = Trainer::new(Schedule::of(&cfg.train))
         .with_checkpoints(persist.as_ref())
+        .with_selection(Selection::of(&cfg.train))
         .fit(&mut task, &mut observer)
         .map_err(|e| observer.explain(e))?;
     let (t1, t5, ce) = task.test_metrics()?;
+    let mut out = json!({"test": {"top1": t1, "top5": t5, "ce": ce}});
+    if let Some(b) = &best {
+        crate::runlog::report_selection(cfg, b, observer.last_line(), &mut out);
+    }
     if json_out {
-        println!("{}", json!({"test": {"top1": t1, "top5": t5, "ce": ce}}));
+        println!("{out}");
     } else {
         println!("test: top-1 {t1:.4}  top-5 {t5:.4}  CE {ce:.4}");
     }

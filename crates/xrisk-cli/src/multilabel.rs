@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 use xrisk_data::snapshot::Snapshot;
 use xrisk_train::multilabel::{MultiLabelTask, TaskMetrics};
-use xrisk_train::{Config, Schedule, Trainer};
+use xrisk_train::{Config, Schedule, Selection, Trainer};
 
 /// Runs a multi-label config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl
 /// and the checkpoints there, and continues from `o.resume` when given.
@@ -34,17 +34,19 @@ pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
     counts.put_scalar("data.tasks", t as f64);
     counts.put_scalar("data.test_len", test.len() as f64);
     let (mut observer, persist) = o.open(cfg, counts)?;
-    Trainer::new(Schedule::of(&cfg.train))
+    let best = Trainer::new(Schedule::of(&cfg.train))
         .with_checkpoints(persist.as_ref())
+        .with_selection(Selection::of(&cfg.train))
         .fit(&mut task, &mut observer)
         .map_err(|e| observer.explain(e))?;
     let m = task.test_metrics()?;
     let (ma, mp) = (TaskMetrics::mean(&m.auroc), TaskMetrics::mean(&m.ap));
+    let mut out = json!({"test": {"mean_auroc": ma, "mean_ap": mp, "auroc": m.auroc, "ap": m.ap}});
+    if let Some(b) = &best {
+        crate::runlog::report_selection(cfg, b, observer.last_line(), &mut out);
+    }
     if json_out {
-        println!(
-            "{}",
-            json!({"test": {"mean_auroc": ma, "mean_ap": mp, "auroc": m.auroc, "ap": m.ap}})
-        );
+        println!("{out}");
     } else {
         let per: Vec<String> = m
             .auroc

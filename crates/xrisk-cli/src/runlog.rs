@@ -170,6 +170,7 @@ impl RunOutput<'_> {
                 dir: self.dir.map(Path::to_path_buf),
                 steps: 0,
                 abort_at: abort_at_step(),
+                last: None,
             },
             persist,
         ))
@@ -184,6 +185,7 @@ pub struct CliObserver {
     dir: Option<PathBuf>,
     steps: u64,
     abort_at: Option<u64>,
+    last: Option<Value>,
 }
 
 /// Test hook of the kill-and-resume tests: with `XRISK_FAULT_ABORT_AT_STEP=N` in the
@@ -197,6 +199,11 @@ fn abort_at_step() -> Option<u64> {
 }
 
 impl CliObserver {
+    /// The last epoch line of this process (`None` before the first epoch).
+    pub fn last_line(&self) -> Option<&Value> {
+        self.last.as_ref()
+    }
+
     /// Adds the checkpoint the run stopped at to the error of a failed run.
     pub fn explain(&self, e: anyhow::Error) -> anyhow::Error {
         let Some(dir) = &self.dir else { return e };
@@ -231,10 +238,31 @@ impl Observer for CliObserver {
     fn epoch(&mut self, r: &EpochRecord) -> Result<()> {
         self.bar
             .suspend(|| eprintln!("epoch {:>3}  {}  {:.1}s", r.epoch, r.summary, r.seconds));
+        self.last = Some(r.line.clone());
         append_epoch(&mut self.logs, &r.line, r.epoch, r.seconds, r.steps)
     }
 
     fn end(&mut self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// Prints which epoch model selection kept, and adds it and the last epoch's test metrics to
+/// the run's JSON (`out["test"]` already holds the kept model's).
+pub fn report_selection(
+    cfg: &Config,
+    best: &xrisk_train::Best,
+    last: Option<&Value>,
+    out: &mut Value,
+) {
+    let key = cfg.train.select.as_deref().unwrap_or("");
+    eprintln!(
+        "kept epoch {} (best validation {key} {:.4}); the test metrics below are that model's",
+        best.epoch, best.value
+    );
+    if let Some(t) = last.and_then(|l| l.get("test")) {
+        eprintln!("last epoch's test metrics: {t}");
+        out["last_epoch"] = json!({"epoch": last.and_then(|l| l.get("epoch")), "test": t});
+    }
+    out["selected"] = json!({"epoch": best.epoch, "metric": key, "validation": best.value});
 }

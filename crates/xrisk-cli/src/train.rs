@@ -18,7 +18,7 @@ pub use xrisk_train::builder::*;
 use xrisk_train::checkpoint::{Persistence, load_checkpoint};
 pub use xrisk_train::data::*;
 use xrisk_train::observer::{Observer, Silent};
-use xrisk_train::{Schedule, Trainer};
+use xrisk_train::{Best, Schedule, Selection, Trainer};
 
 /// Arguments of `xrisk train`.
 #[derive(Args, Debug)]
@@ -59,29 +59,44 @@ pub struct TrainArgs {
     dist: crate::distributed::DistArgs,
 }
 
+/// The data of a binary run: training rows, the validation rows of model selection, test
+/// rows.
+#[derive(Clone, Copy)]
+pub struct Parts<'a> {
+    pub train: &'a Dataset,
+    pub validation: Option<&'a Dataset>,
+    pub test: &'a Dataset,
+}
+
+/// What a binary run ends with: the test scores of the kept model (the last epoch's, or the
+/// selected one's) and the selected epoch.
+pub struct Fitted {
+    pub scores: Vec<f64>,
+    pub best: Option<Best>,
+}
+
 /// Trains the `[model]` of `cfg` on the [`Trainer`] ([`BinaryTask`]); with `persist`,
-/// checkpoints the run, resumes it, and saves the final model as `model.bpk`. Returns the
-/// final test scores.
+/// checkpoints the run, resumes it, and saves the kept model as `model.bpk`.
 pub fn fit_configured(
     cfg: &Config,
-    train: &Dataset,
-    test: &Dataset,
+    data: Parts,
     observer: &mut dyn Observer,
     persist: Option<&Persistence>,
     dist: Option<&mut dyn Collective>,
-) -> Result<Vec<f64>> {
+) -> Result<Fitted> {
     fn fit<M: Scorer>(
         cfg: &Config,
-        train: &Dataset,
-        test: &Dataset,
+        data: Parts,
         build: impl FnOnce(&Device) -> Result<M>,
         observer: &mut dyn Observer,
         persist: Option<&Persistence>,
         dist: Option<&mut dyn Collective>,
-    ) -> Result<Vec<f64>> {
-        let mut task = BinaryTask::new(cfg, train, test, build, dist)?;
-        Trainer::new(Schedule::of(&cfg.train))
+    ) -> Result<Fitted> {
+        let mut task = BinaryTask::new(cfg, data.train, data.test, build, dist)?
+            .with_validation(data.validation);
+        let best = Trainer::new(Schedule::of(&cfg.train))
             .with_checkpoints(persist)
+            .with_selection(Selection::of(&cfg.train))
             .fit(&mut task, observer)?;
         let (model, scores) = task.into_parts();
         if let Some(p) = persist {
@@ -90,20 +105,21 @@ pub fn fit_configured(
                 anyhow::anyhow!("cannot save the model into {}: {e:?}", dir.display())
             })?;
         }
-        Ok(scores)
+        Ok(Fitted { scores, best })
     }
+    let train = data.train;
     let dim = train.dim;
     match cfg.model.kind.as_str() {
         "linear" | "mlp" => {
             let hidden = cfg.model.dense_hidden();
             check_dense_memory(cfg, "[model] hidden", dim, &hidden, 1)?;
             let build = |d: &Device| Ok(Mlp::new(dim, &hidden, d));
-            fit(cfg, train, test, build, observer, persist, dist)
+            fit(cfg, data, build, observer, persist, dist)
         }
         "densenet121" => {
             let shape = image_shape(cfg, dim)?;
             let build = |d: &Device| Ok(DenseNet::densenet121(shape, d));
-            fit(cfg, train, test, build, observer, persist, dist)
+            fit(cfg, data, build, observer, persist, dist)
         }
         "resnet20" | "resnet18" => {
             let shape = image_shape(cfg, dim)?;
@@ -115,7 +131,7 @@ pub fn fit_configured(
                     ResNet::resnet20(shape, d)
                 })
             };
-            fit(cfg, train, test, build, observer, persist, dist)
+            fit(cfg, data, build, observer, persist, dist)
         }
         other => {
             bail!(
@@ -131,11 +147,10 @@ pub fn fit_configured(
 fn fit_local_peers(
     cfg: &Config,
     devices: &[String],
-    train: &Dataset,
-    test: &Dataset,
+    data: Parts,
     observer: &mut dyn Observer,
     persist: Option<&Persistence>,
-) -> Result<Vec<f64>> {
+) -> Result<Fitted> {
     let on = |name: &str| {
         let mut c = cfg.clone();
         c.train.device = Some(name.to_string());
@@ -150,18 +165,11 @@ fn fit_local_peers(
             .zip(&devices[1..])
             .map(|(mut comm, name)| {
                 let c = on(name);
-                s.spawn(move || fit_configured(&c, train, test, &mut Silent, None, Some(&mut comm)))
+                s.spawn(move || fit_configured(&c, data, &mut Silent, None, Some(&mut comm)))
             })
             .collect();
         let mut first = group.remove(0);
-        let result = fit_configured(
-            &on(&devices[0]),
-            train,
-            test,
-            observer,
-            persist,
-            Some(&mut first),
-        );
+        let result = fit_configured(&on(&devices[0]), data, observer, persist, Some(&mut first));
         // A failed peer 0 leaves the group, which stops the others.
         drop(first);
         for (k, h) in others.into_iter().enumerate() {
@@ -183,12 +191,15 @@ fn metrics_json(m: &Metrics, max_fpr: f64) -> serde_json::Value {
 }
 
 /// The data counts that a resume checks the data against.
-fn data_counts(train: &Dataset, test: &Dataset) -> Snapshot {
+fn data_counts(train: &Dataset, validation: Option<&Dataset>, test: &Dataset) -> Snapshot {
     let mut m = Snapshot::new();
     m.put_scalar("data.train_len", train.len() as f64);
     m.put_scalar("data.train_positives", train.positives() as f64);
     m.put_scalar("data.dim", train.dim as f64);
     m.put_scalar("data.test_len", test.len() as f64);
+    if let Some(v) = validation {
+        m.put_scalar("data.validation_len", v.len() as f64);
+    }
     m
 }
 
@@ -351,15 +362,24 @@ pub fn run(args: TrainArgs) -> Result<()> {
             args.json,
         );
     }
-    let (train, test) = prepare_data(&cfg.data, cfg.train.seed)?;
+    let (train, validation, test) = prepare_data_with_validation(&cfg.data, cfg.train.seed)?;
     eprintln!(
-        "data: train {} ({} positive), test {} ({} positive), {} features",
+        "data: train {} ({} positive), {}test {} ({} positive), {} features",
         train.len(),
         train.positives(),
+        validation
+            .as_ref()
+            .map(|v| format!("validation {} ({} positive), ", v.len(), v.positives()))
+            .unwrap_or_default(),
         test.len(),
         test.positives(),
         train.dim
     );
+    let data = Parts {
+        train: &train,
+        validation: validation.as_ref(),
+        test: &test,
+    };
     let (mut peer, out_dir) = args.dist.join(
         cfg.sampler.batch_size,
         &config_text,
@@ -372,23 +392,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
         resume,
         checkpoint_every: args.checkpoint_every,
     }
-    .open(&cfg, data_counts(&train, &test))?;
+    .open(&cfg, data_counts(&train, validation.as_ref(), &test))?;
     let max_fpr = cfg.train.max_fpr;
     let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
     let train_start = Instant::now();
     let steps = steps_per_epoch(&cfg, &train)?;
     let fitted = match &local_peers {
-        None => fit_configured(&cfg, &train, &test, &mut observer, persist.as_ref(), dist),
-        Some(devices) => fit_local_peers(
-            &cfg,
-            devices,
-            &train,
-            &test,
-            &mut observer,
-            persist.as_ref(),
-        ),
+        None => fit_configured(&cfg, data, &mut observer, persist.as_ref(), dist),
+        Some(devices) => fit_local_peers(&cfg, devices, data, &mut observer, persist.as_ref()),
     };
-    let scores = fitted.map_err(|e| observer.explain(e))?;
+    let Fitted { scores, best } = fitted.map_err(|e| observer.explain(e))?;
     let final_metrics = evaluate(&test, &scores, max_fpr)?;
     if let Some(dir) = &out_dir {
         let report = crate::report::write(&crate::report::RunReport {
@@ -407,6 +420,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         eprintln!("report: {}", report.display());
     }
     let mut out = json!({"test": metrics_json(&final_metrics, max_fpr)});
+    if let Some(b) = &best {
+        crate::runlog::report_selection(&cfg, b, observer.last_line(), &mut out);
+    }
     if let Some(p) = &peer {
         let total_steps = (steps * cfg.train.epochs).max(1) as f64;
         let d = json!({

@@ -278,3 +278,20 @@ fn contrastive_runs_resume_bit_for_bit() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_run_with_model_selection_resumes_with_its_kept_epoch() {
+    let dir = tmp("select");
+    let base = std::fs::read_to_string(common::repo().join("examples/ap_soap.toml")).unwrap();
+    let text = base.replace("[data]", "[data]\nvalidation = 0.2").replace(
+        "epochs = 20",
+        "epochs = 4\nselect = \"auprc\"\nmax_steps_per_epoch = 8\nthreads = 1",
+    );
+    // The final checkpoint holds the kept epoch's state under `best/`: equal bytes mean the
+    // resumed run kept the same epoch with the same weights.
+    kill_and_resume(&dir, "binary", &text, 2);
+    let s = Snapshot::read(&dir.join("binary-b/checkpoint.bin")).unwrap();
+    assert!(s.count("select.epoch").unwrap() >= 1);
+    assert!(s.array_names("best/model.").next().is_some());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -54,6 +54,7 @@ use xrisk_data::snapshot::Snapshot;
 pub struct BinaryTask<'a, 'd, M: Scorer> {
     train: &'a Dataset,
     test: &'a Dataset,
+    validation: Option<&'a Dataset>,
     device: Device,
     model: M,
     objective: Objective,
@@ -117,6 +118,7 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
         Ok(BinaryTask {
             train,
             test,
+            validation: None,
             device,
             model,
             objective,
@@ -126,6 +128,12 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
             max_fpr: cfg.train.max_fpr,
             last_scores: None,
         })
+    }
+
+    /// Reports metrics on `validation` after every epoch (model selection, `[train] select`).
+    pub fn with_validation(mut self, validation: Option<&'a Dataset>) -> Self {
+        self.validation = validation;
+        self
     }
 
     /// The trained model and its test scores (logits).
@@ -223,6 +231,17 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
             m.auroc, m.auprc, m.pauc
         );
         Ok((line, summary))
+    }
+
+    fn validate(&mut self) -> Result<Option<serde_json::Value>> {
+        let Some(v) = self.validation else {
+            return Ok(None);
+        };
+        let scores = predict(&self.model, &v.features, v.dim, &self.device);
+        let m = crate::data::evaluate(v, &scores, self.max_fpr)?;
+        Ok(Some(
+            json!({"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": self.max_fpr}),
+        ))
     }
 
     fn save(&self, s: &mut Snapshot) -> Result<()> {

@@ -170,3 +170,43 @@ pub fn run_meta(cfg: &Config, config_text: &str, config_path: &Path) -> Snapshot
     m.put_scalar("run.epochs", cfg.train.epochs as f64);
     m
 }
+
+/// Copies every entry of `src` into `dst` under `prefix` (a snapshot inside a checkpoint).
+pub fn nest(dst: &mut Snapshot, prefix: &str, src: &Snapshot) {
+    for name in src.scalar_names() {
+        if let Ok(v) = src.scalar(name) {
+            dst.put_scalar(format!("{prefix}{name}"), v);
+        }
+    }
+    for name in src.text_names() {
+        if let Ok(v) = src.text(name) {
+            dst.put_text(format!("{prefix}{name}"), v);
+        }
+    }
+    for name in src.array_names("") {
+        if let Ok(v) = src.array(name) {
+            dst.put_array(format!("{prefix}{name}"), v.to_vec());
+        }
+    }
+}
+
+/// The entries of `src` under `prefix`, without it ([`nest`] undone).
+pub fn unnest(src: &Snapshot, prefix: &str) -> Snapshot {
+    let mut out = Snapshot::new();
+    for name in src.scalar_names().filter(|n| n.starts_with(prefix)) {
+        if let Ok(v) = src.scalar(name) {
+            out.put_scalar(&name[prefix.len()..], v);
+        }
+    }
+    for name in src.text_names().filter(|n| n.starts_with(prefix)) {
+        if let Ok(v) = src.text(name) {
+            out.put_text(&name[prefix.len()..], v);
+        }
+    }
+    for name in src.array_names(prefix) {
+        if let Ok(v) = src.array(name) {
+            out.put_array(&name[prefix.len()..], v.to_vec());
+        }
+    }
+    out
+}

@@ -53,6 +53,10 @@ pub struct DataConfig {
     pub imratio: Option<f64>,
     /// Held-out share when there is no test file (default 0.3).
     pub test_fraction: Option<f64>,
+    /// Validation rows for model selection (`[train] select`): a share of the training rows
+    /// (`validation = 0.2`, a stratified seeded split; binary, MIL, multi-label and
+    /// many-class runs) or a file read like `test` (`validation = "valid.svm"`; binary runs).
+    pub validation: Option<Validation>,
     /// movielens: a data set fetched with `xrisk data fetch` (`movielens-100k`), instead of
     /// `train`.
     pub dataset: Option<String>,
@@ -379,6 +383,16 @@ impl Default for SamplerConfig {
     }
 }
 
+/// `[data] validation`: a share of the training rows or a file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Validation {
+    /// This share of the training rows, split off before training.
+    Fraction(f64),
+    /// Rows read from this file, like `test`.
+    File(PathBuf),
+}
+
 /// `[train]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -409,6 +423,10 @@ pub struct TrainConfig {
     /// Stop every epoch after this many steps (smoke tests, timing); default: the sampler's
     /// full epoch.
     pub max_steps_per_epoch: Option<usize>,
+    /// Model selection: the validation metric (a key of the family's test metrics, e.g.
+    /// `auprc`, `auroc`, `pauc`, `mean_ap`, `top1`, `ce`) whose best epoch the run keeps and
+    /// reports test metrics of, beside the last epoch's. Needs `[data] validation`.
+    pub select: Option<String>,
 }
 
 impl Default for TrainConfig {
@@ -425,6 +443,7 @@ impl Default for TrainConfig {
             device: None,
             devices: None,
             max_steps_per_epoch: None,
+            select: None,
         }
     }
 }
@@ -492,6 +511,26 @@ impl Config {
     /// Checks every value's domain, naming the section and key (the losses and optimizers
     /// would otherwise turn a bad value into NaN scores many steps later).
     pub fn validate(&self) -> Result<()> {
+        match (&self.data.validation, &self.train.select) {
+            (Some(Validation::Fraction(f)), _) if !(f.is_finite() && *f > 0.0 && *f < 1.0) => {
+                bail!("[data] validation = {f}: the validation share must be in (0, 1)")
+            }
+            (None, Some(key)) => bail!(
+                "[train] select = \"{key}\" picks the best epoch on validation rows: add [data] validation = 0.2 (a share of the training rows) or a file"
+            ),
+            _ => {}
+        }
+        if self.data.validation.is_some()
+            && matches!(
+                self.loss.kind.as_str(),
+                "listwise_ce" | "ndcg" | "gcl" | "infonce" | "robust_lm"
+            )
+        {
+            bail!(
+                "[data] validation: model selection covers binary, MIL, multi-label and many-class runs; [loss] kind = \"{}\" reports its test metrics every epoch without it",
+                self.loss.kind
+            );
+        }
         if (self.model.init_from.is_some() || self.train.freeze_model)
             && self.loss.kind != "robust_lm"
         {

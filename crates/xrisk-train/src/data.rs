@@ -4,7 +4,7 @@
 //! `[data] normalize`, the memory check of a dense model, image shapes, and the test
 //! metrics of a binary scorer.
 
-use crate::config::{Config, DataConfig};
+use crate::config::{Config, DataConfig, Validation};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use xrisk_data::Dataset;
@@ -214,6 +214,83 @@ pub fn prepare_data(cfg: &DataConfig, seed: u64) -> Result<(Dataset, Dataset)> {
     let (mut train, mut test) = load_parts(cfg, seed)?;
     normalize_features(cfg, &mut train, &mut test)?;
     Ok((train, test))
+}
+
+/// The seed of the validation split, apart from the test split's.
+fn validation_seed(seed: u64) -> u64 {
+    seed ^ 0x7661_6c69_6461_7465
+}
+
+/// [`prepare_data`] with `[data] validation`: the train, validation and test parts of a
+/// binary task. A share is split off the training rows (stratified, seeded); a file is read
+/// like `test`. `[data] normalize` is fitted on the remaining training rows. Without
+/// `validation`, the parts of [`prepare_data`] and no validation.
+pub fn prepare_data_with_validation(
+    cfg: &DataConfig,
+    seed: u64,
+) -> Result<(Dataset, Option<Dataset>, Dataset)> {
+    let Some(v) = &cfg.validation else {
+        let (train, test) = prepare_data(cfg, seed)?;
+        return Ok((train, None, test));
+    };
+    let named = named_binary_dataset(cfg)?;
+    let cfg = named.as_ref().unwrap_or(cfg);
+    let (train, mut test) = load_parts(cfg, seed)?;
+    let (mut train, mut validation) = match v {
+        Validation::Fraction(f) => {
+            let (tr, va) = xrisk_data::train_test_split(&train.labels, *f, validation_seed(seed))?;
+            (train.select(&tr), train.select(&va))
+        }
+        Validation::File(path) => {
+            let n_features = cfg.n_features.or(Some(train.dim));
+            let v = read(cfg, "validation", path, None, n_features)?;
+            if v.dim != train.dim {
+                bail!(
+                    "{}: {} features per row, the training rows have {}",
+                    path.display(),
+                    v.dim,
+                    train.dim
+                );
+            }
+            (train, binarize(v, cfg, seed, false)?)
+        }
+    };
+    if validation.positives() == 0 || validation.positives() == validation.len() {
+        bail!(
+            "[data] validation: the {} validation rows hold one class only; use a larger share",
+            validation.len()
+        );
+    }
+    if let Some(how) = normalize_kind(cfg)? {
+        xrisk_data::scaler::normalize(how, &mut train, &mut [&mut test, &mut validation])?;
+    }
+    Ok((train, Some(validation), test))
+}
+
+/// Splits a share `[data] validation` off `train` (seeded; stratified on the label when
+/// `stratify`), for the families whose validation rows come from the training data only.
+pub fn split_validation(
+    cfg: &DataConfig,
+    seed: u64,
+    train: Dataset,
+    stratify: bool,
+) -> Result<(Dataset, Option<Dataset>)> {
+    match &cfg.validation {
+        None => Ok((train, None)),
+        Some(Validation::Fraction(f)) => {
+            let labels = if stratify {
+                train.labels.clone()
+            } else {
+                vec![0.0; train.len()]
+            };
+            let (tr, va) = xrisk_data::train_test_split(&labels, *f, validation_seed(seed))?;
+            Ok((train.select(&tr), Some(train.select(&va))))
+        }
+        Some(Validation::File(p)) => bail!(
+            "[data] validation = \"{}\": validation files are read by binary runs; give a share of the training rows, e.g. validation = 0.2",
+            p.display()
+        ),
+    }
 }
 
 fn load_parts(cfg: &DataConfig, seed: u64) -> Result<(Dataset, Dataset)> {

@@ -29,4 +29,4 @@ pub mod trainer;
 pub use checkpoint::Persistence;
 pub use config::Config;
 pub use observer::{EpochRecord, Observer};
-pub use trainer::{Schedule, Task, Trainer};
+pub use trainer::{Best, Schedule, Selection, Task, Trainer};

@@ -25,7 +25,8 @@
 //!         .collect();
 //!     Bag { id: format!("bag{i}"), label, instances }
 //! };
-//! let data = MilData { train: (0..90).map(bag).collect(), test: (90..150).map(bag).collect(), dim: 3 };
+//! let (train, test) = ((0..90).map(bag).collect(), (90..150).map(bag).collect());
+//! let data = MilData { train, test, validation: None, dim: 3 };
 //! let cfg = xrisk_train::config::parse(
 //!     r#"
 //!     [data]
@@ -107,7 +108,7 @@ fn load(cfg: &Config) -> Result<MilDataset> {
 }
 
 /// Fits `[data] normalize` on the training bags' instances and applies it to every bag.
-fn normalize(cfg: &Config, train: &mut [Bag], test: &mut [Bag], dim: usize) -> Result<()> {
+fn normalize(cfg: &Config, train: &mut [Bag], others: &mut [&mut [Bag]], dim: usize) -> Result<()> {
     let Some(how) = crate::data::normalize_kind(&cfg.data)? else {
         return Ok(());
     };
@@ -116,8 +117,13 @@ fn normalize(cfg: &Config, train: &mut [Bag], test: &mut [Bag], dim: usize) -> R
         .flat_map(|b| b.instances.iter().copied())
         .collect();
     if let Some(s) = xrisk_data::scaler::FeatureScaler::fit_rows(&instances, dim, how) {
-        for b in train.iter_mut().chain(test.iter_mut()) {
+        for b in train.iter_mut() {
             s.apply_rows(&mut b.instances, dim)?;
+        }
+        for part in others.iter_mut() {
+            for b in part.iter_mut() {
+                s.apply_rows(&mut b.instances, dim)?;
+            }
         }
     }
     Ok(())
@@ -249,6 +255,9 @@ pub struct MilData {
     pub train: Vec<Bag>,
     /// The test bags.
     pub test: Vec<Bag>,
+    /// The validation bags of model selection (`[data] validation`), split off the training
+    /// bags.
+    pub validation: Option<Vec<Bag>>,
     /// Features per instance.
     pub dim: usize,
 }
@@ -284,8 +293,39 @@ impl MilData {
                 )
             }
         };
-        normalize(cfg, &mut train, &mut test, dim)?;
-        Ok(MilData { train, test, dim })
+        let validation = match &cfg.data.validation {
+            None => None,
+            Some(crate::config::Validation::Fraction(f)) => {
+                let labels: Vec<f32> = train.iter().map(|b| b.label).collect();
+                let (tr, va) =
+                    xrisk_data::train_test_split(&labels, *f, cfg.train.seed ^ 0x7661_6c69)?;
+                let v: Vec<Bag> = va.iter().map(|&i| train[i].clone()).collect();
+                train = tr.iter().map(|&i| train[i].clone()).collect();
+                Some(v)
+            }
+            Some(crate::config::Validation::File(p)) => Some({
+                let v = xrisk_data::readers::mil::read_mil(p)?;
+                if v.dim != dim {
+                    bail!(
+                        "{}: {} features per instance, the training bags have {dim}",
+                        p.display(),
+                        v.dim
+                    );
+                }
+                v.bags
+            }),
+        };
+        let mut validation = validation;
+        match &mut validation {
+            Some(v) => normalize(cfg, &mut train, &mut [&mut test, v], dim)?,
+            None => normalize(cfg, &mut train, &mut [&mut test], dim)?,
+        }
+        Ok(MilData {
+            train,
+            test,
+            validation,
+            dim,
+        })
     }
 }
 
@@ -296,6 +336,7 @@ impl MilData {
 pub struct MilTask {
     train: Vec<Bag>,
     test: Vec<Bag>,
+    validation: Option<(Vec<Bag>, Dataset)>,
     train_set: Dataset,
     test_set: Dataset,
     dim: usize,
@@ -319,7 +360,16 @@ impl MilTask {
     /// Builds the run of `cfg` on `data`: checks that the model fits in memory, seeds the
     /// device and initialises the model.
     pub fn from_data(cfg: &Config, data: MilData) -> Result<Self> {
-        let MilData { train, test, dim } = data;
+        let MilData {
+            train,
+            test,
+            validation,
+            dim,
+        } = data;
+        let validation = validation.map(|v| {
+            let labels = bag_labels(&v);
+            (v, labels)
+        });
         let (train_set, test_set) = (bag_labels(&train), bag_labels(&test));
         if !matches!(cfg.model.kind.as_str(), "ffnn_att") {
             bail!(
@@ -349,6 +399,7 @@ impl MilTask {
         Ok(MilTask {
             train,
             test,
+            validation,
             train_set,
             test_set,
             dim,
@@ -524,6 +575,17 @@ impl crate::Task for MilTask {
             m.auroc, m.auprc, m.pauc
         );
         Ok((line, summary))
+    }
+
+    fn validate(&mut self) -> Result<Option<serde_json::Value>> {
+        let Some((bags, labels)) = &self.validation else {
+            return Ok(None);
+        };
+        let s = scores(&self.model, bags, self.dim, self.eval_pooling, &self.device);
+        let m = crate::data::evaluate(labels, &s, self.max_fpr)?;
+        Ok(Some(
+            json!({"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": self.max_fpr}),
+        ))
     }
 
     fn save(&self, s: &mut Snapshot) -> Result<()> {

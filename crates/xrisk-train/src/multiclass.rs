@@ -211,6 +211,7 @@ fn evaluate(model: &XcClassifier, test: &Dataset, device: &Device) -> Result<(f6
 pub struct ManyClassTask {
     train: Dataset,
     test: Dataset,
+    validation: Option<Dataset>,
     n_classes: usize,
     device: Device,
     model: XcClassifier,
@@ -227,16 +228,30 @@ impl ManyClassTask {
     /// Reads (or generates) the data of `cfg` and builds the run.
     pub fn new(cfg: &Config) -> Result<Self> {
         let (train, test) = load(cfg)?;
-        Self::from_data(cfg, train, test)
+        let (train, validation) =
+            crate::data::split_validation(&cfg.data, cfg.train.seed, train, false)?;
+        let mut task = Self::from_data(cfg, train, test)?;
+        task.validation = validation;
+        Ok(task)
     }
 
     /// Builds the run of `cfg` on `train` and `test` (labels: class indices 0…K−1): checks
     /// that the model fits in memory, seeds the device and initialises the model.
     pub fn from_data(cfg: &Config, train: Dataset, test: Dataset) -> Result<Self> {
+        Self::build(cfg, train, None, test)
+    }
+
+    fn build(
+        cfg: &Config,
+        train: Dataset,
+        validation: Option<Dataset>,
+        test: Dataset,
+    ) -> Result<Self> {
         let n_classes = train
             .labels
             .iter()
             .chain(&test.labels)
+            .chain(validation.iter().flat_map(|v| &v.labels))
             .fold(0f32, |a, &b| a.max(b)) as usize
             + 1;
         if !matches!(cfg.model.kind.as_str(), "mlp" | "linear") {
@@ -286,6 +301,7 @@ impl ManyClassTask {
             epochs: cfg.train.epochs,
             train,
             test,
+            validation,
             n_classes,
             device,
             model,
@@ -407,6 +423,14 @@ impl crate::Task for ManyClassTask {
             line,
             format!("loss {loss:>9.5}  test top-1 {t1:.4}  top-5 {t5:.4}  CE {ce:.4}"),
         ))
+    }
+
+    fn validate(&mut self) -> Result<Option<serde_json::Value>> {
+        let Some(v) = &self.validation else {
+            return Ok(None);
+        };
+        let (t1, t5, ce) = evaluate(&self.model, v, &self.device)?;
+        Ok(Some(json!({"top1": t1, "top5": t5, "ce": ce})))
     }
 
     fn save(&self, s: &mut Snapshot) -> Result<()> {

@@ -289,6 +289,7 @@ enum Sampler {
 pub struct MultiLabelTask {
     train: Dataset,
     test: Dataset,
+    validation: Option<Dataset>,
     device: Device,
     model: Mlp,
     method: Method,
@@ -301,7 +302,15 @@ impl MultiLabelTask {
     /// is given) and builds the run.
     pub fn new(cfg: &Config) -> Result<Self> {
         let (train, test) = load(cfg)?;
-        Self::from_data(cfg, train, test)
+        let (train, validation) =
+            crate::data::split_validation(&cfg.data, cfg.train.seed, train, false)?;
+        Ok(Self::from_data(cfg, train, test)?.with_validation(validation))
+    }
+
+    /// Reports metrics on `validation` after every epoch (model selection).
+    pub fn with_validation(mut self, validation: Option<Dataset>) -> Self {
+        self.validation = validation;
+        self
     }
 
     /// Builds the run of `cfg` on `train` and `test` (`n_tasks` labels per row): checks that
@@ -342,6 +351,7 @@ impl MultiLabelTask {
         Ok(MultiLabelTask {
             train,
             test,
+            validation: None,
             device,
             model,
             method,
@@ -488,6 +498,17 @@ impl crate::Task for MultiLabelTask {
         Ok((
             line,
             format!("loss {loss:>9.5}  test mean AUROC {ma:.4}  mean AP {mp:.4}"),
+        ))
+    }
+
+    fn validate(&mut self) -> Result<Option<serde_json::Value>> {
+        let Some(v) = &self.validation else {
+            return Ok(None);
+        };
+        let m = evaluate(&self.model, v, &self.device)?;
+        let (ma, mp) = (TaskMetrics::mean(&m.auroc), TaskMetrics::mean(&m.ap));
+        Ok(Some(
+            json!({"mean_auroc": ma, "mean_ap": mp, "auroc": m.auroc, "ap": m.ap}),
         ))
     }
 

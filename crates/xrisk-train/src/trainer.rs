@@ -59,6 +59,12 @@ pub trait Task {
     /// was `train_loss`: the epoch's `metrics.jsonl` line and its summary.
     fn evaluate(&mut self, epoch: usize, train_loss: f64) -> Result<(serde_json::Value, String)>;
 
+    /// Metrics of the model on the run's validation rows (`[data] validation`; the keys of the
+    /// epoch line's `test`), or `None` when the run has none.
+    fn validate(&mut self) -> Result<Option<serde_json::Value>> {
+        Ok(None)
+    }
+
     /// Stores the training state (see the trait's contract).
     fn save(&self, s: &mut Snapshot) -> Result<()>;
 
@@ -106,12 +112,54 @@ impl Schedule {
     }
 }
 
+/// Model selection: which validation metric picks the kept epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// A key of the validation metrics (`auprc`, `ndcg@10`, `top1`, `ce`, …).
+    pub key: String,
+    /// Whether smaller is better (losses and calibration errors).
+    pub lower_is_better: bool,
+}
+
+impl Selection {
+    /// The selection of `[train] select`, if any (`ce`, `nll`, `ece`, `bits_per_char` are
+    /// minimised, every other metric maximised).
+    pub fn of(t: &TrainConfig) -> Option<Self> {
+        t.select.as_ref().map(|key| Selection {
+            lower_is_better: matches!(key.as_str(), "ce" | "nll" | "ece" | "bits_per_char"),
+            key: key.clone(),
+        })
+    }
+}
+
+/// The epoch that model selection kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Best {
+    /// The epoch (counting from 1).
+    pub epoch: usize,
+    /// Its validation metric.
+    pub value: f64,
+    /// Its epoch line, evaluated again on the kept model (test and validation metrics).
+    pub line: serde_json::Value,
+}
+
+/// The kept epoch while the run goes on: its number, validation value, training loss and
+/// state.
+struct Kept {
+    epoch: usize,
+    value: f64,
+    loss: f64,
+    state: Snapshot,
+}
+
 /// Drives a [`Task`] through its epochs.
 pub struct Trainer<'a> {
     /// The schedule.
     pub schedule: Schedule,
     /// Where checkpoints go and what the run resumes from; `None` trains without them.
     pub persist: Option<&'a Persistence>,
+    /// Model selection on the validation rows; `None` keeps the last epoch.
+    pub select: Option<Selection>,
 }
 
 impl<'a> Trainer<'a> {
@@ -120,7 +168,15 @@ impl<'a> Trainer<'a> {
         Trainer {
             schedule,
             persist: None,
+            select: None,
         }
+    }
+
+    /// Keeps the epoch with the best validation metric of `select` (when given): after the
+    /// last epoch the task holds that epoch's state, and [`Trainer::fit`] returns it.
+    pub fn with_selection(mut self, select: Option<Selection>) -> Self {
+        self.select = select;
+        self
     }
 
     /// Checkpoints into (and resumes from) `persist`.
@@ -129,13 +185,15 @@ impl<'a> Trainer<'a> {
         self
     }
 
-    /// Trains `task` for the schedule's epochs, reporting to `observer`.
-    pub fn fit<T: Task>(&self, task: &mut T, observer: &mut dyn Observer) -> Result<()> {
+    /// Trains `task` for the schedule's epochs, reporting to `observer`. With a selection,
+    /// returns the kept epoch (the task then holds its state); else `None`.
+    pub fn fit<T: Task>(&self, task: &mut T, observer: &mut dyn Observer) -> Result<Option<Best>> {
         let result = self.run(task, observer);
         observer.end();
         result
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn checkpoint<T: Task>(
         &self,
         task: &T,
@@ -143,12 +201,19 @@ impl<'a> Trainer<'a> {
         step: usize,
         total: f64,
         fingerprint: &str,
+        kept: Option<&Kept>,
     ) -> Result<()> {
         let Some(p) = self.persist else {
             return Ok(());
         };
         let mut s = Snapshot::new();
         task.save(&mut s)?;
+        if let Some(k) = kept {
+            s.put_scalar("select.epoch", k.epoch as f64);
+            s.put_scalar("select.value", k.value);
+            s.put_scalar("select.loss", k.loss);
+            crate::checkpoint::nest(&mut s, "best/", &k.state);
+        }
         s.put_scalar("run.epoch", epoch as f64);
         s.put_scalar("run.step", step as f64);
         s.put_scalar("run.epoch_loss_sum", total);
@@ -156,14 +221,23 @@ impl<'a> Trainer<'a> {
         p.write(s)
     }
 
-    fn run<T: Task>(&self, task: &mut T, observer: &mut dyn Observer) -> Result<()> {
+    fn run<T: Task>(&self, task: &mut T, observer: &mut dyn Observer) -> Result<Option<Best>> {
         let sched = &self.schedule;
+        let mut kept: Option<Kept> = None;
         let per_epoch = sched.steps_per_epoch(task.batches_per_epoch());
         // Where to start: epoch, step within it, and the running loss sum of that epoch.
         let (mut first_epoch, mut first_step, mut resumed_total) = (0usize, 0usize, 0.0);
         let mut expected = None;
         if let Some(s) = self.persist.and_then(|p| p.resume.as_ref()) {
             task.restore(s)?;
+            if let Ok(epoch) = s.count("select.epoch") {
+                kept = Some(Kept {
+                    epoch: epoch as usize,
+                    value: s.scalar("select.value")?,
+                    loss: s.scalar("select.loss")?,
+                    state: crate::checkpoint::unnest(s, "best/"),
+                });
+            }
             first_epoch = s.count("run.epoch")? as usize;
             first_step = s.count("run.step").unwrap_or(0) as usize;
             resumed_total = s.scalar("run.epoch_loss_sum").unwrap_or(0.0);
@@ -223,13 +297,55 @@ impl<'a> Trainer<'a> {
                 total += value;
                 observer.step();
                 if every > 0 && (step + 1) % every == 0 && step + 1 < batches.len() {
-                    self.checkpoint(task, epoch, step + 1, total, &fingerprint)?;
+                    self.checkpoint(task, epoch, step + 1, total, &fingerprint, kept.as_ref())?;
                 }
             }
             // Training time only: the evaluation below is reported, not timed.
             let seconds = start.elapsed().as_secs_f64();
             let train_loss = total / batches.len().max(1) as f64;
-            let (line, summary) = task.evaluate(epoch + 1, train_loss)?;
+            let (mut line, mut summary) = task.evaluate(epoch + 1, train_loss)?;
+            let validation = task.validate()?;
+            if let (Some(sel), None) = (&self.select, &validation) {
+                bail!(
+                    "[train] select = \"{}\": this run has no validation rows ([data] validation)",
+                    sel.key
+                );
+            }
+            if let Some(v) = validation {
+                if let Some(sel) = &self.select {
+                    let value = v
+                        .get(&sel.key)
+                        .and_then(serde_json::Value::as_f64)
+                        .ok_or_else(|| {
+                            let keys: Vec<&str> = v
+                                .as_object()
+                                .map(|o| o.keys().map(String::as_str).collect())
+                                .unwrap_or_default();
+                            anyhow::anyhow!(
+                                "[train] select = \"{}\": this run's validation metrics are {}",
+                                sel.key,
+                                keys.join(", ")
+                            )
+                        })?;
+                    summary.push_str(&format!("  validation {} {value:.4}", sel.key));
+                    let better = match &kept {
+                        None => true,
+                        Some(k) if sel.lower_is_better => value < k.value,
+                        Some(k) => value > k.value,
+                    };
+                    if better {
+                        let mut state = Snapshot::new();
+                        task.save(&mut state)?;
+                        kept = Some(Kept {
+                            epoch: epoch + 1,
+                            value,
+                            loss: train_loss,
+                            state,
+                        });
+                    }
+                }
+                line["validation"] = v;
+            }
             observer.epoch(&EpochRecord {
                 epoch: epoch + 1,
                 train_loss,
@@ -238,9 +354,19 @@ impl<'a> Trainer<'a> {
                 seconds,
                 steps: batches.len(),
             })?;
-            self.checkpoint(task, epoch + 1, 0, 0.0, "")?;
+            self.checkpoint(task, epoch + 1, 0, 0.0, "", kept.as_ref())?;
         }
-        Ok(())
+        let Some(k) = kept else { return Ok(None) };
+        task.restore(&k.state)?;
+        let (mut line, _) = task.evaluate(k.epoch, k.loss)?;
+        if let Some(v) = task.validate()? {
+            line["validation"] = v;
+        }
+        Ok(Some(Best {
+            epoch: k.epoch,
+            value: k.value,
+            line,
+        }))
     }
 }
 
