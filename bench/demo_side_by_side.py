@@ -111,7 +111,7 @@ meta = None
 with tempfile.TemporaryDirectory() as tmp:
     for seed in [int(s) for s in args.seeds.split(",")]:
         d = os.path.join(tmp, str(seed))
-        out = subprocess.run([args.xrisk, "demo", "--seed", str(seed), "--epochs", str(args.epochs), "--json",
+        out = subprocess.run([args.xrisk, "demo", "--protocol", "scratch", "--seed", str(seed), "--epochs", str(args.epochs), "--json",
                               "--out", os.path.join(d, "report"), "--export", d],
                              check=True, capture_output=True, text=True, env={**os.environ, "RAYON_NUM_THREADS": str(args.threads)})
         for row in json.loads(out.stdout):

@@ -18,7 +18,7 @@ pub use xrisk_train::builder::*;
 use xrisk_train::checkpoint::{Persistence, load_checkpoint};
 pub use xrisk_train::data::*;
 use xrisk_train::observer::{Observer, Silent};
-use xrisk_train::{Best, Schedule, Selection, Trainer};
+use xrisk_train::{Best, Selection, Trainer};
 
 /// Arguments of `xrisk train`.
 #[derive(Args, Debug)]
@@ -94,7 +94,7 @@ pub fn fit_configured(
     ) -> Result<Fitted> {
         let mut task = BinaryTask::new(cfg, data.train, data.test, build, dist)?
             .with_validation(data.validation);
-        let best = Trainer::new(Schedule::of(&cfg.train))
+        let best = Trainer::new(BinaryTask::<M>::schedule(cfg))
             .with_checkpoints(persist)
             .with_selection(Selection::of(&cfg.train))
             .fit(&mut task, observer)?;

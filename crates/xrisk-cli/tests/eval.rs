@@ -142,6 +142,31 @@ fn demo_runs_and_writes_its_report() {
         // One epoch of any of these losses already ranks far better than chance.
         assert!(r["auroc"].as_f64().unwrap() > 0.6, "{r}");
     }
+    // The tutorial protocol: CE keeps its one epoch; the X-risk methods fine-tune after 10
+    // CE epochs, so the epoch they keep is the 11th.
+    let kept: Vec<u64> = rows
+        .iter()
+        .map(|r| r["kept_epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(kept, [1, 11, 11, 11]);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(report["protocol"], "tutorial");
+    let best = report["best"].as_array().unwrap();
+    assert_eq!(best.len(), 3);
+    for b in best {
+        // The winner of a metric has the largest value of it among the rows.
+        let key = match b["metric"].as_str().unwrap() {
+            "AUROC" => "auroc",
+            "AUPRC" => "auprc",
+            _ => "pauc_fpr_0.3",
+        };
+        let top = rows
+            .iter()
+            .map(|r| r[key].as_f64().unwrap())
+            .fold(f64::MIN, f64::max);
+        assert_eq!(b["value"].as_f64().unwrap(), top, "{b}");
+    }
     for f in [
         "metrics.json",
         "roc_curve.csv",

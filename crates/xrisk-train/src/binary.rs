@@ -57,8 +57,18 @@ pub struct BinaryTask<'a, 'd, M: Scorer> {
     validation: Option<&'a Dataset>,
     device: Device,
     model: M,
+    /// The loss and optimizer of the current stage.
     objective: Objective,
     optimizer: Optimizer,
+    /// The fine-tuning stage's loss and optimizer while `[pretrain]`'s first stage runs.
+    fine: Option<(Objective, Optimizer)>,
+    /// The first stage's sampler and epochs (`[pretrain]`), and whether its end resets the
+    /// output layer.
+    pre_sampler: Option<Sampler>,
+    pre_epochs: usize,
+    reset_head: bool,
+    epochs_drawn: usize,
+    seed: u64,
     sampler: Sampler,
     dist: Option<&'d mut dyn Collective>,
     max_fpr: f64,
@@ -105,17 +115,41 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
             model.visit(&mut Touch);
             model
         };
-        let objective = build_objective(&cfg.loss, train.len(), &device)?;
-        let optimizer = build_optimizer(&cfg.optimizer)?;
-        if !optimizer.compatible(&objective) {
-            bail!(
-                "[optimizer] kind = \"{}\" cannot train [loss] kind = \"{}\" (pesg ↔ aucm, pdsca ↔ compositional_auc)",
-                cfg.optimizer.kind,
-                cfg.loss.kind
-            );
+        let stage = |c: &Config, section: &str| -> Result<(Objective, Optimizer, Sampler)> {
+            let objective = build_objective(&c.loss, train.len(), &device)?;
+            let optimizer = build_optimizer(&c.optimizer)?;
+            if !optimizer.compatible(&objective) {
+                bail!(
+                    "{section} optimizer kind = \"{}\" cannot train loss kind = \"{}\" (pesg ↔ aucm, pdsca ↔ compositional_auc)",
+                    c.optimizer.kind,
+                    c.loss.kind
+                );
+            }
+            Ok((objective, optimizer, build_sampler(c, train)?))
+        };
+        let (mut objective, mut optimizer, sampler) = stage(cfg, "[optimizer]")?;
+        let (mut fine, mut pre_sampler, mut pre_epochs, mut reset_head) = (None, None, 0, false);
+        if let Some(p) = &cfg.pretrain {
+            let mut first = cfg.clone();
+            first.loss = p.loss_config();
+            first.optimizer = p.optimizer.clone();
+            first.sampler = p.sampler_config(&cfg.sampler);
+            let (o, opt, s) = stage(&first, "[pretrain]")?;
+            fine = Some((
+                std::mem::replace(&mut objective, o),
+                std::mem::replace(&mut optimizer, opt),
+            ));
+            pre_sampler = Some(s);
+            pre_epochs = p.epochs;
+            reset_head = p.reset_last_layer;
         }
-        let sampler = build_sampler(cfg, train)?;
         Ok(BinaryTask {
+            fine,
+            pre_sampler,
+            pre_epochs,
+            reset_head,
+            epochs_drawn: 0,
+            seed: cfg.train.seed,
             train,
             test,
             validation: None,
@@ -128,6 +162,25 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
             max_fpr: cfg.train.max_fpr,
             last_scores: None,
         })
+    }
+
+    /// The schedule of a binary run: with `[pretrain]`, its epochs first, then `[train]
+    /// epochs` with the decays at `decay_epochs` counted from the start of fine-tuning.
+    pub fn schedule(cfg: &Config) -> crate::Schedule {
+        let mut s = crate::Schedule::of(&cfg.train);
+        if let Some(p) = &cfg.pretrain {
+            s.epochs += p.epochs;
+            s.decay_epochs.iter_mut().for_each(|e| *e += p.epochs);
+        }
+        s
+    }
+
+    /// Switches to the fine-tuning stage's loss and optimizer.
+    fn start_fine_tuning(&mut self) {
+        if let Some((o, opt)) = self.fine.take() {
+            self.objective = o;
+            self.optimizer = opt;
+        }
     }
 
     /// Reports metrics on `validation` after every epoch (model selection, `[train] select`).
@@ -164,13 +217,34 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
         self.sampler.num_batches()
     }
 
+    fn begin_epoch(&mut self, epoch: usize) -> Result<()> {
+        if epoch == self.pre_epochs && self.fine.is_some() {
+            self.start_fine_tuning();
+            if self.reset_head {
+                // Seeded here (peers in one process one at a time), so a run resumed at this
+                // epoch draws the head the uninterrupted run drew.
+                static RESET: std::sync::Mutex<()> = std::sync::Mutex::new(());
+                let _one_at_a_time = RESET.lock().unwrap_or_else(|p| p.into_inner());
+                self.device.seed(self.seed ^ 0x6865_6164);
+                self.model = self.model.clone().reset_head(&self.device);
+            }
+        }
+        Ok(())
+    }
+
     fn decay(&mut self, factor: f64) -> Result<()> {
         self.optimizer.decay(factor);
         Ok(())
     }
 
     fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
-        Ok(self.sampler.next_epoch())
+        // Epochs are drawn (and replayed on resume) from the sampler of their stage.
+        let first_stage = self.epochs_drawn < self.pre_epochs;
+        self.epochs_drawn += 1;
+        Ok(match (&mut self.pre_sampler, first_stage) {
+            (Some(s), true) => s.next_epoch(),
+            _ => self.sampler.next_epoch(),
+        })
     }
 
     fn batch_ids(batch: &Vec<usize>) -> Vec<usize> {
@@ -221,13 +295,23 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
         let (lr, max_fpr) = (self.optimizer.lr(), self.max_fpr);
         let estimate = self.objective.state_estimate();
         let objective = estimate.map(|(name, value)| json!({"name": name, "value": value}));
-        let line = json!({"epoch": epoch, "train_loss": loss, "objective": objective, "lr": lr,
+        let mut line = json!({"epoch": epoch, "train_loss": loss, "objective": objective, "lr": lr,
                           "test": {"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr}});
+        let mut stage = String::new();
+        if self.pre_epochs > 0 {
+            let name = if self.fine.is_some() {
+                "pretrain"
+            } else {
+                "fine-tune"
+            };
+            line["stage"] = json!(name);
+            stage = format!("({name})  ");
+        }
         let estimate = estimate
             .map(|(name, v)| format!("  {name} {v:.5}"))
             .unwrap_or_default();
         let summary = format!(
-            "loss {loss:>9.5}{estimate}  lr {lr:.2e}  test AUROC {:.4}  AUPRC {:.4}  pAUC(FPR≤{max_fpr}) {:.4}",
+            "{stage}loss {loss:>9.5}{estimate}  lr {lr:.2e}  test AUROC {:.4}  AUPRC {:.4}  pAUC(FPR≤{max_fpr}) {:.4}",
             m.auroc, m.auprc, m.pauc
         );
         Ok((line, summary))
@@ -244,15 +328,29 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
         ))
     }
 
+    fn selectable(&self) -> bool {
+        // Model selection keeps a fine-tuned model, not a pretraining epoch.
+        self.fine.is_none()
+    }
+
     fn save(&self, s: &mut Snapshot) -> Result<()> {
         let ids = self.ids();
         xrisk::persist::save_module(&self.model, "model", s);
         self.objective.save_state(s);
         self.optimizer.save_state(&ids, s)?;
+        if self.pre_epochs > 0 {
+            s.put_scalar(
+                "pretrain.stage",
+                if self.fine.is_some() { 1.0 } else { 2.0 },
+            );
+        }
         Ok(())
     }
 
     fn restore(&mut self, s: &Snapshot) -> Result<()> {
+        if self.pre_epochs > 0 && s.count("pretrain.stage")? == 2 {
+            self.start_fine_tuning();
+        }
         self.model = xrisk::persist::restore_module(self.model.clone(), "model", s)?;
         self.objective.restore_state(s)?;
         let ids = self.ids();

@@ -24,6 +24,48 @@ pub struct Config {
     /// Epochs, seed, schedule.
     #[serde(default)]
     pub train: TrainConfig,
+    /// Two-stage training: a first stage with a baseline loss before the run's own.
+    pub pretrain: Option<PretrainConfig>,
+}
+
+/// `[pretrain]`: the first stage of two-stage training, as LibAUC's tutorials do it — the same
+/// model trained with a baseline loss (`ce` or `focal`), its own optimizer and sampler, for
+/// `epochs`; then the run's `[loss]`, `[optimizer]` and `[sampler]` fine-tune it for
+/// `[train] epochs` (whose `decay_epochs` count fine-tuning epochs). Binary runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PretrainConfig {
+    /// The first stage's loss: `ce` or `focal`.
+    pub loss: String,
+    /// Epochs of the first stage.
+    pub epochs: usize,
+    /// The first stage's optimizer: an inline table with the `[optimizer]` keys, e.g.
+    /// `{ kind = "adam", lr = 1e-3 }`.
+    pub optimizer: OptimizerConfig,
+    /// The first stage's sampler: an inline table with the `[sampler]` keys (default: shuffled
+    /// batches of the run's batch size).
+    pub sampler: Option<SamplerConfig>,
+    /// Re-initialise the output layer before fine-tuning (default false).
+    #[serde(default)]
+    pub reset_last_layer: bool,
+}
+
+impl PretrainConfig {
+    /// The `[loss]` of the first stage.
+    pub fn loss_config(&self) -> LossConfig {
+        LossConfig {
+            kind: self.loss.clone(),
+            ..LossConfig::default()
+        }
+    }
+
+    /// The first stage's sampler (`sampler`, else shuffled batches of `run`'s batch size).
+    pub fn sampler_config(&self, run: &SamplerConfig) -> SamplerConfig {
+        self.sampler.clone().unwrap_or_else(|| SamplerConfig {
+            kind: Some("random".into()),
+            ..run.clone()
+        })
+    }
 }
 
 /// `[data]`.
@@ -519,6 +561,35 @@ impl Config {
                 "[train] select = \"{key}\" picks the best epoch on validation rows: add [data] validation = 0.2 (a share of the training rows) or a file"
             ),
             _ => {}
+        }
+        if let Some(p) = &self.pretrain {
+            if !matches!(p.loss.as_str(), "ce" | "focal") {
+                bail!(
+                    "[pretrain] loss = \"{}\": the first stage trains a baseline, ce or focal",
+                    p.loss
+                );
+            }
+            if p.epochs == 0 {
+                bail!("[pretrain] epochs = 0: give at least 1, or leave [pretrain] out");
+            }
+            if self.is_mil()
+                || self.is_multilabel()
+                || self.is_many_class()
+                || matches!(
+                    self.loss.kind.as_str(),
+                    "listwise_ce" | "ndcg" | "gcl" | "infonce" | "robust_lm"
+                )
+            {
+                bail!(
+                    "[pretrain] covers binary runs (ranking warms up with [train] warmup_epochs); [loss] kind = \"{}\" on this data trains in one stage",
+                    self.loss.kind
+                );
+            }
+            if let Some(sm) = &p.sampler
+                && sm.batch_size == 0
+            {
+                bail!("[pretrain] sampler.batch_size = 0: must be ≥ 1");
+            }
         }
         if self.data.validation.is_some()
             && matches!(

@@ -65,6 +65,12 @@ pub trait Task {
         Ok(None)
     }
 
+    /// Whether the epoch just evaluated may be kept by model selection (default: every epoch;
+    /// two-stage runs select among their fine-tuning epochs).
+    fn selectable(&self) -> bool {
+        true
+    }
+
     /// Stores the training state (see the trait's contract).
     fn save(&self, s: &mut Snapshot) -> Result<()>;
 
@@ -312,7 +318,7 @@ impl<'a> Trainer<'a> {
                 );
             }
             if let Some(v) = validation {
-                if let Some(sel) = &self.select {
+                if let Some(sel) = self.select.as_ref().filter(|_| task.selectable()) {
                     let value = v
                         .get(&sel.key)
                         .and_then(serde_json::Value::as_f64)

@@ -77,7 +77,7 @@ pub struct DenseNet {
     pool: MaxPool2d,
     stages: Vec<Stage>,
     final_bn: BatchNorm,
-    head: Linear,
+    pub(crate) head: Linear,
     channels: usize,
     height: usize,
     width: usize,

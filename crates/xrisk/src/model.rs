@@ -31,8 +31,7 @@ impl Mlp {
     /// Re-initialises the output layer (the warm-up hand-off of SONG, spec
     /// `bilevel_ndcg_spec.md` §3.6); build a new optimizer after it.
     pub fn reset_last_layer(mut self, device: &Device) -> Self {
-        let width = self.head.weight.dims()[0];
-        self.head = LinearConfig::new(width, 1).init(device);
+        self.head = fresh_like(&self.head, device);
         self
     }
 
@@ -61,15 +60,30 @@ impl Mlp {
     }
 }
 
+/// A freshly initialised linear layer of `layer`'s shape (inputs × outputs), drawn from the
+/// device's RNG.
+pub(crate) fn fresh_like(layer: &Linear, device: &Device) -> Linear {
+    let [inputs, outputs] = layer.weight.dims();
+    LinearConfig::new(inputs, outputs).init(device)
+}
+
 /// A model that scores `[batch, features]` rows with one logit each.
 pub trait Scorer: Module {
     /// Logits `[batch]`.
     fn score(&self, x: Tensor<2>) -> Tensor<1>;
+
+    /// The model with its output layer re-initialised (two-stage training's
+    /// `reset_last_layer`, LibAUC's tutorials: pretrain, reset the head, fine-tune).
+    fn reset_head(self, device: &Device) -> Self;
 }
 
 impl Scorer for Mlp {
     fn score(&self, x: Tensor<2>) -> Tensor<1> {
         self.forward(x)
+    }
+
+    fn reset_head(self, device: &Device) -> Self {
+        self.reset_last_layer(device)
     }
 }
 
@@ -77,10 +91,20 @@ impl Scorer for crate::densenet::DenseNet {
     fn score(&self, x: Tensor<2>) -> Tensor<1> {
         self.forward(x)
     }
+
+    fn reset_head(mut self, device: &Device) -> Self {
+        self.head = fresh_like(&self.head, device);
+        self
+    }
 }
 
 impl Scorer for crate::resnet::ResNet {
     fn score(&self, x: Tensor<2>) -> Tensor<1> {
         self.forward(x)
+    }
+
+    fn reset_head(mut self, device: &Device) -> Self {
+        self.head = fresh_like(&self.head, device);
+        self
     }
 }

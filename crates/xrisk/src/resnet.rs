@@ -93,7 +93,7 @@ pub struct ResNet {
     stem_bn: BatchNorm,
     pool: Option<MaxPool2d>,
     blocks: Vec<BasicBlock>,
-    head: Linear,
+    pub(crate) head: Linear,
     channels: usize,
     height: usize,
     width: usize,
