@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 use xrisk_data::snapshot::Snapshot;
 use xrisk_train::mil::{MilData, MilTask};
-use xrisk_train::{Config, Schedule, Selection, Trainer};
+use xrisk_train::{Config, Selection, Trainer};
 
 /// Runs a MIL config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl, the
 /// checkpoints and report.html there, and continues from `o.resume` when given.
@@ -28,7 +28,7 @@ pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
     counts.put_scalar("data.train_positives", train.positives() as f64);
     counts.put_scalar("data.test_bags", test.len() as f64);
     let (mut observer, persist) = o.open(cfg, counts)?;
-    let best = Trainer::new(Schedule::of(&cfg.train))
+    let best = Trainer::new(MilTask::schedule(cfg))
         .with_checkpoints(persist.as_ref())
         .with_selection(Selection::of(&cfg.train))
         .fit(&mut task, &mut observer)

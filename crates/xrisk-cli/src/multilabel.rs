@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 use xrisk_data::snapshot::Snapshot;
 use xrisk_train::multilabel::{MultiLabelTask, TaskMetrics};
-use xrisk_train::{Config, Schedule, Selection, Trainer};
+use xrisk_train::{Config, Selection, Trainer};
 
 /// Runs a multi-label config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl
 /// and the checkpoints there, and continues from `o.resume` when given.
@@ -34,7 +34,7 @@ pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
     counts.put_scalar("data.tasks", t as f64);
     counts.put_scalar("data.test_len", test.len() as f64);
     let (mut observer, persist) = o.open(cfg, counts)?;
-    let best = Trainer::new(Schedule::of(&cfg.train))
+    let best = Trainer::new(MultiLabelTask::schedule(cfg))
         .with_checkpoints(persist.as_ref())
         .with_selection(Selection::of(&cfg.train))
         .fit(&mut task, &mut observer)

@@ -255,10 +255,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 "data-parallel runs do not checkpoint yet: drop --resume / --checkpoint-every, or train in one process"
             );
         }
-        if cfg.is_many_class() || cfg.is_multilabel() || cfg.is_mil() || crate::charlm::is_lm(&cfg)
-        {
+        let family = if cfg.is_many_class() {
+            Some("many-class")
+        } else if cfg.is_multilabel() {
+            Some("multi-label")
+        } else if cfg.is_mil() {
+            Some("MIL")
+        } else if crate::charlm::is_lm(&cfg) {
+            Some("language-model")
+        } else if crate::contrastive::is_contrastive(&cfg) {
+            Some("contrastive")
+        } else {
+            None
+        };
+        if let Some(family) = family {
             bail!(
-                "data-parallel training (--world-size, [train] devices) covers the binary AUC-family, CE, focal and ranking runs; this config (multi-label, many-class or MIL) trains with one peer for now"
+                "data-parallel training (--world-size, [train] devices) is implemented for the binary AUC-family, CE, focal and ranking runs; {family} runs train in one process for now (their losses would see the gathered global batch as the binary ones do, but that path is not written yet)"
             );
         }
         if local_peers.is_some() && crate::rank::is_ranking(&cfg) {

@@ -309,3 +309,18 @@ fn an_unreachable_coordinator_and_bad_flags_are_clear_errors() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--rank"));
 }
+
+#[test]
+fn families_without_a_data_parallel_path_are_refused_with_the_reason() {
+    let dir = tmp("families");
+    let text = "[data]\nformat = \"embedded-fashion-mnist\"\n[model]\nkind = \"conv\"\n[loss]\n\
+                kind = \"gcl\"\n[optimizer]\nkind = \"adam\"\nlr = 0.01\n[sampler]\nbatch_size = 32\n";
+    let cfg = write_config(&dir, text);
+    // Refused before any connection is tried: the coordinator does not exist.
+    let (ok, err) = finish(spawn(&cfg, 2, 0, free_port(), &[]));
+    assert!(!ok);
+    assert!(
+        err.contains("contrastive runs train in one process for now"),
+        "{err}"
+    );
+}

@@ -1,7 +1,8 @@
 //! Two-stage training (`[pretrain]`): the first epochs train the baseline loss with their own
 //! optimizer and sampler, then the run's loss fine-tunes the same model (its learning rate
 //! decaying on fine-tuning epochs), optionally with a fresh output layer; a run killed in
-//! either stage resumes to the uninterrupted run's bytes; bad settings are named errors.
+//! either stage resumes to the uninterrupted run's bytes (binary, MIL, multi-label); bad
+//! settings are named errors.
 
 mod common;
 
@@ -133,13 +134,94 @@ fn bad_pretraining_settings_are_refused() {
                 "[pretrain] optimizer kind = \"pesg\" cannot train loss kind = \"ce\"",
             ),
             (
+                "[data]\nformat = \"synthetic_classes\"\n[model]\nkind = \"linear\"\n[loss]\n\
+                 kind = \"entropic\"\n[optimizer]\nkind = \"scent\"\nlr = 0.1\n"
+                    .to_string()
+                    + PRE,
+                "[pretrain] covers binary, MIL and multi-label runs",
+            ),
+            (
                 "[data]\nformat = \"mil\"\ntrain = \"bags.csv\"\n[model]\nkind = \"ffnn_att\"\n[loss]\n\
                  kind = \"midam\"\n[optimizer]\nkind = \"midam\"\nlr = 0.1\n"
                     .to_string()
-                    + PRE,
-                "[pretrain] covers binary runs",
+                    + &PRE.replace("loss = \"ce\"", "loss = \"focal\""),
+                "MIL and multi-label runs pretrain with ce",
             ),
         ],
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn mil_and_multilabel_runs_pretrain_with_ce_then_fine_tune() {
+    let dir = tmp("families");
+    common::write_bags(&dir);
+    common::write_table(&dir);
+    let pre = "[pretrain]\nloss = \"ce\"\nepochs = 2\noptimizer = { kind = \"adam\", lr = 0.005 }\n\
+               reset_last_layer = true\n";
+    let mil = format!(
+        "[data]\nformat = \"mil\"\ntrain = \"bags.csv\"\n[model]\nkind = \"ffnn_att\"\n[loss]\n\
+         kind = \"midam\"\n[optimizer]\nkind = \"midam\"\nlr = 0.05\n[sampler]\nbatch_size = 16\n\
+         [train]\nepochs = 3\nthreads = 1\n{pre}"
+    );
+    let multi = format!(
+        "[data]\nformat = \"csv\"\ntrain = \"t.csv\"\nlabel_prefix = \"y\"\n[model]\nkind = \"mlp\"\n\
+         hidden = [16]\n[loss]\nkind = \"multilabel_aucm\"\n[optimizer]\nkind = \"pesg\"\nlr = 0.1\n\
+         [sampler]\nbatch_size = 16\n[train]\nepochs = 3\nthreads = 1\nmax_steps_per_epoch = 8\n{pre}"
+    );
+    for (name, text) in [("mil", mil), ("multilabel", multi)] {
+        let cfg = common::write_config(&dir, &text);
+        let out = dir.join(name);
+        common::train_json(&cfg, &["--out", out.to_str().unwrap()]);
+        let l = lines(&out);
+        let stages: Vec<&str> = l.iter().map(|x| x["stage"].as_str().unwrap()).collect();
+        assert_eq!(
+            stages,
+            [
+                "pretrain",
+                "pretrain",
+                "fine-tune",
+                "fine-tune",
+                "fine-tune"
+            ],
+            "{name}"
+        );
+        // Killed in the first fine-tuning epoch (after the fresh head), resumed: same bytes.
+        let (a, b) = (dir.join(format!("{name}-a")), dir.join(format!("{name}-b")));
+        let run = |o: &std::path::Path, abort: Option<&str>| {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_xrisk"));
+            c.args(["train", "--config", cfg.to_str().unwrap(), "--out"])
+                .arg(o)
+                .args(["--checkpoint-every", "2"]);
+            if let Some(n) = abort {
+                c.env("XRISK_FAULT_ABORT_AT_STEP", n);
+            }
+            c.output().unwrap().status.success()
+        };
+        assert!(run(&a, None));
+        let steps: usize = std::fs::read_to_string(a.join("timing.jsonl"))
+            .unwrap()
+            .lines()
+            .take(2)
+            .map(|t| {
+                serde_json::from_str::<Value>(t).unwrap()["steps"]
+                    .as_u64()
+                    .unwrap() as usize
+            })
+            .sum();
+        assert!(!run(&b, Some(&(steps + 4).to_string())));
+        let o = common::xrisk(&["train", "--resume", b.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            std::fs::read_to_string(a.join("metrics.jsonl")).unwrap(),
+            std::fs::read_to_string(b.join("metrics.jsonl")).unwrap(),
+            "{name}"
+        );
+        assert!(
+            std::fs::read(a.join("checkpoint.bin")).unwrap()
+                == std::fs::read(b.join("checkpoint.bin")).unwrap(),
+            "{name}: the final checkpoints differ"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -41,6 +41,7 @@
 
 use crate::builder::{Sampler, build_objective, build_optimizer, build_sampler};
 use crate::config::Config;
+use crate::stages::Stages;
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::json;
@@ -58,16 +59,9 @@ pub struct BinaryTask<'a, 'd, M: Scorer> {
     device: Device,
     model: M,
     /// The loss and optimizer of the current stage.
-    objective: Objective,
-    optimizer: Optimizer,
-    /// The fine-tuning stage's loss and optimizer while `[pretrain]`'s first stage runs.
-    fine: Option<(Objective, Optimizer)>,
-    /// The first stage's sampler and epochs (`[pretrain]`), and whether its end resets the
-    /// output layer.
-    pre_sampler: Option<Sampler>,
-    pre_epochs: usize,
-    reset_head: bool,
-    epochs_drawn: usize,
+    method: (Objective, Optimizer),
+    /// `[pretrain]`'s stages.
+    stages: Stages<(Objective, Optimizer), Sampler>,
     seed: u64,
     sampler: Sampler,
     dist: Option<&'d mut dyn Collective>,
@@ -127,36 +121,27 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
             }
             Ok((objective, optimizer, build_sampler(c, train)?))
         };
-        let (mut objective, mut optimizer, sampler) = stage(cfg, "[optimizer]")?;
-        let (mut fine, mut pre_sampler, mut pre_epochs, mut reset_head) = (None, None, 0, false);
-        if let Some(p) = &cfg.pretrain {
-            let mut first = cfg.clone();
-            first.loss = p.loss_config();
-            first.optimizer = p.optimizer.clone();
-            first.sampler = p.sampler_config(&cfg.sampler);
-            let (o, opt, s) = stage(&first, "[pretrain]")?;
-            fine = Some((
-                std::mem::replace(&mut objective, o),
-                std::mem::replace(&mut optimizer, opt),
-            ));
-            pre_sampler = Some(s);
-            pre_epochs = p.epochs;
-            reset_head = p.reset_last_layer;
-        }
+        let (objective, optimizer, sampler) = stage(cfg, "[optimizer]")?;
+        let (method, stages) = match &cfg.pretrain {
+            None => ((objective, optimizer), Stages::single()),
+            Some(p) => {
+                let mut first = cfg.clone();
+                first.loss = p.loss_config();
+                first.optimizer = p.optimizer.clone();
+                first.sampler = p.sampler_config(&cfg.sampler);
+                let (o, opt, s) = stage(&first, "[pretrain]")?;
+                ((o, opt), Stages::two(cfg, (objective, optimizer), s))
+            }
+        };
         Ok(BinaryTask {
-            fine,
-            pre_sampler,
-            pre_epochs,
-            reset_head,
-            epochs_drawn: 0,
+            method,
+            stages,
             seed: cfg.train.seed,
             train,
             test,
             validation: None,
             device,
             model,
-            objective,
-            optimizer,
             sampler,
             dist,
             max_fpr: cfg.train.max_fpr,
@@ -167,20 +152,7 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
     /// The schedule of a binary run: with `[pretrain]`, its epochs first, then `[train]
     /// epochs` with the decays at `decay_epochs` counted from the start of fine-tuning.
     pub fn schedule(cfg: &Config) -> crate::Schedule {
-        let mut s = crate::Schedule::of(&cfg.train);
-        if let Some(p) = &cfg.pretrain {
-            s.epochs += p.epochs;
-            s.decay_epochs.iter_mut().for_each(|e| *e += p.epochs);
-        }
-        s
-    }
-
-    /// Switches to the fine-tuning stage's loss and optimizer.
-    fn start_fine_tuning(&mut self) {
-        if let Some((o, opt)) = self.fine.take() {
-            self.objective = o;
-            self.optimizer = opt;
-        }
+        crate::stages::schedule(cfg, crate::Schedule::of(&cfg.train))
     }
 
     /// Reports metrics on `validation` after every epoch (model selection, `[train] select`).
@@ -205,7 +177,7 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
 
     fn ids(&self) -> Vec<burn::module::ParamId> {
         let mut v = xrisk::persist::param_ids(&self.model);
-        v.extend(self.objective.param_ids());
+        v.extend(self.method.0.param_ids());
         v
     }
 }
@@ -218,33 +190,25 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
     }
 
     fn begin_epoch(&mut self, epoch: usize) -> Result<()> {
-        if epoch == self.pre_epochs && self.fine.is_some() {
-            self.start_fine_tuning();
-            if self.reset_head {
-                // Seeded here (peers in one process one at a time), so a run resumed at this
-                // epoch draws the head the uninterrupted run drew.
-                static RESET: std::sync::Mutex<()> = std::sync::Mutex::new(());
-                let _one_at_a_time = RESET.lock().unwrap_or_else(|p| p.into_inner());
-                self.device.seed(self.seed ^ 0x6865_6164);
-                self.model = self.model.clone().reset_head(&self.device);
-            }
+        if self.stages.begin_epoch(epoch, &mut self.method) == Some(true) {
+            // Seeded here (peers in one process one at a time), so a run resumed at this
+            // epoch draws the head the uninterrupted run drew.
+            static RESET: std::sync::Mutex<()> = std::sync::Mutex::new(());
+            let _one_at_a_time = RESET.lock().unwrap_or_else(|p| p.into_inner());
+            self.device.seed(crate::stages::head_seed(self.seed));
+            self.model = self.model.clone().reset_head(&self.device);
         }
         Ok(())
     }
 
     fn decay(&mut self, factor: f64) -> Result<()> {
-        self.optimizer.decay(factor);
+        self.method.1.decay(factor);
         Ok(())
     }
 
     fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
         // Epochs are drawn (and replayed on resume) from the sampler of their stage.
-        let first_stage = self.epochs_drawn < self.pre_epochs;
-        self.epochs_drawn += 1;
-        Ok(match (&mut self.pre_sampler, first_stage) {
-            (Some(s), true) => s.next_epoch(),
-            _ => self.sampler.next_epoch(),
-        })
+        Ok(self.stages.sampler(&mut self.sampler).next_epoch())
     }
 
     fn batch_ids(batch: &Vec<usize>) -> Vec<usize> {
@@ -266,17 +230,18 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
                 gather_logits(self.model.score(batch_tensor(train, &mine, device)), c)?
             }
         };
-        let loss = self.objective.forward(z, &y, ids)?;
+        let loss = self.method.0.forward(z, &y, ids)?;
         let value = loss.clone().into_scalar::<f32>() as f64;
         if !value.is_finite() {
             return Ok(value);
         }
         let model = self.model.clone();
         self.model = match self.dist.as_deref_mut() {
-            None => self.optimizer.step(model, &mut self.objective, loss),
+            None => self.method.1.step(model, &mut self.method.0, loss),
             Some(c) => {
-                self.optimizer
-                    .step_distributed(model, &mut self.objective, loss, c)?
+                self.method
+                    .1
+                    .step_distributed(model, &mut self.method.0, loss, c)?
                     .0
             }
         };
@@ -292,18 +257,13 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
         );
         let m = crate::data::evaluate(self.test, &scores, self.max_fpr)?;
         self.last_scores = Some(scores);
-        let (lr, max_fpr) = (self.optimizer.lr(), self.max_fpr);
-        let estimate = self.objective.state_estimate();
+        let (lr, max_fpr) = (self.method.1.lr(), self.max_fpr);
+        let estimate = self.method.0.state_estimate();
         let objective = estimate.map(|(name, value)| json!({"name": name, "value": value}));
         let mut line = json!({"epoch": epoch, "train_loss": loss, "objective": objective, "lr": lr,
                           "test": {"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr}});
         let mut stage = String::new();
-        if self.pre_epochs > 0 {
-            let name = if self.fine.is_some() {
-                "pretrain"
-            } else {
-                "fine-tune"
-            };
+        if let Some(name) = self.stages.name() {
             line["stage"] = json!(name);
             stage = format!("({name})  ");
         }
@@ -330,31 +290,24 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
 
     fn selectable(&self) -> bool {
         // Model selection keeps a fine-tuned model, not a pretraining epoch.
-        self.fine.is_none()
+        !self.stages.pretraining()
     }
 
     fn save(&self, s: &mut Snapshot) -> Result<()> {
         let ids = self.ids();
         xrisk::persist::save_module(&self.model, "model", s);
-        self.objective.save_state(s);
-        self.optimizer.save_state(&ids, s)?;
-        if self.pre_epochs > 0 {
-            s.put_scalar(
-                "pretrain.stage",
-                if self.fine.is_some() { 1.0 } else { 2.0 },
-            );
-        }
+        self.method.0.save_state(s);
+        self.method.1.save_state(&ids, s)?;
+        self.stages.save(s);
         Ok(())
     }
 
     fn restore(&mut self, s: &Snapshot) -> Result<()> {
-        if self.pre_epochs > 0 && s.count("pretrain.stage")? == 2 {
-            self.start_fine_tuning();
-        }
+        self.stages.restore(s, &mut self.method)?;
         self.model = xrisk::persist::restore_module(self.model.clone(), "model", s)?;
-        self.objective.restore_state(s)?;
+        self.method.0.restore_state(s)?;
         let ids = self.ids();
-        self.optimizer.restore_state(&ids, s, &self.device)?;
+        self.method.1.restore_state(&ids, s, &self.device)?;
         self.last_scores = None;
         Ok(())
     }

@@ -31,7 +31,8 @@ pub struct Config {
 /// `[pretrain]`: the first stage of two-stage training, as LibAUC's tutorials do it — the same
 /// model trained with a baseline loss (`ce` or `focal`), its own optimizer and sampler, for
 /// `epochs`; then the run's `[loss]`, `[optimizer]` and `[sampler]` fine-tune it for
-/// `[train] epochs` (whose `decay_epochs` count fine-tuning epochs). Binary runs.
+/// `[train] epochs` (whose `decay_epochs` count fine-tuning epochs). Binary, MIL and
+/// multi-label runs.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PretrainConfig {
@@ -572,16 +573,20 @@ impl Config {
             if p.epochs == 0 {
                 bail!("[pretrain] epochs = 0: give at least 1, or leave [pretrain] out");
             }
-            if self.is_mil()
-                || self.is_multilabel()
-                || self.is_many_class()
+            if (self.is_mil() || self.is_multilabel()) && p.loss != "ce" {
+                bail!(
+                    "[pretrain] loss = \"{}\": MIL and multi-label runs pretrain with ce",
+                    p.loss
+                );
+            }
+            if self.is_many_class()
                 || matches!(
                     self.loss.kind.as_str(),
                     "listwise_ce" | "ndcg" | "gcl" | "infonce" | "robust_lm"
                 )
             {
                 bail!(
-                    "[pretrain] covers binary runs (ranking warms up with [train] warmup_epochs); [loss] kind = \"{}\" on this data trains in one stage",
+                    "[pretrain] covers binary, MIL and multi-label runs (ranking warms up with [train] warmup_epochs); [loss] kind = \"{}\" on this data trains in one stage",
                     self.loss.kind
                 );
             }

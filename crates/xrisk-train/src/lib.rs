@@ -24,6 +24,7 @@ pub mod multiclass;
 pub mod multilabel;
 pub mod observer;
 pub mod rank;
+pub mod stages;
 pub mod trainer;
 
 pub use checkpoint::Persistence;

@@ -53,7 +53,9 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+use crate::builder::Sampler;
 use crate::config::Config;
+use crate::stages::Stages;
 use anyhow::{Result, bail};
 use burn::module::Module;
 use burn::optim::GradientsParams;
@@ -69,7 +71,7 @@ use xrisk::persist::Persist;
 use xrisk_data::Dataset;
 use xrisk_data::readers::mil::{Bag, MilDataset};
 use xrisk_data::registry::{fetched_file, paths};
-use xrisk_data::sampler::DualSampler;
+use xrisk_data::sampler::{DualSampler, RandomSampler};
 use xrisk_data::snapshot::Snapshot;
 
 /// Data sets of the `mil` package (`xrisk data fetch mil`) by name.
@@ -345,7 +347,10 @@ pub struct MilTask {
     method: Method,
     eval_pooling: Pooling,
     per_bag: usize,
-    sampler: DualSampler,
+    sampler: Sampler,
+    /// `[pretrain]`'s stages (pooled CE first).
+    stages: Stages<Method, Sampler>,
+    seed: u64,
     rng: ChaCha8Rng,
     max_fpr: f64,
     last_scores: Option<Vec<f64>>,
@@ -390,12 +395,42 @@ impl MilTask {
             },
             Method::Ce(p, _) => *p,
         };
-        let sampler = DualSampler::new(
+        let sampler = Sampler::Dual(DualSampler::new(
             &train_set.labels,
             cfg.sampler.batch_size,
             cfg.sampler.sampling_rate,
             cfg.train.seed,
-        )?;
+        )?);
+        // Two stages: cross-entropy on bags pooled like the run's method, then the method.
+        let (method, stages) = match &cfg.pretrain {
+            None => (method, Stages::single()),
+            Some(p) => {
+                let first = Method::Ce(
+                    eval_pooling,
+                    crate::builder::build_plain_optimizer(
+                        &p.optimizer,
+                        "the [pretrain] stage of a MIL run uses a plain optimizer (adam, sgd, adamw)",
+                    )?,
+                );
+                let sm = p.sampler_config(&cfg.sampler);
+                let pre_sampler = if sm.kind.as_deref() == Some("dual") {
+                    Sampler::Dual(DualSampler::new(
+                        &train_set.labels,
+                        sm.batch_size,
+                        sm.sampling_rate,
+                        cfg.train.seed,
+                    )?)
+                } else {
+                    Sampler::Random(RandomSampler::new(
+                        train_set.len(),
+                        sm.batch_size,
+                        true,
+                        cfg.train.seed,
+                    )?)
+                };
+                (first, Stages::two(cfg, method, pre_sampler))
+            }
+        };
         Ok(MilTask {
             train,
             test,
@@ -409,6 +444,8 @@ impl MilTask {
             eval_pooling,
             per_bag: cfg.sampler.instances.unwrap_or(4),
             sampler,
+            stages,
+            seed: cfg.train.seed,
             rng: ChaCha8Rng::seed_from_u64(cfg.train.seed ^ 0x6d69_6c00),
             max_fpr: cfg.train.max_fpr,
             last_scores: None,
@@ -423,6 +460,12 @@ impl MilTask {
     /// Bag labels of the test bags (features empty).
     pub fn test_labels(&self) -> &Dataset {
         &self.test_set
+    }
+
+    /// The schedule of a MIL run (with `[pretrain]`, its epochs first; decays counted on
+    /// fine-tuning epochs).
+    pub fn schedule(cfg: &Config) -> crate::Schedule {
+        crate::stages::schedule(cfg, crate::Schedule::of(&cfg.train))
     }
 
     /// The method's name for reports: `midam (attention)`, `ce (max pooling)`, ….
@@ -487,8 +530,20 @@ impl crate::Task for MilTask {
         Ok(())
     }
 
+    fn begin_epoch(&mut self, epoch: usize) -> Result<()> {
+        if self.stages.begin_epoch(epoch, &mut self.method) == Some(true) {
+            self.device.seed(crate::stages::head_seed(self.seed));
+            self.model = self.model.clone().reset_head(&self.device);
+        }
+        Ok(())
+    }
+
     fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
-        Ok(self.sampler.next_epoch())
+        Ok(self.stages.sampler(&mut self.sampler).next_epoch())
+    }
+
+    fn selectable(&self) -> bool {
+        !self.stages.pretraining()
     }
 
     fn batch_ids(batch: &Vec<usize>) -> Vec<usize> {
@@ -568,10 +623,15 @@ impl crate::Task for MilTask {
         let m = crate::data::evaluate(&self.test_set, &s, self.max_fpr)?;
         self.last_scores = Some(s);
         let (lr, max_fpr) = (self.lr(), self.max_fpr);
-        let line = json!({"epoch": epoch, "train_loss": loss, "objective": null, "lr": lr,
+        let mut line = json!({"epoch": epoch, "train_loss": loss, "objective": null, "lr": lr,
                           "test": {"auroc": m.auroc, "auprc": m.auprc, "pauc": m.pauc, "pauc_max_fpr": max_fpr}});
+        let mut stage = String::new();
+        if let Some(name) = self.stages.name() {
+            line["stage"] = json!(name);
+            stage = format!("({name})  ");
+        }
         let summary = format!(
-            "loss {loss:>9.5}  lr {lr:.2e}  test AUROC {:.4}  AUPRC {:.4}  pAUC(FPR≤{max_fpr}) {:.4}",
+            "{stage}loss {loss:>9.5}  lr {lr:.2e}  test AUROC {:.4}  AUPRC {:.4}  pAUC(FPR≤{max_fpr}) {:.4}",
             m.auroc, m.auprc, m.pauc
         );
         Ok((line, summary))
@@ -600,10 +660,12 @@ impl crate::Task for MilTask {
         }
         // The stream position of the instance sampling (words drawn so far).
         s.put_text("mil.rng_word_pos", self.rng.get_word_pos().to_string());
+        self.stages.save(s);
         Ok(())
     }
 
     fn restore(&mut self, s: &Snapshot) -> Result<()> {
+        self.stages.restore(s, &mut self.method)?;
         self.model = xrisk::persist::restore_module(self.model.clone(), "model", s)?;
         if let Method::Midam(loss, _) = &mut self.method {
             loss.restore("loss", s)?;

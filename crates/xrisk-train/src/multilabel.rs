@@ -40,6 +40,7 @@
 //! ```
 
 use crate::config::Config;
+use crate::stages::Stages;
 use anyhow::{Result, bail};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -294,6 +295,9 @@ pub struct MultiLabelTask {
     model: Mlp,
     method: Method,
     sampler: Sampler,
+    /// `[pretrain]`'s stages (per-task CE first).
+    stages: Stages<Method, Sampler>,
+    seed: u64,
     last: Option<TaskMetrics>,
 }
 
@@ -348,7 +352,25 @@ impl MultiLabelTask {
                 },
             )?),
         };
+        let (method, stages) = match &cfg.pretrain {
+            None => (method, Stages::single()),
+            Some(p) => {
+                let first = Method::Ce(crate::builder::build_plain_optimizer(
+                    &p.optimizer,
+                    "the [pretrain] stage of a multi-label run uses a plain optimizer (adam, sgd, adamw)",
+                )?);
+                let pre_sampler = Sampler::Random(RandomSampler::new(
+                    train.len(),
+                    p.sampler_config(&cfg.sampler).batch_size,
+                    true,
+                    cfg.train.seed,
+                )?);
+                (first, Stages::two(cfg, method, pre_sampler))
+            }
+        };
         Ok(MultiLabelTask {
+            stages,
+            seed: cfg.train.seed,
             train,
             test,
             validation: None,
@@ -358,6 +380,12 @@ impl MultiLabelTask {
             sampler,
             last: None,
         })
+    }
+
+    /// The schedule of a multi-label run (with `[pretrain]`, its epochs first; decays counted
+    /// on fine-tuning epochs).
+    pub fn schedule(cfg: &Config) -> crate::Schedule {
+        crate::stages::schedule(cfg, crate::Schedule::of(&cfg.train))
     }
 
     /// The training rows.
@@ -418,8 +446,20 @@ impl crate::Task for MultiLabelTask {
         Ok(())
     }
 
+    fn begin_epoch(&mut self, epoch: usize) -> Result<()> {
+        if self.stages.begin_epoch(epoch, &mut self.method) == Some(true) {
+            self.device.seed(crate::stages::head_seed(self.seed));
+            self.model = self.model.clone().reset_last_layer(&self.device);
+        }
+        Ok(())
+    }
+
+    fn selectable(&self) -> bool {
+        !self.stages.pretraining()
+    }
+
     fn next_epoch(&mut self) -> Result<Vec<Batch>> {
-        Ok(match &mut self.sampler {
+        Ok(match self.stages.sampler(&mut self.sampler) {
             Sampler::Random(s) => s
                 .next_epoch()
                 .into_iter()
@@ -492,12 +532,17 @@ impl crate::Task for MultiLabelTask {
     fn evaluate(&mut self, epoch: usize, loss: f64) -> Result<(serde_json::Value, String)> {
         let m = evaluate(&self.model, &self.test, &self.device)?;
         let (ma, mp) = (TaskMetrics::mean(&m.auroc), TaskMetrics::mean(&m.ap));
-        let line = json!({"epoch": epoch, "train_loss": loss,
+        let mut line = json!({"epoch": epoch, "train_loss": loss,
                           "test": {"mean_auroc": ma, "mean_ap": mp, "auroc": m.auroc, "ap": m.ap}});
         self.last = Some(m);
+        let mut stage = String::new();
+        if let Some(name) = self.stages.name() {
+            line["stage"] = json!(name);
+            stage = format!("({name})  ");
+        }
         Ok((
             line,
-            format!("loss {loss:>9.5}  test mean AUROC {ma:.4}  mean AP {mp:.4}"),
+            format!("{stage}loss {loss:>9.5}  test mean AUROC {ma:.4}  mean AP {mp:.4}"),
         ))
     }
 
@@ -522,10 +567,12 @@ impl crate::Task for MultiLabelTask {
             Method::Ce(_) => {}
         }
         self.optimizer().save_state("optimizer", &ids, s)?;
+        self.stages.save(s);
         Ok(())
     }
 
     fn restore(&mut self, s: &Snapshot) -> Result<()> {
+        self.stages.restore(s, &mut self.method)?;
         self.model = xrisk::persist::restore_module(self.model.clone(), "model", s)?;
         match &mut self.method {
             Method::Aucm(l, _) => l.restore("loss", s)?,

@@ -52,6 +52,14 @@ impl AttentionMil {
         }
     }
 
+    /// The model with its score layer (`w_c`, `b_c`) drawn again (two-stage training's
+    /// `reset_last_layer`); the attention layers keep what they learned.
+    pub fn reset_head(mut self, device: &Device) -> Self {
+        let [inputs, outputs] = self.classifier.weight.dims();
+        self.classifier = linear(inputs, outputs, device);
+        self
+    }
+
     /// Scores `φ` and attention weights `w` (both `[n]`) of instances `[n, input]`.
     pub fn forward(&self, x: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
         let mut h = tanh(self.input.forward(x));
