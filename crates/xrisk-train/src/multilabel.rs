@@ -11,31 +11,46 @@
 //! split by a seeded `test_fraction` (default 0.3) unless `[data] test` is given. Each epoch
 //! reports the test AUROC and AP of every task and their means.
 //!
-//! ```no_run
-//! use xrisk_train::{Schedule, Trainer, multilabel::MultiLabelTask, observer::Records};
+//! ```
+//! use xrisk_data::Dataset;
+//! use xrisk_train::multilabel::{MultiLabelTask, TaskMetrics};
+//! use xrisk_train::{Trainer, observer::Records};
 //!
+//! // 3 tasks on 4 features: task k is positive when feature k is above a threshold.
+//! let table = |n: usize, offset: usize| {
+//!     let (mut features, mut labels) = (Vec::new(), Vec::new());
+//!     for i in offset..offset + n {
+//!         let f: Vec<f32> = (0..4).map(|j| ((i * 37 + j * 11) % 97) as f32 / 97.0 - 0.5).collect();
+//!         labels.extend([f[0] > 0.2, f[1] > 0.0, f[2] > 0.3].map(|y| y as u8 as f32));
+//!         features.extend(f);
+//!     }
+//!     Dataset { features, dim: 4, labels, n_tasks: 3, groups: None }
+//! };
 //! let cfg = xrisk_train::config::parse(
 //!     r#"
 //!     [data]
-//!     dataset = "yeast"   # `xrisk data fetch yeast`
+//!     format = "csv"
+//!     label_prefix = "y"
 //!     [model]
 //!     kind = "mlp"
-//!     hidden = [64]
+//!     hidden = [16]
 //!     [loss]
 //!     kind = "multilabel_aucm"
 //!     [optimizer]
 //!     kind = "pesg"
 //!     lr = 0.1
+//!     [sampler]
+//!     batch_size = 16
 //!     [train]
-//!     epochs = 3
+//!     epochs = 10
 //!     "#,
 //!     std::path::Path::new("."),
 //! )?;
-//! let mut task = MultiLabelTask::new(&cfg)?;
+//! let mut task = MultiLabelTask::from_data(&cfg, table(400, 0), table(200, 400))?;
 //! let mut records = Records::default();
-//! Trainer::new(Schedule::of(&cfg.train)).fit(&mut task, &mut records)?;
+//! Trainer::new(MultiLabelTask::schedule(&cfg)).fit(&mut task, &mut records)?;
 //! let m = task.test_metrics()?;
-//! println!("mean AUROC {:.4}", xrisk_train::multilabel::TaskMetrics::mean(&m.auroc));
+//! assert!(TaskMetrics::mean(&m.auroc) > 0.8, "{:?}", m.auroc);
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 

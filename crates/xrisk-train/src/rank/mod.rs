@@ -10,34 +10,61 @@
 //! of every epoch from `[train] seed` and the epoch, so a run resumed at an epoch boundary
 //! draws what the uninterrupted run drew; ranking runs checkpoint at the end of every epoch.
 //!
-//! ```no_run
+//! K-SONG on LETOR rows (graded labels, `qid:`), written here as svmlight files:
+//!
+//! ```
 //! use xrisk_train::rank::{RankingTask, letor::Letor};
 //! use xrisk_train::{Trainer, observer::Records};
 //!
+//! let dir = std::env::temp_dir().join(format!("xrisk-doc-letor-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! // Queries of 15 documents; the label (0–3) grows with feature 1.
+//! let letor = |queries: u64, seed: u64| -> String {
+//!     let mut text = String::new();
+//!     for q in 0..queries {
+//!         for d in 0..15u64 {
+//!             let f1 = ((q * 31 + d * 17 + seed) % 23) as f64 / 23.0;
+//!             let label = (f1 * 4.0).floor().min(3.0) as u64;
+//!             text += &format!("{label} qid:{} 1:{f1:.4} 2:{:.3}\n", q + 1, d as f64 / 15.0);
+//!         }
+//!     }
+//!     text
+//! };
+//! std::fs::write(dir.join("train.txt"), letor(24, 1))?;
+//! std::fs::write(dir.join("test.txt"), letor(10, 2))?;
 //! let cfg = xrisk_train::config::parse(
 //!     r#"
 //!     [data]
 //!     format = "svmlight"
-//!     train = "letor_train.txt"   # rows with qid:, graded labels
-//!     test = "letor_test.txt"
+//!     train = "train.txt"
+//!     test = "test.txt"
 //!     [model]
 //!     kind = "mlp"
-//!     hidden = [64]
+//!     hidden = [8]
 //!     [loss]
 //!     kind = "ndcg"
-//!     topk = 10
+//!     topk = 3
 //!     [optimizer]
 //!     kind = "song"
-//!     lr = 0.001
+//!     mode = "adam"
+//!     lr = 0.05
+//!     [sampler]
+//!     batch_size = 6
+//!     num_pos = 2
+//!     num_neg = 5
 //!     [train]
-//!     epochs = 5
+//!     epochs = 10
 //!     "#,
-//!     std::path::Path::new("."),
+//!     &dir.join("run.toml"), // relative paths are read next to the config
 //! )?;
 //! let mut task = RankingTask::new(&cfg, Letor::load(&cfg)?, None)?;
 //! let mut records = Records::default();
 //! Trainer::new(RankingTask::<Letor>::schedule(&cfg)).fit(&mut task, &mut records)?;
-//! println!("NDCG@10 {:.4}", task.test_metrics()?.ndcg10);
+//! let first = records.0[0].line["test"]["ndcg@10"].as_f64().unwrap_or(1.0);
+//! let ndcg = task.test_metrics()?.ndcg10;
+//! println!("test NDCG@10 after the first epoch {first:.3}, after the last {ndcg:.3}");
+//! assert!(ndcg > first, "NDCG@10 {first} → {ndcg}");
+//! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
