@@ -309,70 +309,28 @@ pub fn run(args: TrainArgs) -> Result<()> {
             peer.as_mut().map(|p| p as &mut dyn Collective),
         );
     }
+    // The run folder of the families that run in one process: --out, or the --resume folder.
+    let output = |resume| crate::runlog::RunOutput {
+        dir: args.resume.as_deref().or(args.out.as_deref()),
+        config_text: &config_text,
+        config_path: &config_path,
+        resume,
+        checkpoint_every: args.checkpoint_every,
+    };
     if crate::contrastive::is_contrastive(&cfg) {
-        return crate::contrastive::run(
-            &cfg,
-            crate::runlog::RunOutput {
-                dir: args.resume.as_deref().or(args.out.as_deref()),
-                config_text: &config_text,
-                config_path: &config_path,
-                resume,
-                checkpoint_every: args.checkpoint_every,
-            },
-            args.json,
-        );
+        return crate::contrastive::run(&cfg, output(resume), args.json);
     }
     if crate::charlm::is_lm(&cfg) {
-        return crate::charlm::run(
-            &cfg,
-            crate::runlog::RunOutput {
-                dir: args.resume.as_deref().or(args.out.as_deref()),
-                config_text: &config_text,
-                config_path: &config_path,
-                resume,
-                checkpoint_every: args.checkpoint_every,
-            },
-            args.json,
-        );
+        return crate::charlm::run(&cfg, output(resume), args.json);
     }
     if cfg.is_many_class() {
-        return crate::multiclass::run(
-            &cfg,
-            crate::runlog::RunOutput {
-                dir: args.resume.as_deref().or(args.out.as_deref()),
-                config_text: &config_text,
-                config_path: &config_path,
-                resume,
-                checkpoint_every: args.checkpoint_every,
-            },
-            args.json,
-        );
+        return crate::multiclass::run(&cfg, output(resume), args.json);
     }
     if cfg.is_multilabel() {
-        return crate::multilabel::run(
-            &cfg,
-            crate::runlog::RunOutput {
-                dir: args.resume.as_deref().or(args.out.as_deref()),
-                config_text: &config_text,
-                config_path: &config_path,
-                resume,
-                checkpoint_every: args.checkpoint_every,
-            },
-            args.json,
-        );
+        return crate::multilabel::run(&cfg, output(resume), args.json);
     }
     if cfg.is_mil() {
-        return crate::mil::run(
-            &cfg,
-            crate::runlog::RunOutput {
-                dir: args.resume.as_deref().or(args.out.as_deref()),
-                config_text: &config_text,
-                config_path: &config_path,
-                resume,
-                checkpoint_every: args.checkpoint_every,
-            },
-            args.json,
-        );
+        return crate::mil::run(&cfg, output(resume), args.json);
     }
     let (train, validation, test) = prepare_data_with_validation(&cfg.data, cfg.train.seed)?;
     eprintln!(

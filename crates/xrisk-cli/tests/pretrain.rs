@@ -7,7 +7,7 @@
 mod common;
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("xrisk-pretrain-{name}-{}", std::process::id()));
@@ -30,7 +30,37 @@ fn config(pretrain: &str) -> String {
 const PRE: &str = "[pretrain]\nloss = \"ce\"\nepochs = 2\noptimizer = { kind = \"adam\", lr = 0.002 }\n\
                    sampler = { kind = \"random\", batch_size = 128 }\n";
 
-fn lines(dir: &std::path::Path) -> Vec<Value> {
+/// Trains `cfg` into `NAME-a` and, stopped after `abort_at` steps, into `NAME-b`, resumes the
+/// second, and checks that both end with the same `metrics.jsonl` and final checkpoint.
+fn abort_resume_equal(dir: &Path, name: &str, cfg: &Path, every: usize, abort_at: usize) {
+    let (a, b) = (dir.join(format!("{name}-a")), dir.join(format!("{name}-b")));
+    let run = |out: &Path, abort: Option<usize>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_xrisk"));
+        c.args(["train", "--config", cfg.to_str().unwrap(), "--out"])
+            .arg(out)
+            .args(["--checkpoint-every", &every.to_string()]);
+        if let Some(n) = abort {
+            c.env("XRISK_FAULT_ABORT_AT_STEP", n.to_string());
+        }
+        c.output().unwrap().status.success()
+    };
+    assert!(run(&a, None), "{name}");
+    assert!(!run(&b, Some(abort_at)), "{name}: not stopped");
+    let o = common::xrisk(&["train", "--resume", b.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(a.join("metrics.jsonl")).unwrap(),
+        std::fs::read_to_string(b.join("metrics.jsonl")).unwrap(),
+        "{name}"
+    );
+    assert!(
+        std::fs::read(a.join("checkpoint.bin")).unwrap()
+            == std::fs::read(b.join("checkpoint.bin")).unwrap(),
+        "{name}: the final checkpoints differ"
+    );
+}
+
+fn lines(dir: &Path) -> Vec<Value> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))
         .unwrap()
         .lines()
@@ -88,31 +118,7 @@ fn a_two_stage_run_killed_in_either_stage_resumes_bit_for_bit() {
     ] {
         let cfg = dir.join(format!("{name}.toml"));
         std::fs::write(&cfg, config(pre)).unwrap();
-        let (a, b) = (dir.join(format!("{name}-a")), dir.join(format!("{name}-b")));
-        let run = |out: &std::path::Path, abort: Option<usize>| {
-            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_xrisk"));
-            c.args(["train", "--config", cfg.to_str().unwrap(), "--out"])
-                .arg(out)
-                .args(["--checkpoint-every", "3"]);
-            if let Some(n) = abort {
-                c.env("XRISK_FAULT_ABORT_AT_STEP", n.to_string());
-            }
-            c.output().unwrap().status.success()
-        };
-        assert!(run(&a, None));
-        assert!(!run(&b, Some(abort_at)));
-        let o = common::xrisk(&["train", "--resume", b.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        assert_eq!(
-            std::fs::read_to_string(a.join("metrics.jsonl")).unwrap(),
-            std::fs::read_to_string(b.join("metrics.jsonl")).unwrap(),
-            "{name}"
-        );
-        assert!(
-            std::fs::read(a.join("checkpoint.bin")).unwrap()
-                == std::fs::read(b.join("checkpoint.bin")).unwrap(),
-            "{name}: the final checkpoints differ"
-        );
+        abort_resume_equal(&dir, name, &cfg, 3, abort_at);
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -187,19 +193,7 @@ fn mil_and_multilabel_runs_pretrain_with_ce_then_fine_tune() {
             "{name}"
         );
         // Killed in the first fine-tuning epoch (after the fresh head), resumed: same bytes.
-        let (a, b) = (dir.join(format!("{name}-a")), dir.join(format!("{name}-b")));
-        let run = |o: &std::path::Path, abort: Option<&str>| {
-            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_xrisk"));
-            c.args(["train", "--config", cfg.to_str().unwrap(), "--out"])
-                .arg(o)
-                .args(["--checkpoint-every", "2"]);
-            if let Some(n) = abort {
-                c.env("XRISK_FAULT_ABORT_AT_STEP", n);
-            }
-            c.output().unwrap().status.success()
-        };
-        assert!(run(&a, None));
-        let steps: usize = std::fs::read_to_string(a.join("timing.jsonl"))
+        let steps: usize = std::fs::read_to_string(out.join("timing.jsonl"))
             .unwrap()
             .lines()
             .take(2)
@@ -209,19 +203,7 @@ fn mil_and_multilabel_runs_pretrain_with_ce_then_fine_tune() {
                     .unwrap() as usize
             })
             .sum();
-        assert!(!run(&b, Some(&(steps + 4).to_string())));
-        let o = common::xrisk(&["train", "--resume", b.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        assert_eq!(
-            std::fs::read_to_string(a.join("metrics.jsonl")).unwrap(),
-            std::fs::read_to_string(b.join("metrics.jsonl")).unwrap(),
-            "{name}"
-        );
-        assert!(
-            std::fs::read(a.join("checkpoint.bin")).unwrap()
-                == std::fs::read(b.join("checkpoint.bin")).unwrap(),
-            "{name}: the final checkpoints differ"
-        );
+        abort_resume_equal(&dir, name, &cfg, 2, steps + 4);
     }
     std::fs::remove_dir_all(&dir).ok();
 }
