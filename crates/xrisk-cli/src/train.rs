@@ -288,7 +288,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if crate::rank::is_ranking(&cfg) {
         if args.checkpoint_every.is_some() {
             bail!(
-                "ranking runs checkpoint at the end of every epoch; --checkpoint-every is for the AUC-family losses"
+                "ranking runs checkpoint at the end of every epoch only: their device RNG (dropout, the warm-up hand-off) is seeded per epoch, so a resume starts at an epoch boundary; drop --checkpoint-every"
             );
         }
         let (mut peer, dir) = args.dist.join(
