@@ -10,9 +10,15 @@ use xrisk_train::multiclass::ManyClassTask;
 use xrisk_train::{Config, Schedule, Selection, Trainer};
 
 /// Runs a many-class config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl
-/// and the checkpoints there, and continues from `o.resume` when given.
-pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
-    let mut task = ManyClassTask::new(cfg)?;
+/// and the checkpoints there, and continues from `o.resume` when given. With `dist`, trains
+/// data-parallel: this process computes its shard of every batch.
+pub fn run(
+    cfg: &Config,
+    o: RunOutput,
+    json_out: bool,
+    dist: Option<&mut dyn xrisk::dist::Collective>,
+) -> Result<()> {
+    let mut task = ManyClassTask::new(cfg)?.with_dist(dist);
     let (train, test) = (task.train_data(), task.test_data());
     eprintln!(
         "data: train {} rows, test {} rows, {} features, {} classes",

@@ -10,9 +10,15 @@ use xrisk_train::multilabel::{MultiLabelTask, TaskMetrics};
 use xrisk_train::{Config, Selection, Trainer};
 
 /// Runs a multi-label config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl
-/// and the checkpoints there, and continues from `o.resume` when given.
-pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
-    let mut task = MultiLabelTask::new(cfg)?;
+/// and the checkpoints there, and continues from `o.resume` when given. With `dist`, trains
+/// data-parallel: this process computes its shard of every batch.
+pub fn run(
+    cfg: &Config,
+    o: RunOutput,
+    json_out: bool,
+    dist: Option<&mut dyn xrisk::dist::Collective>,
+) -> Result<()> {
+    let mut task = MultiLabelTask::new(cfg)?.with_dist(dist);
     let (train, test) = (task.train_data(), task.test_data());
     let t = train.n_tasks;
     let positives: Vec<usize> = (0..t)

@@ -255,11 +255,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 "data-parallel runs do not checkpoint yet: drop --resume / --checkpoint-every, or train in one process"
             );
         }
-        let family = if cfg.is_many_class() {
-            Some("many-class")
-        } else if cfg.is_multilabel() {
-            Some("multi-label")
-        } else if cfg.is_mil() {
+        let family = if cfg.is_mil() {
             Some("MIL")
         } else if crate::charlm::is_lm(&cfg) {
             Some("language-model")
@@ -270,12 +266,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
         };
         if let Some(family) = family {
             bail!(
-                "data-parallel training (--world-size, [train] devices) is implemented for the binary AUC-family, CE, focal and ranking runs; {family} runs train in one process for now (their losses would see the gathered global batch as the binary ones do, but that path is not written yet)"
+                "data-parallel training (--world-size, [train] devices) is implemented for the binary AUC-family, CE, focal, ranking, multi-label and many-class runs; {family} runs train in one process for now (their losses would see the gathered global batch as the others do, but that path is not written yet)"
             );
         }
-        if local_peers.is_some() && crate::rank::is_ranking(&cfg) {
+        if local_peers.is_some()
+            && (crate::rank::is_ranking(&cfg) || cfg.is_multilabel() || cfg.is_many_class())
+        {
             bail!(
-                "[train] devices (peers within one process) covers the binary runs; train ranking data-parallel with --world-size (one process per peer)"
+                "[train] devices (peers within one process) covers the binary runs; train ranking, multi-label and many-class runs data-parallel with --world-size (one process per peer)"
             );
         }
     }
@@ -324,10 +322,30 @@ pub fn run(args: TrainArgs) -> Result<()> {
         return crate::charlm::run(&cfg, output(resume), args.json);
     }
     if cfg.is_many_class() {
-        return crate::multiclass::run(&cfg, output(resume), args.json);
+        let (mut peer, dir) = args.dist.join(
+            cfg.sampler.batch_size,
+            &config_text,
+            args.resume.clone().or(args.out.clone()),
+        )?;
+        let o = crate::runlog::RunOutput {
+            dir: dir.as_deref(),
+            ..output(resume)
+        };
+        let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
+        return crate::multiclass::run(&cfg, o, args.json, dist);
     }
     if cfg.is_multilabel() {
-        return crate::multilabel::run(&cfg, output(resume), args.json);
+        let (mut peer, dir) = args.dist.join(
+            cfg.sampler.batch_size,
+            &config_text,
+            args.resume.clone().or(args.out.clone()),
+        )?;
+        let o = crate::runlog::RunOutput {
+            dir: dir.as_deref(),
+            ..output(resume)
+        };
+        let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
+        return crate::multilabel::run(&cfg, o, args.json, dist);
     }
     if cfg.is_mil() {
         return crate::mil::run(&cfg, output(resume), args.json);

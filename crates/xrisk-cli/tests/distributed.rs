@@ -135,7 +135,15 @@ fn checkpoint_diff(a: &Path, b: &Path) -> f64 {
 fn equivalence(loss: &str, optimizer: &str) {
     let dir = tmp(loss);
     let cfg = write_config(&dir, &config(loss, optimizer, 1));
-    let single = train_single(&cfg, &dir);
+    let e0 = two_processes_match_one(&dir, &cfg, loss, 1e-4);
+    assert!(e0.contains("bytes sent"), "{e0}");
+}
+
+/// Trains `cfg` in one process and in two (`--world-size 2`) and checks that the final
+/// checkpoints' model and loss state agree within `tol`; returns rank 0's log.
+fn two_processes_match_one(dir: &Path, cfg: &Path, name: &str, tol: f64) -> String {
+    let (cfg, loss) = (cfg.to_path_buf(), name);
+    let single = train_single(&cfg, dir);
     let port = free_port();
     let parallel = dir.join("parallel");
     let r0 = spawn(&cfg, 2, 0, port, &["--out", parallel.to_str().unwrap()]);
@@ -151,8 +159,45 @@ fn equivalence(loss: &str, optimizer: &str) {
     // AUROC by 6e-4 — so any two summation orders part there by 1e-3.
     let d = checkpoint_diff(&single, &parallel);
     eprintln!("{loss}: largest difference between 1 and 2 processes {d:e}");
-    assert!(d < 1e-4, "{loss}: 2 processes differ from 1 by {d}");
-    assert!(e0.contains("bytes sent"), "{e0}");
+    assert!(d < tol, "{loss}: 2 processes differ from 1 by {d}");
+    e0
+}
+
+#[test]
+fn two_processes_match_one_for_multilabel_and_many_class_runs() {
+    let dir = tmp("families-dp");
+    common::write_table(&dir);
+    for (name, text) in [
+        (
+            "multilabel_aucm",
+            "[data]\nformat = \"csv\"\ntrain = \"t.csv\"\nlabel_prefix = \"y\"\n[model]\nkind = \"mlp\"\n\
+             hidden = [16]\n[loss]\nkind = \"multilabel_aucm\"\n[optimizer]\nkind = \"pesg\"\nlr = 0.1\n\
+             [sampler]\nbatch_size = 16\n[train]\nepochs = 1\nthreads = 1\nmax_steps_per_epoch = 20\n",
+        ),
+        (
+            "multilabel_map",
+            "[data]\nformat = \"csv\"\ntrain = \"t.csv\"\nlabel_prefix = \"y\"\n[model]\nkind = \"mlp\"\n\
+             hidden = [16]\n[loss]\nkind = \"map\"\n[optimizer]\nkind = \"soap\"\nlr = 0.01\n\
+             [sampler]\nbatch_size = 16\n[train]\nepochs = 1\nthreads = 1\nmax_steps_per_epoch = 20\n",
+        ),
+        (
+            "entropic",
+            "[data]\nformat = \"synthetic_classes\"\nn_classes = 50\nrows_per_class = 10\nn_features = 16\n\
+             [model]\nkind = \"mlp\"\nhidden = [16]\n[loss]\nkind = \"entropic\"\n[optimizer]\nkind = \"scent\"\n\
+             lr = 0.1\n[sampler]\nbatch_size = 32\nnum_neg = 8\n[train]\nepochs = 1\nthreads = 1\n",
+        ),
+        (
+            "softmax_ce",
+            "[data]\nformat = \"synthetic_classes\"\nn_classes = 50\nrows_per_class = 10\nn_features = 16\n\
+             [model]\nkind = \"mlp\"\nhidden = [16, 16]\n[loss]\nkind = \"softmax_ce\"\n[optimizer]\nkind = \"adam\"\n\
+             lr = 0.01\n[sampler]\nbatch_size = 32\n[train]\nepochs = 1\nthreads = 1\n",
+        ),
+    ] {
+        let cfg = write_config(&dir, text);
+        let sub = dir.join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        two_processes_match_one(&sub, &cfg, name, 1e-4);
+    }
 }
 
 #[test]

@@ -59,6 +59,7 @@ use rand::seq::index;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
+use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
 use xrisk::loss::{EntConfig, EntEstimator, EntLossClassification};
 use xrisk::optim::{ProximalOptimizer, ScentConfig};
 use xrisk::persist::Persist;
@@ -208,7 +209,7 @@ fn evaluate(model: &XcClassifier, test: &Dataset, device: &Device) -> Result<(f6
 /// A many-class run as a [`crate::Task`]. A checkpoint holds the weights, the optimizer's
 /// buffers and learning rate, the entropic loss's `ν` table and `γ`, and the position of the
 /// stream that draws the extra negative classes.
-pub struct ManyClassTask {
+pub struct ManyClassTask<'d> {
     train: Dataset,
     test: Dataset,
     validation: Option<Dataset>,
@@ -221,10 +222,11 @@ pub struct ManyClassTask {
     extra: usize,
     rng: ChaCha8Rng,
     epochs: usize,
+    dist: Option<&'d mut dyn Collective>,
     last: Option<(f64, f64, f64)>,
 }
 
-impl ManyClassTask {
+impl<'d> ManyClassTask<'d> {
     /// Reads (or generates) the data of `cfg` and builds the run.
     pub fn new(cfg: &Config) -> Result<Self> {
         let (train, test) = load(cfg)?;
@@ -308,8 +310,31 @@ impl ManyClassTask {
             loss,
             opt,
             sampler,
+            dist: None,
             last: None,
         })
+    }
+
+    /// Trains data-parallel over `dist`: this process computes its shard of every batch's
+    /// logits, the loss reads the gathered global batch, the model's gradients are summed
+    /// over the group (`xrisk::dist`).
+    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> ManyClassTask<'e> {
+        ManyClassTask {
+            train: self.train,
+            test: self.test,
+            validation: self.validation,
+            n_classes: self.n_classes,
+            device: self.device,
+            model: self.model,
+            loss: self.loss,
+            opt: self.opt,
+            sampler: self.sampler,
+            extra: self.extra,
+            rng: self.rng,
+            epochs: self.epochs,
+            dist,
+            last: self.last,
+        }
     }
 
     /// The training rows.
@@ -342,7 +367,7 @@ impl ManyClassTask {
     }
 }
 
-impl crate::Task for ManyClassTask {
+impl crate::Task for ManyClassTask<'_> {
     type Batch = Vec<usize>;
 
     fn batches_per_epoch(&self) -> usize {
@@ -372,9 +397,18 @@ impl crate::Task for ManyClassTask {
     fn step(&mut self, ids: &Vec<usize>) -> Result<f64> {
         self.last = None;
         let (train, device, n_classes) = (&self.train, &self.device, self.n_classes);
-        let x: Vec<f32> = ids.iter().flat_map(|&i| train.row(i).to_vec()).collect();
-        let x = Tensor::<2>::from_data(TensorData::new(x, [ids.len(), train.dim]), device);
+        let rows = |ids: &[usize]| {
+            let x: Vec<f32> = ids.iter().flat_map(|&i| train.row(i).to_vec()).collect();
+            Tensor::<2>::from_data(TensorData::new(x, [ids.len(), train.dim]), device)
+        };
         let y: Vec<usize> = ids.iter().map(|&i| train.labels[i] as usize).collect();
+        // This rank's positions of the global batch (all of them in one process).
+        let mine: Vec<usize> = match self.dist.as_deref() {
+            None => (0..ids.len()).collect(),
+            Some(c) => shard(ids.len(), c.rank(), c.world_size())?,
+        };
+        let my_ids: Vec<usize> = mine.iter().map(|&p| ids[p]).collect();
+        let my_y: Vec<usize> = mine.iter().map(|&p| y[p]).collect();
         let value = match &mut self.loss {
             Loss::Entropic(e) => {
                 let mut classes = y.clone();
@@ -386,11 +420,19 @@ impl crate::Task for ManyClassTask {
                     classes.push((y[0] + 1 + self.rng.random_range(0..n_classes - 1)) % n_classes);
                     classes.sort_unstable();
                 }
-                let lg = self.model.relative_logits(x, &y, &classes)?;
+                let lg = self.model.relative_logits(rows(&my_ids), &my_y, &classes)?;
+                let lg = match self.dist.as_deref_mut() {
+                    None => lg,
+                    Some(c) => gather_rows(lg, c)?,
+                };
                 e.forward(lg, ids)?
             }
             Loss::Softmax => {
-                let z = self.model.logits(x);
+                let z = self.model.logits(rows(&my_ids));
+                let z = match self.dist.as_deref_mut() {
+                    None => z,
+                    Some(c) => gather_rows(z, c)?,
+                };
                 let yi = Tensor::<2, Int>::from_data(
                     TensorData::new(
                         y.iter().map(|&v| v as i64).collect::<Vec<_>>(),
@@ -410,6 +452,9 @@ impl crate::Task for ManyClassTask {
         }
         let model = self.model.clone();
         let mut g = GradientsParams::from_grads(value.backward(), &model);
+        if let Some(c) = self.dist.as_deref_mut() {
+            all_reduce_grads(&model, &mut g, c)?;
+        }
         self.model = self.opt.step(model, &mut g);
         Ok(v)
     }

@@ -61,6 +61,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::json;
 use std::path::Path;
+use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
 use xrisk::loss::{
     AucmConfig, MapConfig, MapLoss, MultiLabelAucmLoss, MultiLabelPAucLoss, PAucBackend,
     PAucDroConfig,
@@ -302,7 +303,7 @@ enum Sampler {
 /// A multi-label run as a [`crate::Task`]. A checkpoint holds the weights, the optimizer's
 /// buffers and learning rate, and the loss's state (per-task `a`, `b`, `α`; MAP's and pAUC's
 /// per-row tables).
-pub struct MultiLabelTask {
+pub struct MultiLabelTask<'d> {
     train: Dataset,
     test: Dataset,
     validation: Option<Dataset>,
@@ -313,10 +314,11 @@ pub struct MultiLabelTask {
     /// `[pretrain]`'s stages (per-task CE first).
     stages: Stages<Method, Sampler>,
     seed: u64,
+    dist: Option<&'d mut dyn Collective>,
     last: Option<TaskMetrics>,
 }
 
-impl MultiLabelTask {
+impl<'d> MultiLabelTask<'d> {
     /// Reads the data of `cfg` (rows split by a seeded `test_fraction` unless `[data] test`
     /// is given) and builds the run.
     pub fn new(cfg: &Config) -> Result<Self> {
@@ -324,6 +326,25 @@ impl MultiLabelTask {
         let (train, validation) =
             crate::data::split_validation(&cfg.data, cfg.train.seed, train, false)?;
         Ok(Self::from_data(cfg, train, test)?.with_validation(validation))
+    }
+
+    /// Trains data-parallel over `dist`: this process scores its shard of every batch's rows,
+    /// the loss reads the gathered global batch, the model's gradients are summed over the
+    /// group (`xrisk::dist`).
+    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> MultiLabelTask<'e> {
+        MultiLabelTask {
+            train: self.train,
+            test: self.test,
+            validation: self.validation,
+            device: self.device,
+            model: self.model,
+            method: self.method,
+            sampler: self.sampler,
+            stages: self.stages,
+            seed: self.seed,
+            dist,
+            last: self.last,
+        }
     }
 
     /// Reports metrics on `validation` after every epoch (model selection).
@@ -386,6 +407,7 @@ impl MultiLabelTask {
         Ok(MultiLabelTask {
             stages,
             seed: cfg.train.seed,
+            dist: None,
             train,
             test,
             validation: None,
@@ -443,7 +465,7 @@ impl MultiLabelTask {
     }
 }
 
-impl crate::Task for MultiLabelTask {
+impl crate::Task for MultiLabelTask<'_> {
     type Batch = Batch;
 
     fn batches_per_epoch(&self) -> usize {
@@ -506,13 +528,25 @@ impl crate::Task for MultiLabelTask {
         self.last = None;
         let (train, device) = (&self.train, &self.device);
         let t = train.n_tasks;
-        let x: Vec<f32> = ids.iter().flat_map(|&i| train.row(i).to_vec()).collect();
-        let x = Tensor::<2>::from_data(TensorData::new(x, [ids.len(), train.dim]), device);
+        let rows = |ids: &[usize]| {
+            let x: Vec<f32> = ids.iter().flat_map(|&i| train.row(i).to_vec()).collect();
+            Tensor::<2>::from_data(TensorData::new(x, [ids.len(), train.dim]), device)
+        };
         let labels: Vec<f32> = ids
             .iter()
             .flat_map(|&i| train.labels[i * t..(i + 1) * t].to_vec())
             .collect();
-        let z = self.model.forward_all(x);
+        let z = match self.dist.as_deref_mut() {
+            None => self.model.forward_all(rows(ids)),
+            Some(c) => {
+                // This rank's rows of the global batch; the loss sees all of them.
+                let mine: Vec<usize> = shard(ids.len(), c.rank(), c.world_size())?
+                    .into_iter()
+                    .map(|p| ids[p])
+                    .collect();
+                gather_rows(self.model.forward_all(rows(&mine)), c)?
+            }
+        };
         let value = match &mut self.method {
             Method::Aucm(loss, _) => {
                 loss.forward(burn::tensor::activation::sigmoid(z), &labels, tasks)?
@@ -532,14 +566,15 @@ impl crate::Task for MultiLabelTask {
         if !v.is_finite() {
             return Ok(v);
         }
-        let grads = value.backward();
+        let mut grads = value.backward();
         let model = self.model.clone();
+        let mut g = GradientsParams::from_module(&mut grads, &model);
+        if let Some(c) = self.dist.as_deref_mut() {
+            all_reduce_grads(&model, &mut g, c)?;
+        }
         self.model = match &mut self.method {
-            Method::Aucm(loss, o) => o.step_multilabel(model, loss, grads),
-            Method::Map(_, o) | Method::PAuc(_, o) | Method::Ce(o) => {
-                let mut g = GradientsParams::from_grads(grads, &model);
-                o.step(model, &mut g)
-            }
+            Method::Aucm(loss, o) => o.step_multilabel_split(model, loss, g, grads),
+            Method::Map(_, o) | Method::PAuc(_, o) | Method::Ce(o) => o.step(model, &mut g),
         };
         Ok(v)
     }

@@ -114,9 +114,25 @@ impl Pesg {
         &mut self,
         model: M,
         loss: &mut crate::loss::MultiLabelAucmLoss,
+        mut grads: Gradients,
+    ) -> M {
+        let gm = burn::optim::GradientsParams::from_module(&mut grads, &model);
+        self.step_multilabel_split(model, loss, gm, grads)
+    }
+
+    /// [`Pesg::step_multilabel`] with the model's gradients already taken out of the backward
+    /// pass (and, in data-parallel training, summed over the processes); the tasks' `a`, `b`
+    /// come from `grads`, complete on every process.
+    pub fn step_multilabel_split<M: Module>(
+        &mut self,
+        model: M,
+        loss: &mut crate::loss::MultiLabelAucmLoss,
+        model_grads: burn::optim::GradientsParams,
         grads: Gradients,
     ) -> M {
-        let (model, params) = self.inner.step_with_loss(model, loss.params.clone(), grads);
+        let (model, params) =
+            self.inner
+                .step_with_loss_split(model, model_grads, loss.params.clone(), grads);
         loss.params = params;
         let host = |t: burn::tensor::Tensor<1>| -> Vec<f64> {
             t.into_data()
