@@ -11,10 +11,15 @@ use xrisk_train::{Config, Selection, Trainer};
 
 /// Runs a MIL config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl, the
 /// checkpoints and report.html there, and continues from `o.resume` when given.
-pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
+pub fn run(
+    cfg: &Config,
+    o: RunOutput,
+    json_out: bool,
+    dist: Option<&mut dyn xrisk::dist::Collective>,
+) -> Result<()> {
     let data = MilData::load(cfg)?;
     let (dir, config_text, config_path) = (o.dir, o.config_text, o.config_path);
-    let mut task = MilTask::from_data(cfg, data)?;
+    let mut task = MilTask::from_data(cfg, data)?.with_dist(dist);
     let (train, test) = (task.train_labels().clone(), task.test_labels().clone());
     eprintln!(
         "data: {} training bags ({} positive), {} test bags ({} positive)",

@@ -255,9 +255,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 "data-parallel runs do not checkpoint yet: drop --resume / --checkpoint-every, or train in one process"
             );
         }
-        let family = if cfg.is_mil() {
-            Some("MIL")
-        } else if crate::charlm::is_lm(&cfg) {
+        let family = if crate::charlm::is_lm(&cfg) {
             Some("language-model")
         } else if crate::contrastive::is_contrastive(&cfg) {
             Some("contrastive")
@@ -270,10 +268,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
             );
         }
         if local_peers.is_some()
-            && (crate::rank::is_ranking(&cfg) || cfg.is_multilabel() || cfg.is_many_class())
+            && (crate::rank::is_ranking(&cfg)
+                || cfg.is_multilabel()
+                || cfg.is_many_class()
+                || cfg.is_mil())
         {
             bail!(
-                "[train] devices (peers within one process) covers the binary runs; train ranking, multi-label and many-class runs data-parallel with --world-size (one process per peer)"
+                "[train] devices (peers within one process) covers the binary runs; train ranking, MIL, multi-label and many-class runs data-parallel with --world-size (one process per peer)"
             );
         }
     }
@@ -348,7 +349,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
         return crate::multilabel::run(&cfg, o, args.json, dist);
     }
     if cfg.is_mil() {
-        return crate::mil::run(&cfg, output(resume), args.json);
+        let (mut peer, dir) = args.dist.join(
+            cfg.sampler.batch_size,
+            &config_text,
+            args.resume.clone().or(args.out.clone()),
+        )?;
+        let o = crate::runlog::RunOutput {
+            dir: dir.as_deref(),
+            ..output(resume)
+        };
+        let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
+        return crate::mil::run(&cfg, o, args.json, dist);
     }
     let (train, validation, test) = prepare_data_with_validation(&cfg.data, cfg.train.seed)?;
     eprintln!(

@@ -164,10 +164,23 @@ fn two_processes_match_one(dir: &Path, cfg: &Path, name: &str, tol: f64) -> Stri
 }
 
 #[test]
-fn two_processes_match_one_for_multilabel_and_many_class_runs() {
+fn two_processes_match_one_for_mil_multilabel_and_many_class_runs() {
     let dir = tmp("families-dp");
     common::write_table(&dir);
+    common::write_bags(&dir);
     for (name, text) in [
+        (
+            "midam_attention",
+            "[data]\nformat = \"mil\"\ntrain = \"bags.csv\"\n[model]\nkind = \"ffnn_att\"\n[loss]\n\
+             kind = \"midam\"\n[optimizer]\nkind = \"midam\"\nlr = 0.05\n[sampler]\nbatch_size = 16\n\
+             [train]\nepochs = 2\nthreads = 1\n",
+        ),
+        (
+            "mil_ce",
+            "[data]\nformat = \"mil\"\ntrain = \"bags.csv\"\n[model]\nkind = \"ffnn_att\"\n[loss]\n\
+             kind = \"ce\"\npooling = \"max\"\n[optimizer]\nkind = \"sgd\"\nlr = 0.05\n[sampler]\n\
+             batch_size = 16\n[train]\nepochs = 2\nthreads = 1\n",
+        ),
         (
             "multilabel_aucm",
             "[data]\nformat = \"csv\"\ntrain = \"t.csv\"\nlabel_prefix = \"y\"\n[model]\nkind = \"mlp\"\n\

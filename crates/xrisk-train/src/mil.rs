@@ -64,6 +64,7 @@ use rand::SeedableRng;
 use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
+use xrisk::dist::{Collective, all_reduce_grads, gather_logits, shard};
 use xrisk::loss::{CrossEntropyLoss, MidamConfig, MidamInput, MidamLoss, MidamPooling};
 use xrisk::mil::{AttentionMil, Pooling};
 use xrisk::optim::{Midam, MidamConfig as MidamOptConfig};
@@ -335,7 +336,7 @@ impl MilData {
 /// labels and the instance-sampling stream. A checkpoint holds the weights, the optimizer's
 /// buffers and learning rate, MIDAM's bag tables, `a`, `b`, `α` and smoothing, and the
 /// instance stream's position.
-pub struct MilTask {
+pub struct MilTask<'d> {
     train: Vec<Bag>,
     test: Vec<Bag>,
     validation: Option<(Vec<Bag>, Dataset)>,
@@ -354,9 +355,10 @@ pub struct MilTask {
     rng: ChaCha8Rng,
     max_fpr: f64,
     last_scores: Option<Vec<f64>>,
+    dist: Option<&'d mut dyn Collective>,
 }
 
-impl MilTask {
+impl<'d> MilTask<'d> {
     /// Reads the data of `cfg` and builds the run ([`MilData::load`], [`MilTask::from_data`]).
     pub fn new(cfg: &Config) -> Result<Self> {
         Self::from_data(cfg, MilData::load(cfg)?)
@@ -449,7 +451,35 @@ impl MilTask {
             rng: ChaCha8Rng::seed_from_u64(cfg.train.seed ^ 0x6d69_6c00),
             max_fpr: cfg.train.max_fpr,
             last_scores: None,
+            dist: None,
         })
+    }
+
+    /// Trains data-parallel over `dist`: this process runs the model on its shard of every
+    /// batch's bags, the loss reads the gathered bag scores, the model's gradients are summed
+    /// over the group (`xrisk::dist`). Instance sampling stays one stream, drawn alike on
+    /// every process.
+    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> MilTask<'e> {
+        MilTask {
+            train: self.train,
+            test: self.test,
+            validation: self.validation,
+            train_set: self.train_set,
+            test_set: self.test_set,
+            dim: self.dim,
+            device: self.device,
+            model: self.model,
+            method: self.method,
+            eval_pooling: self.eval_pooling,
+            per_bag: self.per_bag,
+            sampler: self.sampler,
+            stages: self.stages,
+            seed: self.seed,
+            rng: self.rng,
+            max_fpr: self.max_fpr,
+            last_scores: self.last_scores,
+            dist,
+        }
     }
 
     /// Bag labels of the training bags (features empty).
@@ -512,7 +542,7 @@ impl MilTask {
     }
 }
 
-impl crate::Task for MilTask {
+impl crate::Task for MilTask<'_> {
     type Batch = Vec<usize>;
 
     fn batches_per_epoch(&self) -> usize {
@@ -554,37 +584,52 @@ impl crate::Task for MilTask {
         self.last_scores = None;
         let (dim, device) = (self.dim, &self.device);
         let bl: Vec<f32> = ids.iter().map(|&i| self.train_set.labels[i]).collect();
+        // This rank's positions of the global batch (all of them in one process).
+        let mine: Vec<usize> = match self.dist.as_deref() {
+            None => (0..ids.len()).collect(),
+            Some(c) => shard(ids.len(), c.rank(), c.world_size())?,
+        };
         let value = match &mut self.method {
             Method::Midam(loss, _) => {
                 let (mut rows, mut sizes) = (Vec::new(), Vec::new());
-                for &i in ids {
+                for (p, &i) in ids.iter().enumerate() {
                     let b = &self.train[i];
                     let n = b.instances.len() / dim;
                     let k = self.per_bag.min(n);
-                    for j in index::sample(&mut self.rng, n, k) {
-                        rows.extend_from_slice(&b.instances[j * dim..(j + 1) * dim]);
+                    // Every process draws every bag's instances: one stream for the group.
+                    let picked = index::sample(&mut self.rng, n, k);
+                    if mine.contains(&p) {
+                        for j in picked {
+                            rows.extend_from_slice(&b.instances[j * dim..(j + 1) * dim]);
+                        }
+                        sizes.push(k);
                     }
-                    sizes.push(k);
                 }
                 let (phi, w) = self.model.forward(instances_tensor(rows, dim, device));
                 let avg = averaging(&sizes, device);
-                let col = |t: Tensor<1>| {
+                let dist = &mut self.dist;
+                let mut col = |t: Tensor<1>| -> Result<Tensor<1>> {
                     let n = t.dims()[0];
-                    avg.clone().matmul(t.reshape([n, 1])).reshape([ids.len()])
+                    let pooled = avg.clone().matmul(t.reshape([n, 1])).reshape([sizes.len()]);
+                    Ok(match dist.as_deref_mut() {
+                        None => pooled,
+                        Some(c) => gather_logits(pooled, c)?,
+                    })
                 };
                 let input = match loss.config().pooling {
-                    MidamPooling::Softmax { tau } => MidamInput::Softmax(col((phi / tau).exp())),
+                    MidamPooling::Softmax { tau } => MidamInput::Softmax(col((phi / tau).exp())?),
                     MidamPooling::Attention => MidamInput::Attention {
-                        sn: col(phi * w.clone()),
-                        sd: col(w),
+                        sn: col(phi * w.clone())?,
+                        sd: col(w)?,
                     },
                 };
                 loss.forward(input, &bl, ids)?
             }
             Method::Ce(pooling, _) => {
-                let pooled: Vec<Tensor<1>> = ids
+                let pooled: Vec<Tensor<1>> = mine
                     .iter()
-                    .map(|&i| {
+                    .map(|&p| ids[p])
+                    .map(|i| {
                         let (phi, w) = self.model.forward(instances_tensor(
                             self.train[i].instances.clone(),
                             dim,
@@ -593,21 +638,27 @@ impl crate::Task for MilTask {
                         pooling.pool(phi, w)
                     })
                     .collect();
-                CrossEntropyLoss.forward(Tensor::cat(pooled, 0), &bl)?
+                let scores = Tensor::cat(pooled, 0);
+                let scores = match self.dist.as_deref_mut() {
+                    None => scores,
+                    Some(c) => gather_logits(scores, c)?,
+                };
+                CrossEntropyLoss.forward(scores, &bl)?
             }
         };
         let v = f64::from(value.clone().into_scalar::<f32>());
         if !v.is_finite() {
             return Ok(v);
         }
-        let grads = value.backward();
+        let mut grads = value.backward();
         let model = self.model.clone();
+        let mut g = GradientsParams::from_module(&mut grads, &model);
+        if let Some(c) = self.dist.as_deref_mut() {
+            all_reduce_grads(&model, &mut g, c)?;
+        }
         self.model = match &mut self.method {
-            Method::Midam(loss, opt) => opt.step(model, loss, grads),
-            Method::Ce(_, opt) => {
-                let mut g = GradientsParams::from_grads(grads, &model);
-                opt.step(model, &mut g)
-            }
+            Method::Midam(loss, opt) => opt.step_split(model, loss, g, grads),
+            Method::Ce(_, opt) => opt.step(model, &mut g),
         };
         Ok(v)
     }

@@ -67,8 +67,24 @@ impl MidamConfig {
 
 impl Midam {
     /// One primal step on `model` and the loss's `a`, `b`, then the dual step on `α`.
-    pub fn step<M: Module>(&mut self, model: M, loss: &mut MidamLoss, grads: Gradients) -> M {
-        let (model, params) = self.inner.step_with_loss(model, loss.params.clone(), grads);
+    pub fn step<M: Module>(&mut self, model: M, loss: &mut MidamLoss, mut grads: Gradients) -> M {
+        let gm = burn::optim::GradientsParams::from_module(&mut grads, &model);
+        self.step_split(model, loss, gm, grads)
+    }
+
+    /// [`Midam::step`] with the model's gradients already taken out of the backward pass (and,
+    /// in data-parallel training, summed over the processes); `a`, `b` come from `grads`,
+    /// complete on every process.
+    pub fn step_split<M: Module>(
+        &mut self,
+        model: M,
+        loss: &mut MidamLoss,
+        model_grads: burn::optim::GradientsParams,
+        grads: Gradients,
+    ) -> M {
+        let (model, params) =
+            self.inner
+                .step_with_loss_split(model, model_grads, loss.params.clone(), grads);
         loss.params = params;
         let (a, b) = loss.ab();
         let lr = self.inner.config.lr;
