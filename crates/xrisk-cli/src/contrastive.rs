@@ -28,10 +28,16 @@ fn f(v: &Value, p: &str) -> f64 {
 }
 
 /// Runs a contrastive config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl
-/// and the checkpoints there, and continues from `o.resume` when given.
-pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
+/// and the checkpoints there, and continues from `o.resume` when given. With `dist`, trains
+/// data-parallel: this process encodes its shard of every batch.
+pub fn run(
+    cfg: &Config,
+    o: RunOutput,
+    json_out: bool,
+    dist: Option<&mut dyn xrisk::dist::Collective>,
+) -> Result<()> {
     let result = if is_bimodal(cfg)? {
-        let mut task = BimodalTask::new(cfg)?;
+        let mut task = BimodalTask::new(cfg)?.with_dist(dist);
         eprintln!("data: {}", task.describe());
         fit(cfg, &mut task, o)?;
         let r = task.final_evaluation()?;
@@ -47,7 +53,7 @@ pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
         );
         r
     } else {
-        let mut task = UnimodalTask::new(cfg)?;
+        let mut task = UnimodalTask::new(cfg)?.with_dist(dist);
         eprintln!("data: {}", task.describe());
         fit(cfg, &mut task, o)?;
         let r = task.final_evaluation()?;

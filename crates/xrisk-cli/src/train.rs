@@ -255,26 +255,20 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 "data-parallel runs do not checkpoint yet: drop --resume / --checkpoint-every, or train in one process"
             );
         }
-        let family = if crate::charlm::is_lm(&cfg) {
-            Some("language-model")
-        } else if crate::contrastive::is_contrastive(&cfg) {
-            Some("contrastive")
-        } else {
-            None
-        };
-        if let Some(family) = family {
+        if crate::charlm::is_lm(&cfg) {
             bail!(
-                "data-parallel training (--world-size, [train] devices) is implemented for the binary AUC-family, CE, focal, ranking, multi-label and many-class runs; {family} runs train in one process for now (their losses would see the gathered global batch as the others do, but that path is not written yet)"
+                "data-parallel training (--world-size, [train] devices) is implemented for the binary AUC-family, CE, focal, ranking, MIL, multi-label, many-class and contrastive runs; language-model runs train in one process for now (their loss would read the gathered logits of every window as the others do, but that path is not written yet)"
             );
         }
         if local_peers.is_some()
             && (crate::rank::is_ranking(&cfg)
                 || cfg.is_multilabel()
                 || cfg.is_many_class()
-                || cfg.is_mil())
+                || cfg.is_mil()
+                || crate::contrastive::is_contrastive(&cfg))
         {
             bail!(
-                "[train] devices (peers within one process) covers the binary runs; train ranking, MIL, multi-label and many-class runs data-parallel with --world-size (one process per peer)"
+                "[train] devices (peers within one process) covers the binary runs; train ranking, MIL, multi-label, many-class and contrastive runs data-parallel with --world-size (one process per peer)"
             );
         }
     }
@@ -317,7 +311,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
         checkpoint_every: args.checkpoint_every,
     };
     if crate::contrastive::is_contrastive(&cfg) {
-        return crate::contrastive::run(&cfg, output(resume), args.json);
+        let (mut peer, dir) = args.dist.join(
+            cfg.sampler.batch_size,
+            &config_text,
+            args.resume.clone().or(args.out.clone()),
+        )?;
+        let o = crate::runlog::RunOutput {
+            dir: dir.as_deref(),
+            ..output(resume)
+        };
+        let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
+        return crate::contrastive::run(&cfg, o, args.json, dist);
     }
     if crate::charlm::is_lm(&cfg) {
         return crate::charlm::run(&cfg, output(resume), args.json);

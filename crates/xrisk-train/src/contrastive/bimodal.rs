@@ -12,6 +12,7 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::{Value, json};
+use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
 use xrisk::encoder::{BagEncoder, bag_batch};
 use xrisk::loss::{GclBimodalConfig, GclBimodalLoss, InfoNceLoss};
 use xrisk::optim::{ProximalOptimizer, adam};
@@ -26,7 +27,7 @@ fn step_seed(seed: u64, step: u64) -> u64 {
 }
 
 /// A bimodal contrastive run as a [`crate::Task`].
-pub struct BimodalTask {
+pub struct BimodalTask<'d> {
     train: Pairs,
     test: Pairs,
     buckets: usize,
@@ -41,9 +42,10 @@ pub struct BimodalTask {
     stream: Stream,
     seed: u64,
     steps_done: u64,
+    dist: Option<&'d mut dyn Collective>,
 }
 
-impl BimodalTask {
+impl<'d> BimodalTask<'d> {
     /// Reads and hashes the pairs of `cfg` and builds the run (the device seeded, the towers
     /// and TempNets drawn).
     pub fn new(cfg: &Config) -> Result<Self> {
@@ -112,7 +114,31 @@ impl BimodalTask {
             stream: Stream::new(cfg.train.seed),
             seed: cfg.train.seed,
             steps_done: 0,
+            dist: None,
         })
+    }
+
+    /// Trains data-parallel over `dist`: this process encodes its shard of every batch's
+    /// pairs, the loss reads the gathered embeddings (`gather_rows`), the towers' gradients
+    /// are summed.
+    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> BimodalTask<'e> {
+        BimodalTask {
+            train: self.train,
+            test: self.test,
+            buckets: self.buckets,
+            out: self.out,
+            batch: self.batch,
+            device: self.device,
+            towers: self.towers,
+            nets: self.nets,
+            loss: self.loss,
+            opt: self.opt,
+            net_opt: self.net_opt,
+            stream: self.stream,
+            seed: self.seed,
+            steps_done: self.steps_done,
+            dist,
+        }
     }
 
     /// A line for the log: training and held-out pairs, hash slots.
@@ -195,7 +221,7 @@ impl BimodalTask {
     }
 }
 
-impl crate::Task for BimodalTask {
+impl crate::Task for BimodalTask<'_> {
     type Batch = Vec<usize>;
 
     fn batches_per_epoch(&self) -> usize {
@@ -233,14 +259,27 @@ impl crate::Task for BimodalTask {
         }
         self.steps_done += 1;
         let device = &self.device;
+        // This rank's rows of the global batch (all of them in one process).
+        let mine: Vec<usize> = match self.dist.as_deref() {
+            None => ids.clone(),
+            Some(c) => shard(ids.len(), c.rank(), c.world_size())?
+                .into_iter()
+                .map(|p| ids[p])
+                .collect(),
+        };
         let side = |texts: &[SparseText]| {
-            let refs: Vec<&SparseText> = ids.iter().map(|&i| &texts[i]).collect();
+            let refs: Vec<&SparseText> = mine.iter().map(|&i| &texts[i]).collect();
             bag_batch(&refs, device)
         };
         let (ss, sw) = side(&self.train.subject);
         let (bs, bw) = side(&self.train.body);
         let (_, zs) = self.towers.subject.forward(ss, sw);
         let (_, zb) = self.towers.body.forward(bs, bw);
+        // The loss (and TempNet) read the gathered global batch.
+        let (zs, zb) = match self.dist.as_deref_mut() {
+            None => (zs, zb),
+            Some(c) => (gather_rows(zs, c)?, gather_rows(zb, c)?),
+        };
         let value = match &mut self.loss {
             BiLoss::Gcl(g) => g.forward(zs, zb, ids)?,
             BiLoss::InfoNce(f) => f.forward(zs, zb)?,
@@ -257,6 +296,10 @@ impl crate::Task for BimodalTask {
         let mut grads = value.backward();
         let towers = self.towers.clone();
         let mut g_enc = GradientsParams::from_module(&mut grads, &towers);
+        if let Some(c) = self.dist.as_deref_mut() {
+            // TempNet's gradients are complete on every process (it reads every row).
+            all_reduce_grads(&towers, &mut g_enc, c)?;
+        }
         if let Some(t) = self.nets.take() {
             let mut g_net = GradientsParams::from_module(&mut grads, &t);
             self.nets = Some(self.net_opt.step(t, &mut g_net));

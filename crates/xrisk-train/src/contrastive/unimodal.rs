@@ -12,6 +12,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde_json::{Value, json};
+use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
 use xrisk::encoder::ConvEncoder;
 use xrisk::loss::{GclConfig, GclLoss, InfoNceLoss};
 use xrisk::optim::{ProximalOptimizer, adam};
@@ -21,7 +22,7 @@ use xrisk_data::augment::Augment;
 use xrisk_data::snapshot::Snapshot;
 
 /// A unimodal contrastive run as a [`crate::Task`].
-pub struct UnimodalTask {
+pub struct UnimodalTask<'d> {
     train: Dataset,
     test: Dataset,
     k: usize,
@@ -35,9 +36,10 @@ pub struct UnimodalTask {
     aug: Augment,
     stream: Stream,
     seed: u64,
+    dist: Option<&'d mut dyn Collective>,
 }
 
-impl UnimodalTask {
+impl<'d> UnimodalTask<'d> {
     /// Reads the images of `cfg` and builds the run (the device seeded, the encoder drawn).
     pub fn new(cfg: &Config) -> Result<Self> {
         let s = super::scheme(cfg)?;
@@ -97,7 +99,29 @@ impl UnimodalTask {
             aug: Augment::default(),
             stream: Stream::new(cfg.train.seed),
             seed: cfg.train.seed,
+            dist: None,
         })
+    }
+
+    /// Trains data-parallel over `dist`: this process encodes its shard of every batch, the
+    /// loss reads the gathered embeddings (`gather_rows`), the encoder's gradients are summed.
+    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> UnimodalTask<'e> {
+        UnimodalTask {
+            train: self.train,
+            test: self.test,
+            k: self.k,
+            counts: self.counts,
+            width: self.width,
+            batch: self.batch,
+            device: self.device,
+            enc: self.enc,
+            loss: self.loss,
+            opt: self.opt,
+            aug: self.aug,
+            stream: self.stream,
+            seed: self.seed,
+            dist,
+        }
     }
 
     /// A line for the log: the training images per class and the test images.
@@ -175,7 +199,7 @@ impl UnimodalTask {
     }
 }
 
-impl crate::Task for UnimodalTask {
+impl crate::Task for UnimodalTask<'_> {
     type Batch = Vec<usize>;
 
     fn batches_per_epoch(&self) -> usize {
@@ -208,17 +232,29 @@ impl crate::Task for UnimodalTask {
 
     fn step(&mut self, ids: &Vec<usize>) -> Result<f64> {
         let (train, aug, device) = (&self.train, &self.aug, &self.device);
+        // This rank's positions of the global batch (all of them in one process).
+        let mine: Vec<usize> = match self.dist.as_deref() {
+            None => (0..ids.len()).collect(),
+            Some(c) => shard(ids.len(), c.rank(), c.world_size())?,
+        };
         let rng = self.stream.rng();
+        // Every process draws every image's views (one stream for the group) and encodes its
+        // own rows.
         let mut views = || -> Tensor<2> {
-            let v: Vec<f32> = ids
+            let all: Vec<Vec<f32>> = ids
                 .iter()
-                .flat_map(|&i| aug.view(train.row(i), 28, 28, rng))
+                .map(|&i| aug.view(train.row(i), 28, 28, rng))
                 .collect();
-            Tensor::from_data(TensorData::new(v, [ids.len(), 784]), device)
+            let v: Vec<f32> = mine.iter().flat_map(|&p| all[p].iter().copied()).collect();
+            Tensor::from_data(TensorData::new(v, [mine.len(), 784]), device)
         };
         let (v1, v2) = (views(), views());
         let (_, z1) = self.enc.forward(v1);
         let (_, z2) = self.enc.forward(v2);
+        let (z1, z2) = match self.dist.as_deref_mut() {
+            None => (z1, z2),
+            Some(c) => (gather_rows(z1, c)?, gather_rows(z2, c)?),
+        };
         let value = match &mut self.loss {
             UniLoss::Gcl(g) => g.forward(z1, z2, ids)?,
             UniLoss::InfoNce(f) => f.forward(z1, z2)?,
@@ -229,6 +265,9 @@ impl crate::Task for UnimodalTask {
         }
         let enc = self.enc.clone();
         let mut grads = GradientsParams::from_grads(value.backward(), &enc);
+        if let Some(c) = self.dist.as_deref_mut() {
+            all_reduce_grads(&enc, &mut grads, c)?;
+        }
         self.enc = self.opt.step(enc, &mut grads);
         Ok(v)
     }
