@@ -27,9 +27,14 @@ pub fn is_lm(cfg: &Config) -> bool {
 /// Trains a language-model config; with `o.dir`, writes config.toml, metrics.jsonl,
 /// timing.jsonl, the checkpoints and `charlm.bin` (vocabulary, model, TempNet) for
 /// `xrisk generate`, and continues from `o.resume` when given.
-pub fn run(cfg: &Config, o: RunOutput, json_out: bool) -> Result<()> {
+pub fn run(
+    cfg: &Config,
+    o: RunOutput,
+    json_out: bool,
+    dist: Option<&mut dyn xrisk::dist::Collective>,
+) -> Result<()> {
     let dir = o.dir.map(PathBuf::from);
-    let mut task = CharLmTask::new(cfg)?;
+    let mut task = CharLmTask::new(cfg)?.with_dist(dist);
     eprintln!("data: {}", task.describe());
     if let Some(from) = &cfg.model.init_from {
         eprintln!("language model: starting from {}", from.display());

@@ -255,20 +255,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 "data-parallel runs do not checkpoint yet: drop --resume / --checkpoint-every, or train in one process"
             );
         }
-        if crate::charlm::is_lm(&cfg) {
-            bail!(
-                "data-parallel training (--world-size, [train] devices) is implemented for the binary AUC-family, CE, focal, ranking, MIL, multi-label, many-class and contrastive runs; language-model runs train in one process for now (their loss would read the gathered logits of every window as the others do, but that path is not written yet)"
-            );
-        }
         if local_peers.is_some()
             && (crate::rank::is_ranking(&cfg)
                 || cfg.is_multilabel()
                 || cfg.is_many_class()
                 || cfg.is_mil()
-                || crate::contrastive::is_contrastive(&cfg))
+                || crate::contrastive::is_contrastive(&cfg)
+                || crate::charlm::is_lm(&cfg))
         {
             bail!(
-                "[train] devices (peers within one process) covers the binary runs; train ranking, MIL, multi-label, many-class and contrastive runs data-parallel with --world-size (one process per peer)"
+                "[train] devices (peers within one process) covers the binary runs; train ranking, MIL, multi-label, many-class, contrastive and language-model runs data-parallel with --world-size (one process per peer)"
             );
         }
     }
@@ -324,7 +320,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
         return crate::contrastive::run(&cfg, o, args.json, dist);
     }
     if crate::charlm::is_lm(&cfg) {
-        return crate::charlm::run(&cfg, output(resume), args.json);
+        let (mut peer, dir) = args.dist.join(
+            cfg.sampler.batch_size,
+            &config_text,
+            args.resume.clone().or(args.out.clone()),
+        )?;
+        let o = crate::runlog::RunOutput {
+            dir: dir.as_deref(),
+            ..output(resume)
+        };
+        let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
+        return crate::charlm::run(&cfg, o, args.json, dist);
     }
     if cfg.is_many_class() {
         let (mut peer, dir) = args.dist.join(

@@ -164,7 +164,7 @@ fn two_processes_match_one(dir: &Path, cfg: &Path, name: &str, tol: f64) -> Stri
 }
 
 #[test]
-fn two_processes_match_one_for_mil_multilabel_many_class_and_contrastive_runs() {
+fn two_processes_match_one_for_every_other_family() {
     let dir = tmp("families-dp");
     common::write_table(&dir);
     common::write_bags(&dir);
@@ -198,7 +198,25 @@ fn two_processes_match_one_for_mil_multilabel_many_class_and_contrastive_runs() 
     // summation-order rounding of the towers' gradients further: measured 3e-5 to 7e-5 over
     // seeds 2023, 7 and 11 for iSogCLR, 7e-6 for TempNet; a missing gradient all-reduce moves
     // them by 1e-2 and more.
+    std::fs::write(
+        dir.join("book.txt"),
+        "the whale swims in the sea. ".repeat(200),
+    )
+    .unwrap();
+    let lm = |loss: &str| {
+        format!(
+            "[data]\nformat = \"text\"\ntrain = \"book.txt\"\nseq_len = 16\n[model]\nkind = \"char_gru\"\n\
+             hidden = [16]\nemb_size = 8\n[loss]\nkind = \"robust_lm\"\n{loss}\n[optimizer]\nkind = \"sgd\"\n\
+             lr = 0.1\n[sampler]\nbatch_size = 8\n[train]\nepochs = 1\nthreads = 1\nmax_steps_per_epoch = 10\n"
+        )
+    };
+    let (lm_fixed, lm_tempnet) = (
+        lm("temperature = \"fixed\""),
+        lm("temperature = \"tempnet\"\nrho = 1.5"),
+    );
     for (name, text, tol) in [
+        ("lm_fixed", lm_fixed.as_str(), 1e-4),
+        ("lm_tempnet", lm_tempnet.as_str(), 1e-4),
         ("bimodal_isogclr", sogclr.as_str(), 3e-4),
         ("bimodal_tempnet", tempnet.as_str(), 3e-4),
         ("unimodal_sogclr", unimodal, 1e-4),
@@ -408,17 +426,15 @@ fn an_unreachable_coordinator_and_bad_flags_are_clear_errors() {
 }
 
 #[test]
-fn families_without_a_data_parallel_path_are_refused_with_the_reason() {
+fn in_process_peers_are_refused_outside_the_binary_runs_with_the_way_out() {
     let dir = tmp("families");
     std::fs::write(dir.join("t.txt"), "the whale swims. ".repeat(50)).unwrap();
     let text = "[data]\nformat = \"text\"\ntrain = \"t.txt\"\n[model]\nkind = \"char_gru\"\n[loss]\n\
-                kind = \"robust_lm\"\n[optimizer]\nkind = \"adam\"\nlr = 0.01\n[sampler]\nbatch_size = 32\n";
+                kind = \"robust_lm\"\n[optimizer]\nkind = \"adam\"\nlr = 0.01\n[sampler]\nbatch_size = 32\n\
+                [train]\ndevices = [\"flex\", \"flex\"]\n";
     let cfg = write_config(&dir, text);
-    // Refused before any connection is tried: the coordinator does not exist.
-    let (ok, err) = finish(spawn(&cfg, 2, 0, free_port(), &[]));
-    assert!(!ok);
-    assert!(
-        err.contains("language-model runs train in one process for now"),
-        "{err}"
-    );
+    let o = xrisk(&["train", "--config", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("data-parallel with --world-size"), "{err}");
 }

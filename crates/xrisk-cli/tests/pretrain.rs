@@ -137,7 +137,7 @@ fn bad_pretraining_settings_are_refused() {
             ),
             (
                 config(&PRE.replace("kind = \"adam\"", "kind = \"pesg\"")),
-                "[pretrain] optimizer kind = \"pesg\" cannot train loss kind = \"ce\"",
+                "[pretrain] optimizer kind = \"pesg\" cannot train loss = \"ce\"",
             ),
             (
                 "[data]\nformat = \"synthetic_classes\"\n[model]\nkind = \"linear\"\n[loss]\n\

@@ -72,8 +72,14 @@ fn run_examples(configs: &[PathBuf]) {
             "{}: one epoch should rank better than chance: {v}",
             cfg.display()
         );
+        // One epoch, after the `[pretrain]` epochs of a two-stage config.
+        let pretrain = std::fs::read_to_string(cfg)
+            .ok()
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .and_then(|t| t.get("pretrain")?.get("epochs")?.as_integer())
+            .unwrap_or(0) as usize;
         let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-        assert_eq!(lines.lines().count(), 1, "{}", cfg.display());
+        assert_eq!(lines.lines().count(), 1 + pretrain, "{}", cfg.display());
         assert!(
             out.join("model.bpk").metadata().is_ok_and(|m| m.len() > 0),
             "{}: model.bpk",

@@ -109,19 +109,22 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
             model.visit(&mut Touch);
             model
         };
-        let stage = |c: &Config, section: &str| -> Result<(Objective, Optimizer, Sampler)> {
+        // `keys`: how the error names the optimizer and loss keys of the stage.
+        let stage = |c: &Config, keys: (&str, &str)| -> Result<(Objective, Optimizer, Sampler)> {
             let objective = build_objective(&c.loss, train.len(), &device)?;
             let optimizer = build_optimizer(&c.optimizer)?;
             if !optimizer.compatible(&objective) {
                 bail!(
-                    "{section} optimizer kind = \"{}\" cannot train loss kind = \"{}\" (pesg ↔ aucm, pdsca ↔ compositional_auc)",
+                    "{} = \"{}\" cannot train {} = \"{}\" (pesg ↔ aucm, pdsca ↔ compositional_auc)",
+                    keys.0,
                     c.optimizer.kind,
+                    keys.1,
                     c.loss.kind
                 );
             }
             Ok((objective, optimizer, build_sampler(c, train)?))
         };
-        let (objective, optimizer, sampler) = stage(cfg, "[optimizer]")?;
+        let (objective, optimizer, sampler) = stage(cfg, ("[optimizer] kind", "[loss] kind"))?;
         let (method, stages) = match &cfg.pretrain {
             None => ((objective, optimizer), Stages::single()),
             Some(p) => {
@@ -129,7 +132,7 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
                 first.loss = p.loss_config();
                 first.optimizer = p.optimizer.clone();
                 first.sampler = p.sampler_config(&cfg.sampler);
-                let (o, opt, s) = stage(&first, "[pretrain]")?;
+                let (o, opt, s) = stage(&first, ("[pretrain] optimizer kind", "loss"))?;
                 ((o, opt), Stages::two(cfg, (objective, optimizer), s))
             }
         };

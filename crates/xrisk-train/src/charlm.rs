@@ -74,6 +74,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use std::path::Path;
 use xrisk::charlm::{CharLm, CharLmConfig, CharVocab, ids_tensor, windows};
+use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
 use xrisk::optim::ProximalOptimizer;
 use xrisk::persist::{restore_module, save_module};
 use xrisk::tempnet::{TempNetLlm, TempNetLlmConfig, robust_lm_loss};
@@ -281,7 +282,7 @@ fn step_seed(seed: u64, step: u64) -> u64 {
 }
 
 /// A language-model run as a [`crate::Task`].
-pub struct CharLmTask {
+pub struct CharLmTask<'d> {
     train: Vec<usize>,
     test: Vec<usize>,
     vocab: CharVocab,
@@ -300,10 +301,11 @@ pub struct CharLmTask {
     rng: ChaCha8Rng,
     seed: u64,
     steps_done: u64,
+    dist: Option<&'d mut dyn Collective>,
     last: Option<Eval>,
 }
 
-impl CharLmTask {
+impl<'d> CharLmTask<'d> {
     /// Reads the text of `cfg`, holds out its last `test_fraction` (default 0.1) and builds
     /// the run (with `[model] init_from`, from that run's language model).
     pub fn new(cfg: &Config) -> Result<Self> {
@@ -385,8 +387,37 @@ impl CharLmTask {
             rng: ChaCha8Rng::seed_from_u64(cfg.train.seed),
             seed: cfg.train.seed,
             steps_done: 0,
+            dist: None,
             last: None,
         })
+    }
+
+    /// Trains data-parallel over `dist`: every process draws every window, runs the model on
+    /// its shard of them, and the loss (and TempNet) read the gathered logits; the language
+    /// model's gradients are summed over the group (`xrisk::dist`).
+    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> CharLmTask<'e> {
+        CharLmTask {
+            train: self.train,
+            test: self.test,
+            vocab: self.vocab,
+            lm_cfg: self.lm_cfg,
+            s: self.s,
+            device: self.device,
+            lm: self.lm,
+            net: self.net,
+            opt: self.opt,
+            net_opt: self.net_opt,
+            fixed_lm: self.fixed_lm,
+            frozen: self.frozen,
+            batch: self.batch,
+            natural: self.natural,
+            rho: self.rho,
+            rng: self.rng,
+            seed: self.seed,
+            steps_done: self.steps_done,
+            dist,
+            last: self.last,
+        }
     }
 
     /// The schedule of a language-model run: `[train] epochs` and the step cap; the learning
@@ -449,7 +480,7 @@ impl CharLmTask {
     }
 }
 
-impl crate::Task for CharLmTask {
+impl crate::Task for CharLmTask<'_> {
     type Batch = ();
 
     fn batches_per_epoch(&self) -> usize {
@@ -477,15 +508,46 @@ impl crate::Task for CharLmTask {
         }
         self.steps_done += 1;
         let (batch, seq_len) = (self.batch, self.s.seq_len);
+        // Every process draws every window (one stream for the group).
         let (x, y) = windows(&self.train, batch, seq_len, &mut self.rng)?;
+        // This rank's windows of the global batch (all of them in one process), and the labels
+        // in the order of the rows the loss sees: after `gather_rows`, row g is row g / W of
+        // rank g % W, whose rows are its windows' positions, window after window.
+        let (mine, y) = match self.dist.as_deref() {
+            None => ((0..batch).collect::<Vec<_>>(), y),
+            Some(c) => {
+                let w = c.world_size();
+                let ranks: Vec<Vec<usize>> = (0..w)
+                    .map(|r| shard(batch, r, w))
+                    .collect::<xrisk::Result<_>>()?;
+                let rows = batch * seq_len;
+                let y_gathered: Vec<usize> = (0..rows)
+                    .map(|g| {
+                        let k = g / w;
+                        y[ranks[g % w][k / seq_len] * seq_len + k % seq_len]
+                    })
+                    .collect();
+                (ranks[c.rank()].clone(), y_gathered)
+            }
+        };
+        let x: Vec<i64> = mine
+            .iter()
+            .flat_map(|&b| x[b * seq_len..(b + 1) * seq_len].iter().copied())
+            .collect();
         // A frozen model runs without autodiff (a detached graph would still be recorded and
         // kept); its logits enter the loss as constants, and only TempNet learns.
         let logits = match &self.fixed_lm {
             Some(f) => {
                 let inner = self.device.clone().without_autodiff();
-                Tensor::from_inner(f.forward(ids_tensor(x, batch, seq_len, &inner)))
+                Tensor::from_inner(f.forward(ids_tensor(x, mine.len(), seq_len, &inner)))
             }
-            None => self.lm.forward(ids_tensor(x, batch, seq_len, &self.device)),
+            None => self
+                .lm
+                .forward(ids_tensor(x, mine.len(), seq_len, &self.device)),
+        };
+        let logits = match self.dist.as_deref_mut() {
+            None => logits,
+            Some(c) => gather_rows(logits, c)?,
         };
         let n = y.len();
         let tau = match &self.net {
@@ -499,6 +561,12 @@ impl crate::Task for CharLmTask {
         }
         let mut grads = loss.backward();
         let mut g_lm = GradientsParams::from_module(&mut grads, &self.lm);
+        if let Some(c) = self.dist.as_deref_mut()
+            && !self.frozen
+        {
+            // TempNet's gradients are complete on every process (it reads every row).
+            all_reduce_grads(&self.lm, &mut g_lm, c)?;
+        }
         if let Some(n) = self.net.take() {
             let mut g_net = GradientsParams::from_module(&mut grads, &n);
             self.net = Some(self.net_opt.step(n, &mut g_net));
