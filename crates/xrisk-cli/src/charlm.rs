@@ -16,7 +16,6 @@ use xrisk::charlm::{CharLmConfig, CharVocab, sample_tempered};
 use xrisk::persist::restore_module;
 use xrisk::tempnet::TempNetLlmConfig;
 use xrisk_data::snapshot::Snapshot;
-use xrisk_train::Trainer;
 use xrisk_train::charlm::CharLmTask;
 
 /// Is this a language-model config?
@@ -39,11 +38,7 @@ pub fn run(
     if let Some(from) = &cfg.model.init_from {
         eprintln!("language model: starting from {}", from.display());
     }
-    let (mut observer, persist) = o.open(cfg, Snapshot::new())?;
-    Trainer::new(CharLmTask::schedule(cfg))
-        .with_checkpoints(persist.as_ref())
-        .fit(&mut task, &mut observer)
-        .map_err(|e| observer.explain(e))?;
+    o.train(cfg, Snapshot::new(), CharLmTask::schedule(cfg), &mut task)?;
     if let Some(d) = &dir {
         let p = d.join("charlm.bin");
         task.export()

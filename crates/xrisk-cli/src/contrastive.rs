@@ -8,18 +8,15 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use xrisk_data::snapshot::Snapshot;
 use xrisk_train::contrastive::{BimodalTask, UnimodalTask, is_bimodal};
-use xrisk_train::{Config, Schedule, Task, Trainer};
+use xrisk_train::{Config, Schedule, Task};
 
 pub use xrisk_train::contrastive::is_contrastive;
 
-/// Trains `task` on the Trainer with the command line's observer.
+/// Trains `task` on the Trainer with the command line's observer; contrastive runs decay
+/// only at `[train] decay_epochs` when given.
 fn fit<T: Task>(cfg: &Config, task: &mut T, o: RunOutput) -> Result<()> {
-    let (mut observer, persist) = o.open(cfg, Snapshot::new())?;
-    // Contrastive runs decay only at `[train] decay_epochs` when given.
-    Trainer::new(Schedule::without_default_decay(&cfg.train))
-        .with_checkpoints(persist.as_ref())
-        .fit(task, &mut observer)
-        .map_err(|e| observer.explain(e))?;
+    let schedule = Schedule::without_default_decay(&cfg.train);
+    o.train(cfg, Snapshot::new(), schedule, task)?;
     Ok(())
 }
 

@@ -6,8 +6,8 @@ use crate::runlog::RunOutput;
 use anyhow::Result;
 use serde_json::json;
 use xrisk_data::snapshot::Snapshot;
+use xrisk_train::Config;
 use xrisk_train::mil::{MilData, MilTask};
-use xrisk_train::{Config, Selection, Trainer};
 
 /// Runs a MIL config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl, the
 /// checkpoints and report.html there, and continues from `o.resume` when given.
@@ -32,12 +32,7 @@ pub fn run(
     counts.put_scalar("data.train_bags", train.len() as f64);
     counts.put_scalar("data.train_positives", train.positives() as f64);
     counts.put_scalar("data.test_bags", test.len() as f64);
-    let (mut observer, persist) = o.open(cfg, counts)?;
-    let best = Trainer::new(MilTask::schedule(cfg))
-        .with_checkpoints(persist.as_ref())
-        .with_selection(Selection::of(&cfg.train))
-        .fit(&mut task, &mut observer)
-        .map_err(|e| observer.explain(e))?;
+    let (observer, best) = o.train(cfg, counts, MilTask::schedule(cfg), &mut task)?;
     let max_fpr = cfg.train.max_fpr;
     let scores = task.test_scores();
     let m = xrisk_train::data::evaluate(&test, &scores, max_fpr)?;

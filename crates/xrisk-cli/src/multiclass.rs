@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 use xrisk_data::snapshot::Snapshot;
 use xrisk_train::multiclass::ManyClassTask;
-use xrisk_train::{Config, Schedule, Selection, Trainer};
+use xrisk_train::{Config, Schedule};
 
 /// Runs a many-class config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl
 /// and the checkpoints there, and continues from `o.resume` when given. With `dist`, trains
@@ -32,12 +32,7 @@ pub fn run(
     counts.put_scalar("data.dim", train.dim as f64);
     counts.put_scalar("data.classes", task.n_classes() as f64);
     counts.put_scalar("data.test_len", test.len() as f64);
-    let (mut observer, persist) = o.open(cfg, counts)?;
-    let best = Trainer::new(Schedule::of(&cfg.train))
-        .with_checkpoints(persist.as_ref())
-        .with_selection(Selection::of(&cfg.train))
-        .fit(&mut task, &mut observer)
-        .map_err(|e| observer.explain(e))?;
+    let (observer, best) = o.train(cfg, counts, Schedule::of(&cfg.train), &mut task)?;
     let (t1, t5, ce) = task.test_metrics()?;
     let mut out = json!({"test": {"top1": t1, "top5": t5, "ce": ce}});
     if let Some(b) = &best {

@@ -6,8 +6,8 @@ use crate::runlog::RunOutput;
 use anyhow::Result;
 use serde_json::json;
 use xrisk_data::snapshot::Snapshot;
+use xrisk_train::Config;
 use xrisk_train::multilabel::{MultiLabelTask, TaskMetrics};
-use xrisk_train::{Config, Selection, Trainer};
 
 /// Runs a multi-label config; with `o.dir`, writes config.toml, metrics.jsonl, timing.jsonl
 /// and the checkpoints there, and continues from `o.resume` when given. With `dist`, trains
@@ -39,12 +39,7 @@ pub fn run(
     counts.put_scalar("data.dim", train.dim as f64);
     counts.put_scalar("data.tasks", t as f64);
     counts.put_scalar("data.test_len", test.len() as f64);
-    let (mut observer, persist) = o.open(cfg, counts)?;
-    let best = Trainer::new(MultiLabelTask::schedule(cfg))
-        .with_checkpoints(persist.as_ref())
-        .with_selection(Selection::of(&cfg.train))
-        .fit(&mut task, &mut observer)
-        .map_err(|e| observer.explain(e))?;
+    let (observer, best) = o.train(cfg, counts, MultiLabelTask::schedule(cfg), &mut task)?;
     let m = task.test_metrics()?;
     let (ma, mp) = (TaskMetrics::mean(&m.auroc), TaskMetrics::mean(&m.ap));
     let mut out = json!({"test": {"mean_auroc": ma, "mean_ap": mp, "auroc": m.auroc, "ap": m.ap}});

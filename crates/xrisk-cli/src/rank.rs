@@ -9,7 +9,6 @@ use serde_json::json;
 use std::path::Path;
 use xrisk::dist::Collective;
 use xrisk_data::snapshot::Snapshot;
-use xrisk_train::Trainer;
 use xrisk_train::rank::letor::Letor;
 use xrisk_train::rank::movielens::Movielens;
 use xrisk_train::rank::{RankData, RankMetrics, RankingTask};
@@ -43,11 +42,12 @@ fn train<T: RankData>(
 ) -> Result<()> {
     let (dir, config_text) = (o.dir, o.config_text);
     let mut task = RankingTask::new(cfg, data, dist)?;
-    let (mut observer, persist) = o.open(cfg, Snapshot::new())?;
-    Trainer::new(RankingTask::<T>::schedule(cfg))
-        .with_checkpoints(persist.as_ref())
-        .fit(&mut task, &mut observer)
-        .map_err(|e| observer.explain(e))?;
+    o.train(
+        cfg,
+        Snapshot::new(),
+        RankingTask::<T>::schedule(cfg),
+        &mut task,
+    )?;
     if let Some(dir) = dir {
         let history = read_history(&dir.join("metrics.jsonl"))?;
         let report =

@@ -121,6 +121,25 @@ pub struct RunOutput<'a> {
 }
 
 impl RunOutput<'_> {
+    /// Opens the run folder ([`RunOutput::open`]) and trains `task` on the Trainer with
+    /// `schedule`, its checkpoints and `[train] select`; a failure names the checkpoint it
+    /// keeps. Returns the observer (for the last epoch line) and the kept epoch.
+    pub fn train<T: xrisk_train::Task>(
+        self,
+        cfg: &Config,
+        data: Snapshot,
+        schedule: xrisk_train::Schedule,
+        task: &mut T,
+    ) -> Result<(CliObserver, Option<xrisk_train::Best>)> {
+        let (mut observer, persist) = self.open(cfg, data)?;
+        let best = xrisk_train::Trainer::new(schedule)
+            .with_checkpoints(persist.as_ref())
+            .with_selection(xrisk_train::Selection::of(&cfg.train))
+            .fit(task, &mut observer)
+            .map_err(|e| observer.explain(e))?;
+        Ok((observer, best))
+    }
+
     /// Prepares the run folder and the checkpoints of a run of `cfg` whose checkpoints also
     /// carry `data` (`data.*` counts a resume checks). Returns the observer that draws the
     /// progress bar and writes the logs, and the checkpoint settings.

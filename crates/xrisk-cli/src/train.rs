@@ -1,6 +1,7 @@
 //! `xrisk train --config FILE.toml`: any data × model × loss × optimizer × sampler.
 
 use crate::config::Config;
+use crate::runlog::RunOutput;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
@@ -274,102 +275,47 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .build_global()
             .context("cannot set [train] threads")?;
     }
-    if crate::rank::is_ranking(&cfg) {
-        if args.checkpoint_every.is_some() {
-            bail!(
-                "ranking runs checkpoint at the end of every epoch only: their device RNG (dropout, the warm-up hand-off) is seeded per epoch, so a resume starts at an epoch boundary; drop --checkpoint-every"
-            );
-        }
+    if crate::rank::is_ranking(&cfg) && args.checkpoint_every.is_some() {
+        bail!(
+            "ranking runs checkpoint at the end of every epoch only: their device RNG (dropout, the warm-up hand-off) is seeded per epoch, so a resume starts at an epoch boundary; drop --checkpoint-every"
+        );
+    }
+    // Every family but the binary one: the same run folder, group and entry point.
+    type FamilyRun = fn(&Config, RunOutput, bool, Option<&mut dyn Collective>) -> Result<()>;
+    let family: Option<FamilyRun> = if crate::rank::is_ranking(&cfg) {
+        Some(crate::rank::run)
+    } else if crate::contrastive::is_contrastive(&cfg) {
+        Some(crate::contrastive::run)
+    } else if crate::charlm::is_lm(&cfg) {
+        Some(crate::charlm::run)
+    } else if cfg.is_many_class() {
+        Some(crate::multiclass::run)
+    } else if cfg.is_multilabel() {
+        Some(crate::multilabel::run)
+    } else if cfg.is_mil() {
+        Some(crate::mil::run)
+    } else {
+        None
+    };
+    if let Some(run) = family {
         let (mut peer, dir) = args.dist.join(
             cfg.sampler.batch_size,
             &config_text,
             args.resume.clone().or(args.out.clone()),
         )?;
-        return crate::rank::run(
+        let o = RunOutput {
+            dir: dir.as_deref(),
+            config_text: &config_text,
+            config_path: &config_path,
+            resume,
+            checkpoint_every: args.checkpoint_every,
+        };
+        return run(
             &cfg,
-            crate::runlog::RunOutput {
-                dir: dir.as_deref(),
-                config_text: &config_text,
-                config_path: &config_path,
-                resume,
-                checkpoint_every: None,
-            },
+            o,
             args.json,
             peer.as_mut().map(|p| p as &mut dyn Collective),
         );
-    }
-    // The run folder of the families that run in one process: --out, or the --resume folder.
-    let output = |resume| crate::runlog::RunOutput {
-        dir: args.resume.as_deref().or(args.out.as_deref()),
-        config_text: &config_text,
-        config_path: &config_path,
-        resume,
-        checkpoint_every: args.checkpoint_every,
-    };
-    if crate::contrastive::is_contrastive(&cfg) {
-        let (mut peer, dir) = args.dist.join(
-            cfg.sampler.batch_size,
-            &config_text,
-            args.resume.clone().or(args.out.clone()),
-        )?;
-        let o = crate::runlog::RunOutput {
-            dir: dir.as_deref(),
-            ..output(resume)
-        };
-        let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
-        return crate::contrastive::run(&cfg, o, args.json, dist);
-    }
-    if crate::charlm::is_lm(&cfg) {
-        let (mut peer, dir) = args.dist.join(
-            cfg.sampler.batch_size,
-            &config_text,
-            args.resume.clone().or(args.out.clone()),
-        )?;
-        let o = crate::runlog::RunOutput {
-            dir: dir.as_deref(),
-            ..output(resume)
-        };
-        let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
-        return crate::charlm::run(&cfg, o, args.json, dist);
-    }
-    if cfg.is_many_class() {
-        let (mut peer, dir) = args.dist.join(
-            cfg.sampler.batch_size,
-            &config_text,
-            args.resume.clone().or(args.out.clone()),
-        )?;
-        let o = crate::runlog::RunOutput {
-            dir: dir.as_deref(),
-            ..output(resume)
-        };
-        let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
-        return crate::multiclass::run(&cfg, o, args.json, dist);
-    }
-    if cfg.is_multilabel() {
-        let (mut peer, dir) = args.dist.join(
-            cfg.sampler.batch_size,
-            &config_text,
-            args.resume.clone().or(args.out.clone()),
-        )?;
-        let o = crate::runlog::RunOutput {
-            dir: dir.as_deref(),
-            ..output(resume)
-        };
-        let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
-        return crate::multilabel::run(&cfg, o, args.json, dist);
-    }
-    if cfg.is_mil() {
-        let (mut peer, dir) = args.dist.join(
-            cfg.sampler.batch_size,
-            &config_text,
-            args.resume.clone().or(args.out.clone()),
-        )?;
-        let o = crate::runlog::RunOutput {
-            dir: dir.as_deref(),
-            ..output(resume)
-        };
-        let dist = peer.as_mut().map(|p| p as &mut dyn Collective);
-        return crate::mil::run(&cfg, o, args.json, dist);
     }
     let (train, validation, test) = prepare_data_with_validation(&cfg.data, cfg.train.seed)?;
     eprintln!(
@@ -394,7 +340,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         &config_text,
         args.resume.clone().or(args.out.clone()),
     )?;
-    let (mut observer, persist) = crate::runlog::RunOutput {
+    let (mut observer, persist) = RunOutput {
         dir: out_dir.as_deref(),
         config_text: &config_text,
         config_path: &config_path,

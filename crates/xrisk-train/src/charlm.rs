@@ -74,7 +74,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use std::path::Path;
 use xrisk::charlm::{CharLm, CharLmConfig, CharVocab, ids_tensor, windows};
-use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
+use xrisk::dist::{Collective, gather_rows, shard};
 use xrisk::optim::ProximalOptimizer;
 use xrisk::persist::{restore_module, save_module};
 use xrisk::tempnet::{TempNetLlm, TempNetLlmConfig, robust_lm_loss};
@@ -555,18 +555,14 @@ impl crate::Task for CharLmTask<'_> {
             None => Tensor::<1>::ones([n], &self.device) * self.s.tau,
         };
         let loss = robust_lm_loss(logits, tau, &y, self.rho)?;
-        let v = f64::from(loss.clone().into_scalar::<f32>());
+        let v = crate::gradients::value(&loss);
         if !v.is_finite() {
             return Ok(v);
         }
-        let mut grads = loss.backward();
-        let mut g_lm = GradientsParams::from_module(&mut grads, &self.lm);
-        if let Some(c) = self.dist.as_deref_mut()
-            && !self.frozen
-        {
-            // TempNet's gradients are complete on every process (it reads every row).
-            all_reduce_grads(&self.lm, &mut g_lm, c)?;
-        }
+        // A frozen model has no gradients to sum; TempNet's are complete on every process (it
+        // reads every row).
+        let dist = self.dist.as_deref_mut().filter(|_| !self.frozen);
+        let (mut g_lm, mut grads) = crate::gradients::backward(loss, &self.lm, dist)?;
         if let Some(n) = self.net.take() {
             let mut g_net = GradientsParams::from_module(&mut grads, &n);
             self.net = Some(self.net_opt.step(n, &mut g_net));

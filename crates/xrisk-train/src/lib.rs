@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod contrastive;
 pub mod data;
+mod gradients;
 pub mod mil;
 pub mod multiclass;
 pub mod multilabel;

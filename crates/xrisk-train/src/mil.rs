@@ -58,13 +58,12 @@ use crate::config::Config;
 use crate::stages::Stages;
 use anyhow::{Result, bail};
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
-use xrisk::dist::{Collective, all_reduce_grads, gather_logits, shard};
+use xrisk::dist::{Collective, gather_logits, shard};
 use xrisk::loss::{CrossEntropyLoss, MidamConfig, MidamInput, MidamLoss, MidamPooling};
 use xrisk::mil::{AttentionMil, Pooling};
 use xrisk::optim::{Midam, MidamConfig as MidamOptConfig};
@@ -646,16 +645,12 @@ impl crate::Task for MilTask<'_> {
                 CrossEntropyLoss.forward(scores, &bl)?
             }
         };
-        let v = f64::from(value.clone().into_scalar::<f32>());
+        let v = crate::gradients::value(&value);
         if !v.is_finite() {
             return Ok(v);
         }
-        let mut grads = value.backward();
         let model = self.model.clone();
-        let mut g = GradientsParams::from_module(&mut grads, &model);
-        if let Some(c) = self.dist.as_deref_mut() {
-            all_reduce_grads(&model, &mut g, c)?;
-        }
+        let (mut g, grads) = crate::gradients::backward(value, &model, self.dist.as_deref_mut())?;
         self.model = match &mut self.method {
             Method::Midam(loss, opt) => opt.step_split(model, loss, g, grads),
             Method::Ce(_, opt) => opt.step(model, &mut g),

@@ -53,13 +53,12 @@
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::seq::index;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
-use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
+use xrisk::dist::{Collective, gather_rows, shard};
 use xrisk::loss::{EntConfig, EntEstimator, EntLossClassification};
 use xrisk::optim::{ProximalOptimizer, ScentConfig};
 use xrisk::persist::Persist;
@@ -446,15 +445,12 @@ impl crate::Task for ManyClassTask<'_> {
                 (lse - own).mean()
             }
         };
-        let v = f64::from(value.clone().into_scalar::<f32>());
+        let v = crate::gradients::value(&value);
         if !v.is_finite() {
             return Ok(v);
         }
         let model = self.model.clone();
-        let mut g = GradientsParams::from_grads(value.backward(), &model);
-        if let Some(c) = self.dist.as_deref_mut() {
-            all_reduce_grads(&model, &mut g, c)?;
-        }
+        let (mut g, _) = crate::gradients::backward(value, &model, self.dist.as_deref_mut())?;
         self.model = self.opt.step(model, &mut g);
         Ok(v)
     }

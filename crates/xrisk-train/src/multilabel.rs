@@ -57,11 +57,10 @@
 use crate::config::Config;
 use crate::stages::Stages;
 use anyhow::{Result, bail};
-use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::json;
 use std::path::Path;
-use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
+use xrisk::dist::{Collective, gather_rows, shard};
 use xrisk::loss::{
     AucmConfig, MapConfig, MapLoss, MultiLabelAucmLoss, MultiLabelPAucLoss, PAucBackend,
     PAucDroConfig,
@@ -562,16 +561,12 @@ impl crate::Task for MultiLabelTask<'_> {
                 (burn::tensor::activation::softplus(z.clone(), 1.0) - z * y).mean()
             }
         };
-        let v = f64::from(value.clone().into_scalar::<f32>());
+        let v = crate::gradients::value(&value);
         if !v.is_finite() {
             return Ok(v);
         }
-        let mut grads = value.backward();
         let model = self.model.clone();
-        let mut g = GradientsParams::from_module(&mut grads, &model);
-        if let Some(c) = self.dist.as_deref_mut() {
-            all_reduce_grads(&model, &mut g, c)?;
-        }
+        let (mut g, grads) = crate::gradients::backward(value, &model, self.dist.as_deref_mut())?;
         self.model = match &mut self.method {
             Method::Aucm(loss, o) => o.step_multilabel_split(model, loss, g, grads),
             Method::Map(_, o) | Method::PAuc(_, o) | Method::Ce(o) => o.step(model, &mut g),

@@ -12,7 +12,7 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::{Value, json};
-use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
+use xrisk::dist::{Collective, gather_rows, shard};
 use xrisk::encoder::{BagEncoder, bag_batch};
 use xrisk::loss::{GclBimodalConfig, GclBimodalLoss, InfoNceLoss};
 use xrisk::optim::{ProximalOptimizer, adam};
@@ -289,17 +289,14 @@ impl crate::Task for BimodalTask<'_> {
                 g.forward_tempnet(zs, zb, ids, ts, tb, *rho)?
             }
         };
-        let v = f64::from(value.clone().into_scalar::<f32>());
+        let v = crate::gradients::value(&value);
         if !v.is_finite() {
             return Ok(v);
         }
-        let mut grads = value.backward();
         let towers = self.towers.clone();
-        let mut g_enc = GradientsParams::from_module(&mut grads, &towers);
-        if let Some(c) = self.dist.as_deref_mut() {
-            // TempNet's gradients are complete on every process (it reads every row).
-            all_reduce_grads(&towers, &mut g_enc, c)?;
-        }
+        // TempNet's gradients are complete on every process (it reads every row).
+        let (mut g_enc, mut grads) =
+            crate::gradients::backward(value, &towers, self.dist.as_deref_mut())?;
         if let Some(t) = self.nets.take() {
             let mut g_net = GradientsParams::from_module(&mut grads, &t);
             self.nets = Some(self.net_opt.step(t, &mut g_net));

@@ -12,7 +12,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde_json::{Value, json};
-use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
+use xrisk::dist::{Collective, gather_rows, shard};
 use xrisk::encoder::ConvEncoder;
 use xrisk::loss::{GclConfig, GclLoss, InfoNceLoss};
 use xrisk::optim::{ProximalOptimizer, adam};
@@ -259,15 +259,12 @@ impl crate::Task for UnimodalTask<'_> {
             UniLoss::Gcl(g) => g.forward(z1, z2, ids)?,
             UniLoss::InfoNce(f) => f.forward(z1, z2)?,
         };
-        let v = f64::from(value.clone().into_scalar::<f32>());
+        let v = crate::gradients::value(&value);
         if !v.is_finite() {
             return Ok(v);
         }
         let enc = self.enc.clone();
-        let mut grads = GradientsParams::from_grads(value.backward(), &enc);
-        if let Some(c) = self.dist.as_deref_mut() {
-            all_reduce_grads(&enc, &mut grads, c)?;
-        }
+        let (mut grads, _) = crate::gradients::backward(value, &enc, self.dist.as_deref_mut())?;
         self.enc = self.opt.step(enc, &mut grads);
         Ok(v)
     }

@@ -71,10 +71,9 @@
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 use serde_json::json;
-use xrisk::dist::{Collective, all_reduce_grads, gather_rows, shard};
+use xrisk::dist::{Collective, gather_rows, shard};
 use xrisk::loss::{
     ListwiseCeConfig, ListwiseCeLoss, NdcgConfig, NdcgLoss, RankingBatch, TopkVersion,
 };
@@ -436,15 +435,12 @@ impl<T: RankData> crate::Task for RankingTask<'_, T> {
                 },
             )?,
         };
-        let v = f64::from(value.clone().into_scalar::<f32>());
+        let v = crate::gradients::value(&value);
         if !v.is_finite() {
             return Ok(v);
         }
         let model = self.model.clone();
-        let mut g = GradientsParams::from_grads(value.backward(), &model);
-        if let Some(c) = self.dist.as_deref_mut() {
-            all_reduce_grads(&model, &mut g, c)?;
-        }
+        let (mut g, _) = crate::gradients::backward(value, &model, self.dist.as_deref_mut())?;
         self.model = self.optimizer.step(model, &mut g);
         Ok(v)
     }
