@@ -63,6 +63,7 @@ batch_size = 64
 num_pos = 10
 num_neg = 100
 [train]
+lr_schedule = "constant"
 epochs = 2
 """
 

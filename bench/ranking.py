@@ -69,6 +69,7 @@ weight_decay = 1e-7
 [sampler]
 {sampler}
 [train]
+lr_schedule = "constant"
 epochs = {epochs}
 warmup_epochs = {warmup}
 seed = {seed}

@@ -2,7 +2,8 @@
 """Compares the metrics.jsonl of two examples/run_all.sh folders, example by example: identical
 bytes, or the largest relative difference of any number (and which field); exits 1 when a run is
 in one folder only or its lines differ in number or keys. Usage: compare.py BEFORE AFTER [--tol T]
-(with --tol, exit 1 also when a difference exceeds T)."""
+(with --tol, exit 1 also when a difference exceeds T; with --last, also prints the last epoch's
+test metrics before → after for every run that differs)."""
 import argparse
 import json
 import math
@@ -13,6 +14,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("before")
 ap.add_argument("after")
 ap.add_argument("--tol", type=float)
+ap.add_argument("--last", action="store_true")
 a = ap.parse_args()
 
 
@@ -74,6 +76,11 @@ for name in sorted(set(b) | set(c)):
             elif p != q:
                 worst, where = math.inf, f"line {i + 1} {k}: {p} → {q}"
     print(f"{name}: largest relative difference {worst:.2e} ({where})")
+    if a.last:
+        tx, ty = numbers(lb[-1].get("test", {})), numbers(lc[-1].get("test", {}))
+        for k in tx:
+            if isinstance(tx[k], float) and isinstance(ty.get(k), float) and tx[k] != ty[k]:
+                print(f"    last epoch test {k}: {tx[k]:.4f} → {ty[k]:.4f}")
     if a.tol is not None and worst > a.tol:
         bad = True
 print(f"{identical} of {len(set(b) | set(c))} identical")

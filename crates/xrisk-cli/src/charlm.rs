@@ -33,12 +33,18 @@ pub fn run(
     dist: Option<&mut dyn xrisk::dist::Collective>,
 ) -> Result<()> {
     let dir = o.dir.map(PathBuf::from);
-    let mut task = CharLmTask::new(cfg)?.with_dist(dist);
+    let mut task = CharLmTask::new(cfg)?;
     eprintln!("data: {}", task.describe());
     if let Some(from) = &cfg.model.init_from {
         eprintln!("language model: starting from {}", from.display());
     }
-    o.train(cfg, Snapshot::new(), CharLmTask::schedule(cfg), &mut task)?;
+    o.train(
+        cfg,
+        Snapshot::new(),
+        CharLmTask::schedule(cfg),
+        &mut task,
+        dist,
+    )?;
     if let Some(d) = &dir {
         let p = d.join("charlm.bin");
         task.export()

@@ -12,11 +12,14 @@ use xrisk_train::{Config, Schedule, Task};
 
 pub use xrisk_train::contrastive::is_contrastive;
 
-/// Trains `task` on the Trainer with the command line's observer; contrastive runs decay
-/// only at `[train] decay_epochs` when given.
-fn fit<T: Task>(cfg: &Config, task: &mut T, o: RunOutput) -> Result<()> {
-    let schedule = Schedule::without_default_decay(&cfg.train);
-    o.train(cfg, Snapshot::new(), schedule, task)?;
+/// Trains `task` on the Trainer with the command line's observer (data-parallel in `dist`).
+fn fit<T: Task>(
+    cfg: &Config,
+    task: &mut T,
+    o: RunOutput,
+    dist: Option<&mut dyn xrisk::dist::Collective>,
+) -> Result<()> {
+    o.train(cfg, Snapshot::new(), Schedule::of(&cfg.train), task, dist)?;
     Ok(())
 }
 
@@ -34,9 +37,9 @@ pub fn run(
     dist: Option<&mut dyn xrisk::dist::Collective>,
 ) -> Result<()> {
     let result = if is_bimodal(cfg)? {
-        let mut task = BimodalTask::new(cfg)?.with_dist(dist);
+        let mut task = BimodalTask::new(cfg)?;
         eprintln!("data: {}", task.describe());
-        fit(cfg, &mut task, o)?;
+        fit(cfg, &mut task, o, dist)?;
         let r = task.final_evaluation()?;
         eprintln!(
             "retrieval on {} held-out pairs: subject→body R@1 {:.4} R@5 {:.4} R@10 {:.4}; body→subject R@1 {:.4} R@5 {:.4} R@10 {:.4}",
@@ -50,9 +53,9 @@ pub fn run(
         );
         r
     } else {
-        let mut task = UnimodalTask::new(cfg)?.with_dist(dist);
+        let mut task = UnimodalTask::new(cfg)?;
         eprintln!("data: {}", task.describe());
-        fit(cfg, &mut task, o)?;
+        fit(cfg, &mut task, o, dist)?;
         let r = task.final_evaluation()?;
         eprintln!(
             "linear evaluation: top-1 {:.4}, rare half {:.4}",

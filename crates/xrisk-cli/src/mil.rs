@@ -19,7 +19,7 @@ pub fn run(
 ) -> Result<()> {
     let data = MilData::load(cfg)?;
     let (dir, config_text, config_path) = (o.dir, o.config_text, o.config_path);
-    let mut task = MilTask::from_data(cfg, data)?.with_dist(dist);
+    let mut task = MilTask::from_data(cfg, data)?;
     let (train, test) = (task.train_labels().clone(), task.test_labels().clone());
     eprintln!(
         "data: {} training bags ({} positive), {} test bags ({} positive)",
@@ -32,7 +32,7 @@ pub fn run(
     counts.put_scalar("data.train_bags", train.len() as f64);
     counts.put_scalar("data.train_positives", train.positives() as f64);
     counts.put_scalar("data.test_bags", test.len() as f64);
-    let (observer, best) = o.train(cfg, counts, MilTask::schedule(cfg), &mut task)?;
+    let (observer, best) = o.train(cfg, counts, MilTask::schedule(cfg), &mut task, dist)?;
     let max_fpr = cfg.train.max_fpr;
     let scores = task.test_scores();
     let m = xrisk_train::data::evaluate(&test, &scores, max_fpr)?;

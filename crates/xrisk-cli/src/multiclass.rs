@@ -18,7 +18,7 @@ pub fn run(
     json_out: bool,
     dist: Option<&mut dyn xrisk::dist::Collective>,
 ) -> Result<()> {
-    let mut task = ManyClassTask::new(cfg)?.with_dist(dist);
+    let mut task = ManyClassTask::new(cfg)?;
     let (train, test) = (task.train_data(), task.test_data());
     eprintln!(
         "data: train {} rows, test {} rows, {} features, {} classes",
@@ -32,7 +32,7 @@ pub fn run(
     counts.put_scalar("data.dim", train.dim as f64);
     counts.put_scalar("data.classes", task.n_classes() as f64);
     counts.put_scalar("data.test_len", test.len() as f64);
-    let (observer, best) = o.train(cfg, counts, Schedule::of(&cfg.train), &mut task)?;
+    let (observer, best) = o.train(cfg, counts, Schedule::of(&cfg.train), &mut task, dist)?;
     let (t1, t5, ce) = task.test_metrics()?;
     let mut out = json!({"test": {"top1": t1, "top5": t5, "ce": ce}});
     if let Some(b) = &best {

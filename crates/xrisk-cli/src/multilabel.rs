@@ -18,7 +18,7 @@ pub fn run(
     json_out: bool,
     dist: Option<&mut dyn xrisk::dist::Collective>,
 ) -> Result<()> {
-    let mut task = MultiLabelTask::new(cfg)?.with_dist(dist);
+    let mut task = MultiLabelTask::new(cfg)?;
     let (train, test) = (task.train_data(), task.test_data());
     let t = train.n_tasks;
     let positives: Vec<usize> = (0..t)
@@ -39,7 +39,7 @@ pub fn run(
     counts.put_scalar("data.dim", train.dim as f64);
     counts.put_scalar("data.tasks", t as f64);
     counts.put_scalar("data.test_len", test.len() as f64);
-    let (observer, best) = o.train(cfg, counts, MultiLabelTask::schedule(cfg), &mut task)?;
+    let (observer, best) = o.train(cfg, counts, MultiLabelTask::schedule(cfg), &mut task, dist)?;
     let m = task.test_metrics()?;
     let (ma, mp) = (TaskMetrics::mean(&m.auroc), TaskMetrics::mean(&m.ap));
     let mut out = json!({"test": {"mean_auroc": ma, "mean_ap": mp, "auroc": m.auroc, "ap": m.ap}});

@@ -41,12 +41,14 @@ fn train<T: RankData>(
     dist: Option<&mut dyn Collective>,
 ) -> Result<()> {
     let (dir, config_text) = (o.dir, o.config_text);
-    let mut task = RankingTask::new(cfg, data, dist)?;
+    let mut task = RankingTask::new(cfg, data)?;
+    eprintln!("data: {}", task.describe());
     o.train(
         cfg,
         Snapshot::new(),
         RankingTask::<T>::schedule(cfg),
         &mut task,
+        dist,
     )?;
     if let Some(dir) = dir {
         let history = read_history(&dir.join("metrics.jsonl"))?;

@@ -122,17 +122,20 @@ pub struct RunOutput<'a> {
 
 impl RunOutput<'_> {
     /// Opens the run folder ([`RunOutput::open`]) and trains `task` on the Trainer with
-    /// `schedule`, its checkpoints and `[train] select`; a failure names the checkpoint it
-    /// keeps. Returns the observer (for the last epoch line) and the kept epoch.
+    /// `schedule`, its checkpoints and `[train] select`, data-parallel in the group `dist`
+    /// when given; a failure names the checkpoint it keeps. Returns the observer (for the
+    /// last epoch line) and the kept epoch.
     pub fn train<T: xrisk_train::Task>(
         self,
         cfg: &Config,
         data: Snapshot,
         schedule: xrisk_train::Schedule,
         task: &mut T,
+        dist: Option<&mut dyn xrisk::dist::Collective>,
     ) -> Result<(CliObserver, Option<xrisk_train::Best>)> {
         let (mut observer, persist) = self.open(cfg, data)?;
         let best = xrisk_train::Trainer::new(schedule)
+            .with_collective(dist)
             .with_checkpoints(persist.as_ref())
             .with_selection(xrisk_train::Selection::of(&cfg.train))
             .fit(task, &mut observer)

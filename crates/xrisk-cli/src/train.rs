@@ -93,9 +93,10 @@ pub fn fit_configured(
         persist: Option<&Persistence>,
         dist: Option<&mut dyn Collective>,
     ) -> Result<Fitted> {
-        let mut task = BinaryTask::new(cfg, data.train, data.test, build, dist)?
-            .with_validation(data.validation);
+        let mut task =
+            BinaryTask::new(cfg, data.train, data.test, build)?.with_validation(data.validation);
         let best = Trainer::new(BinaryTask::<M>::schedule(cfg))
+            .with_collective(dist)
             .with_checkpoints(persist)
             .with_selection(Selection::of(&cfg.train))
             .fit(&mut task, observer)?;
@@ -142,9 +143,8 @@ pub fn fit_configured(
     }
 }
 
-/// [`fit_configured`] with one data-parallel peer per device of `devices`, each on its own
-/// thread, exchanging through an in-process [`xrisk::dist::LocalGroup`]; peer 0 reports the
-/// epochs and keeps the run folder.
+/// [`fit_configured`] with one data-parallel peer per device of `devices`
+/// ([`xrisk_train::peers::on_devices`]); peer 0 reports the epochs and keeps the run folder.
 fn fit_local_peers(
     cfg: &Config,
     devices: &[String],
@@ -158,33 +158,13 @@ fn fit_local_peers(
         c.train.devices = None;
         c
     };
-    let mut group =
-        xrisk::dist::LocalGroup::new(devices.len(), std::time::Duration::from_secs(600));
-    std::thread::scope(|s| {
-        let others: Vec<_> = group
-            .drain(1..)
-            .zip(&devices[1..])
-            .map(|(mut comm, name)| {
-                let c = on(name);
-                s.spawn(move || fit_configured(&c, data, &mut Silent, None, Some(&mut comm)))
-            })
-            .collect();
-        let mut first = group.remove(0);
-        let result = fit_configured(&on(&devices[0]), data, observer, persist, Some(&mut first));
-        // A failed peer 0 leaves the group, which stops the others.
-        drop(first);
-        for (k, h) in others.into_iter().enumerate() {
-            match h.join() {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) if result.is_ok() => {
-                    return Err(e.context(format!("peer {} ({})", k + 1, devices[k + 1])));
-                }
-                Ok(Err(_)) => {}
-                Err(_) => bail!("peer {} ({}) panicked", k + 1, devices[k + 1]),
-            }
-        }
-        result
-    })
+    xrisk_train::peers::on_devices(
+        devices,
+        |member| fit_configured(&on(&devices[0]), data, observer, persist, Some(member)),
+        |_, name, member| {
+            fit_configured(&on(name), data, &mut Silent, None, Some(member)).map(|_| ())
+        },
+    )
 }
 
 fn metrics_json(m: &Metrics, max_fpr: f64) -> serde_json::Value {

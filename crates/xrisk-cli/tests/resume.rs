@@ -109,6 +109,17 @@ fn mil_runs_resume_bit_for_bit() {
          [sampler]\nbatch_size = 16\n[train]\nepochs = 4\nthreads = 1\n"
     );
     kill_and_resume(&dir, "ce", &ce, 2);
+    // Warm-up and cosine scale the learning rate every step; the resumed run continues it.
+    let cosine = ce.replace(
+        "threads = 1\n",
+        "threads = 1\nlr_schedule = \"cosine\"\nlr_warmup_steps = 3\n",
+    );
+    kill_and_resume(&dir, "ce-cosine", &cosine, 2);
+    assert_ne!(
+        read(&dir.join("ce-a/metrics.jsonl")),
+        read(&dir.join("ce-cosine-a/metrics.jsonl")),
+        "the cosine schedule trained as the step schedule did"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -1,9 +1,9 @@
-//! The binary AUC family (AUCM, AP, pAUC, compositional AUC, CE, focal, …) as a
-//! [`crate::Task`]: any [`Scorer`] (MLP, ResNet, DenseNet), the `[loss]` and `[optimizer]` of
-//! the config ([`crate::builder`]), the DualSampler or shuffled batches, and — with a
-//! [`Collective`] — data-parallel steps in which this peer scores its shard of every global
-//! batch (`xrisk::dist`). A checkpoint holds the weights, the loss's state tables and
-//! scalars, and the optimizer's buffers and learning rate.
+//! The binary AUC family (AUCM, AP, pAUC, compositional AUC, CE, focal, …) as a [`crate::Task`]:
+//! any [`Scorer`] (MLP, ResNet, DenseNet), the `[loss]` and `[optimizer]` of the config
+//! ([`crate::builder`]), the DualSampler or shuffled batches, and — with a group
+//! ([`crate::Trainer::with_collective`]) — data-parallel steps in which this peer scores its shard
+//! of every global batch (`xrisk::dist`). A checkpoint holds the weights, the loss's state tables
+//! and scalars, and the optimizer's buffers and learning rate.
 //!
 //! ```
 //! use xrisk::model::Mlp;
@@ -31,7 +31,7 @@
 //! )?;
 //! let (train, test) = xrisk_train::data::prepare_data(&cfg.data, cfg.train.seed)?;
 //! let dim = train.dim;
-//! let mut task = BinaryTask::new(&cfg, &train, &test, |d| Ok(Mlp::new(dim, &[32], d)), None)?;
+//! let mut task = BinaryTask::new(&cfg, &train, &test, |d| Ok(Mlp::new(dim, &[32], d)))?;
 //! let mut records = Records::default();
 //! Trainer::new(Schedule::of(&cfg.train)).fit(&mut task, &mut records)?;
 //! let auprc = records.0[1].line["test"]["auprc"].as_f64().unwrap_or(0.0);
@@ -52,7 +52,7 @@ use xrisk_data::Dataset;
 use xrisk_data::snapshot::Snapshot;
 
 /// A binary run as a [`crate::Task`].
-pub struct BinaryTask<'a, 'd, M: Scorer> {
+pub struct BinaryTask<'a, M: Scorer> {
     train: &'a Dataset,
     test: &'a Dataset,
     validation: Option<&'a Dataset>,
@@ -64,7 +64,6 @@ pub struct BinaryTask<'a, 'd, M: Scorer> {
     stages: Stages<(Objective, Optimizer), Sampler>,
     seed: u64,
     sampler: Sampler,
-    dist: Option<&'d mut dyn Collective>,
     max_fpr: f64,
     last_scores: Option<Vec<f64>>,
 }
@@ -77,16 +76,15 @@ fn batch_tensor(data: &Dataset, ids: &[usize], device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(x, [ids.len(), data.dim]), device)
 }
 
-impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
+impl<'a, M: Scorer> BinaryTask<'a, M> {
     /// Builds the run of `cfg` on `train`/`test`: seeds `[train] device`, builds the model with
     /// `build` (its parameters drawn at once), the loss, the optimizer (checked to fit the
-    /// loss) and the sampler. With `dist`, steps are data-parallel over that group.
+    /// loss) and the sampler. Data-parallel steps: [`crate::Trainer::with_collective`].
     pub fn new(
         cfg: &Config,
         train: &'a Dataset,
         test: &'a Dataset,
         build: impl FnOnce(&Device) -> Result<M>,
-        dist: Option<&'d mut dyn Collective>,
     ) -> Result<Self> {
         let device = cfg.train.device()?;
         // The CPU backend's RNG is process-wide: peers in one process (`[train] devices`) build
@@ -146,7 +144,6 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
             device,
             model,
             sampler,
-            dist,
             max_fpr: cfg.train.max_fpr,
             last_scores: None,
         })
@@ -185,7 +182,7 @@ impl<'a, 'd, M: Scorer> BinaryTask<'a, 'd, M> {
     }
 }
 
-impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
+impl<M: Scorer> crate::Task for BinaryTask<'_, M> {
     type Batch = Vec<usize>;
 
     fn batches_per_epoch(&self) -> usize {
@@ -209,6 +206,11 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
         Ok(())
     }
 
+    fn scale_lr(&mut self, ratio: f64) -> Result<()> {
+        self.method.1.scale_lr(ratio);
+        Ok(())
+    }
+
     fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
         // Epochs are drawn (and replayed on resume) from the sampler of their stage.
         Ok(self.stages.sampler(&mut self.sampler).next_epoch())
@@ -218,11 +220,11 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
         batch.clone()
     }
 
-    fn step(&mut self, ids: &Vec<usize>) -> Result<f64> {
+    fn step(&mut self, ids: &Vec<usize>, mut dist: Option<&mut dyn Collective>) -> Result<f64> {
         self.last_scores = None;
         let (train, device) = (self.train, &self.device);
         let y: Vec<f32> = ids.iter().map(|&i| train.labels[i]).collect();
-        let z = match self.dist.as_deref_mut() {
+        let z = match dist.as_deref_mut() {
             None => self.model.score(batch_tensor(train, ids, device)),
             Some(c) => {
                 // This rank's rows of the global batch; the loss sees all of them.
@@ -239,7 +241,7 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, '_, M> {
             return Ok(value);
         }
         let model = self.model.clone();
-        self.model = match self.dist.as_deref_mut() {
+        self.model = match dist {
             None => self.method.1.step(model, &mut self.method.0, loss),
             Some(c) => {
                 self.method

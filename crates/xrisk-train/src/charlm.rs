@@ -50,6 +50,7 @@
 //!     [train]
 //!     epochs = 3
 //!     max_steps_per_epoch = 30
+//!     lr_schedule = "constant"   # short runs: the default step schedule would divide lr by 100
 //!     "#,
 //!     &dir.join("run.toml"), // relative paths are read next to the config
 //! )?;
@@ -282,7 +283,11 @@ fn step_seed(seed: u64, step: u64) -> u64 {
 }
 
 /// A language-model run as a [`crate::Task`].
-pub struct CharLmTask<'d> {
+///
+/// Data-parallel ([`crate::Trainer::with_collective`]): every process draws every window, runs the
+/// model on its shard of them, and the loss (and TempNet) read the gathered logits; the language
+/// model's gradients are summed over the group (`xrisk::dist`).
+pub struct CharLmTask {
     train: Vec<usize>,
     test: Vec<usize>,
     vocab: CharVocab,
@@ -301,11 +306,10 @@ pub struct CharLmTask<'d> {
     rng: ChaCha8Rng,
     seed: u64,
     steps_done: u64,
-    dist: Option<&'d mut dyn Collective>,
     last: Option<Eval>,
 }
 
-impl<'d> CharLmTask<'d> {
+impl CharLmTask {
     /// Reads the text of `cfg`, holds out its last `test_fraction` (default 0.1) and builds
     /// the run (with `[model] init_from`, from that run's language model).
     pub fn new(cfg: &Config) -> Result<Self> {
@@ -387,43 +391,13 @@ impl<'d> CharLmTask<'d> {
             rng: ChaCha8Rng::seed_from_u64(cfg.train.seed),
             seed: cfg.train.seed,
             steps_done: 0,
-            dist: None,
             last: None,
         })
     }
 
-    /// Trains data-parallel over `dist`: every process draws every window, runs the model on
-    /// its shard of them, and the loss (and TempNet) read the gathered logits; the language
-    /// model's gradients are summed over the group (`xrisk::dist`).
-    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> CharLmTask<'e> {
-        CharLmTask {
-            train: self.train,
-            test: self.test,
-            vocab: self.vocab,
-            lm_cfg: self.lm_cfg,
-            s: self.s,
-            device: self.device,
-            lm: self.lm,
-            net: self.net,
-            opt: self.opt,
-            net_opt: self.net_opt,
-            fixed_lm: self.fixed_lm,
-            frozen: self.frozen,
-            batch: self.batch,
-            natural: self.natural,
-            rho: self.rho,
-            rng: self.rng,
-            seed: self.seed,
-            steps_done: self.steps_done,
-            dist,
-            last: self.last,
-        }
-    }
-
-    /// The schedule of a language-model run: `[train] epochs` and the step cap; the learning
-    /// rate decays only at `[train] decay_epochs` when they are given.
+    /// The schedule of a language-model run: `[train]`'s, as for every family.
     pub fn schedule(cfg: &Config) -> crate::Schedule {
-        crate::Schedule::without_default_decay(&cfg.train)
+        crate::Schedule::of(&cfg.train)
     }
 
     /// A line for the log: characters, split, vocabulary and temperature.
@@ -480,7 +454,7 @@ impl<'d> CharLmTask<'d> {
     }
 }
 
-impl crate::Task for CharLmTask<'_> {
+impl crate::Task for CharLmTask {
     type Batch = ();
 
     fn batches_per_epoch(&self) -> usize {
@@ -489,6 +463,11 @@ impl crate::Task for CharLmTask<'_> {
 
     fn decay(&mut self, factor: f64) -> Result<()> {
         self.opt.update_lr(factor);
+        Ok(())
+    }
+
+    fn scale_lr(&mut self, ratio: f64) -> Result<()> {
+        self.opt.scale_lr(ratio);
         Ok(())
     }
 
@@ -501,7 +480,7 @@ impl crate::Task for CharLmTask<'_> {
         Vec::new()
     }
 
-    fn step(&mut self, _: &()) -> Result<f64> {
+    fn step(&mut self, _: &(), mut dist: Option<&mut dyn Collective>) -> Result<f64> {
         self.last = None;
         if self.net.is_some() {
             self.device.seed(step_seed(self.seed, self.steps_done));
@@ -513,7 +492,7 @@ impl crate::Task for CharLmTask<'_> {
         // This rank's windows of the global batch (all of them in one process), and the labels
         // in the order of the rows the loss sees: after `gather_rows`, row g is row g / W of
         // rank g % W, whose rows are its windows' positions, window after window.
-        let (mine, y) = match self.dist.as_deref() {
+        let (mine, y) = match dist.as_deref() {
             None => ((0..batch).collect::<Vec<_>>(), y),
             Some(c) => {
                 let w = c.world_size();
@@ -545,7 +524,7 @@ impl crate::Task for CharLmTask<'_> {
                 .lm
                 .forward(ids_tensor(x, mine.len(), seq_len, &self.device)),
         };
-        let logits = match self.dist.as_deref_mut() {
+        let logits = match dist.as_deref_mut() {
             None => logits,
             Some(c) => gather_rows(logits, c)?,
         };
@@ -561,7 +540,7 @@ impl crate::Task for CharLmTask<'_> {
         }
         // A frozen model has no gradients to sum; TempNet's are complete on every process (it
         // reads every row).
-        let dist = self.dist.as_deref_mut().filter(|_| !self.frozen);
+        let dist = dist.filter(|_| !self.frozen);
         let (mut g_lm, mut grads) = crate::gradients::backward(loss, &self.lm, dist)?;
         if let Some(n) = self.net.take() {
             let mut g_net = GradientsParams::from_module(&mut grads, &n);

@@ -436,6 +436,22 @@ pub enum Validation {
     File(PathBuf),
 }
 
+/// `[train] lr_schedule`: how the learning rate moves over a run (spec: LibAUC's tutorials
+/// decay step-wise; SogCLR's train with a cosine schedule after a warm-up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// `lr ← lr / decay_factor` at the start of every epoch in `decay_epochs` (default: at
+    /// 50 % and 75 % of the epochs).
+    #[default]
+    Step,
+    /// After the warm-up, step `t` of `T` trains at `lr·½(1 + cos(π·(t − W)/(T − W)))`: from
+    /// the optimizer's learning rate down towards 0 at the end of the run.
+    Cosine,
+    /// The optimizer's learning rate throughout (after the warm-up).
+    Constant,
+}
+
 /// `[train]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -448,6 +464,12 @@ pub struct TrainConfig {
     pub decay_epochs: Option<Vec<usize>>,
     /// Learning-rate divisor (default 10).
     pub decay_factor: f64,
+    /// The learning-rate schedule (default `step`; see [`LrSchedule`]).
+    pub lr_schedule: LrSchedule,
+    /// Linear learning-rate warm-up over the first this many steps of the run (of its
+    /// fine-tuning stage in two-stage runs): step `t` (from 0) trains at `lr·(t+1)/N`
+    /// (default 0: none).
+    pub lr_warmup_steps: usize,
     /// Worker threads (default: all cores).
     pub threads: Option<usize>,
     /// FPR bound of the reported partial AUC (default 0.3).
@@ -479,6 +501,8 @@ impl Default for TrainConfig {
             seed: 2023,
             decay_epochs: None,
             decay_factor: 10.0,
+            lr_schedule: LrSchedule::Step,
+            lr_warmup_steps: 0,
             threads: None,
             max_fpr: 0.3,
             warmup_epochs: 0,
@@ -513,8 +537,12 @@ impl TrainConfig {
             .autodiff())
     }
 
-    /// The decay epochs, defaulting to 50 % and 75 % of training.
+    /// The decay epochs of the step schedule, defaulting to 50 % and 75 % of training (none
+    /// for the other schedules).
     pub fn decay_epochs(&self) -> Vec<usize> {
+        if self.lr_schedule != LrSchedule::Step {
+            return Vec::new();
+        }
         self.decay_epochs.clone().unwrap_or_else(|| {
             [self.epochs / 2, (self.epochs as u128 * 3 / 4) as usize]
                 .into_iter()
@@ -846,6 +874,16 @@ impl Config {
         )?;
         let t = &self.train;
         check("[train] decay_factor", Some(t.decay_factor), pos, "> 0")?;
+        if t.lr_schedule != LrSchedule::Step && t.decay_epochs.is_some() {
+            bail!(
+                "[train] decay_epochs is the step schedule's; with lr_schedule = \"{}\" leave it out (or use lr_schedule = \"step\")",
+                if t.lr_schedule == LrSchedule::Cosine {
+                    "cosine"
+                } else {
+                    "constant"
+                }
+            );
+        }
         check("[train] max_fpr", Some(t.max_fpr), unit, "in (0, 1]")?;
         check(
             "[data] imratio",
@@ -955,6 +993,27 @@ mod tests {
             (10, 64, "mlp")
         );
         assert_eq!(c.train.decay_epochs(), vec![5, 7]);
+    }
+
+    #[test]
+    fn lr_schedules_parse_and_refuse_decay_epochs_outside_the_step_schedule() {
+        let with = |train: &str| parse(&format!("{OK}[train]\n{train}\n"));
+        let c = with("lr_schedule = \"cosine\"\nlr_warmup_steps = 50").unwrap();
+        assert_eq!(
+            (c.train.lr_schedule, c.train.lr_warmup_steps),
+            (LrSchedule::Cosine, 50)
+        );
+        assert!(c.train.decay_epochs().is_empty());
+        let e = format!(
+            "{:#}",
+            with("lr_schedule = \"cosine\"\ndecay_epochs = [3]").unwrap_err()
+        );
+        assert!(e.contains("decay_epochs is the step schedule's"), "{e}");
+        let e = format!("{:#}", with("lr_schedule = \"linear\"").unwrap_err());
+        assert!(
+            e.contains("`step`, `cosine`") && e.contains("run.toml:"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -24,11 +24,12 @@ pub mod mil;
 pub mod multiclass;
 pub mod multilabel;
 pub mod observer;
+pub mod peers;
 pub mod rank;
 pub mod stages;
 pub mod trainer;
 
 pub use checkpoint::Persistence;
-pub use config::Config;
+pub use config::{Config, LrSchedule};
 pub use observer::{EpochRecord, Observer};
 pub use trainer::{Best, Schedule, Selection, Task, Trainer};

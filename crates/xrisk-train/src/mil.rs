@@ -335,7 +335,12 @@ impl MilData {
 /// labels and the instance-sampling stream. A checkpoint holds the weights, the optimizer's
 /// buffers and learning rate, MIDAM's bag tables, `a`, `b`, `α` and smoothing, and the
 /// instance stream's position.
-pub struct MilTask<'d> {
+///
+/// Data-parallel ([`crate::Trainer::with_collective`]): this process runs the model on its shard
+/// of every batch's bags, the loss reads the gathered bag scores, the model's gradients are summed
+/// over the group (`xrisk::dist`). Instance sampling stays one stream, drawn alike on every
+/// process.
+pub struct MilTask {
     train: Vec<Bag>,
     test: Vec<Bag>,
     validation: Option<(Vec<Bag>, Dataset)>,
@@ -354,10 +359,9 @@ pub struct MilTask<'d> {
     rng: ChaCha8Rng,
     max_fpr: f64,
     last_scores: Option<Vec<f64>>,
-    dist: Option<&'d mut dyn Collective>,
 }
 
-impl<'d> MilTask<'d> {
+impl MilTask {
     /// Reads the data of `cfg` and builds the run ([`MilData::load`], [`MilTask::from_data`]).
     pub fn new(cfg: &Config) -> Result<Self> {
         Self::from_data(cfg, MilData::load(cfg)?)
@@ -450,35 +454,7 @@ impl<'d> MilTask<'d> {
             rng: ChaCha8Rng::seed_from_u64(cfg.train.seed ^ 0x6d69_6c00),
             max_fpr: cfg.train.max_fpr,
             last_scores: None,
-            dist: None,
         })
-    }
-
-    /// Trains data-parallel over `dist`: this process runs the model on its shard of every
-    /// batch's bags, the loss reads the gathered bag scores, the model's gradients are summed
-    /// over the group (`xrisk::dist`). Instance sampling stays one stream, drawn alike on
-    /// every process.
-    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> MilTask<'e> {
-        MilTask {
-            train: self.train,
-            test: self.test,
-            validation: self.validation,
-            train_set: self.train_set,
-            test_set: self.test_set,
-            dim: self.dim,
-            device: self.device,
-            model: self.model,
-            method: self.method,
-            eval_pooling: self.eval_pooling,
-            per_bag: self.per_bag,
-            sampler: self.sampler,
-            stages: self.stages,
-            seed: self.seed,
-            rng: self.rng,
-            max_fpr: self.max_fpr,
-            last_scores: self.last_scores,
-            dist,
-        }
     }
 
     /// Bag labels of the training bags (features empty).
@@ -541,7 +517,7 @@ impl<'d> MilTask<'d> {
     }
 }
 
-impl crate::Task for MilTask<'_> {
+impl crate::Task for MilTask {
     type Batch = Vec<usize>;
 
     fn batches_per_epoch(&self) -> usize {
@@ -555,6 +531,14 @@ impl crate::Task for MilTask<'_> {
                 loss.update_smoothing(2.0)?;
             }
             Method::Ce(_, opt) => opt.update_lr(factor),
+        }
+        Ok(())
+    }
+
+    fn scale_lr(&mut self, ratio: f64) -> Result<()> {
+        match &mut self.method {
+            Method::Midam(_, opt) => opt.scale_lr(ratio),
+            Method::Ce(_, opt) => opt.scale_lr(ratio),
         }
         Ok(())
     }
@@ -579,12 +563,12 @@ impl crate::Task for MilTask<'_> {
         batch.clone()
     }
 
-    fn step(&mut self, ids: &Vec<usize>) -> Result<f64> {
+    fn step(&mut self, ids: &Vec<usize>, mut dist: Option<&mut dyn Collective>) -> Result<f64> {
         self.last_scores = None;
         let (dim, device) = (self.dim, &self.device);
         let bl: Vec<f32> = ids.iter().map(|&i| self.train_set.labels[i]).collect();
         // This rank's positions of the global batch (all of them in one process).
-        let mine: Vec<usize> = match self.dist.as_deref() {
+        let mine: Vec<usize> = match dist.as_deref() {
             None => (0..ids.len()).collect(),
             Some(c) => shard(ids.len(), c.rank(), c.world_size())?,
         };
@@ -606,7 +590,6 @@ impl crate::Task for MilTask<'_> {
                 }
                 let (phi, w) = self.model.forward(instances_tensor(rows, dim, device));
                 let avg = averaging(&sizes, device);
-                let dist = &mut self.dist;
                 let mut col = |t: Tensor<1>| -> Result<Tensor<1>> {
                     let n = t.dims()[0];
                     let pooled = avg.clone().matmul(t.reshape([n, 1])).reshape([sizes.len()]);
@@ -638,7 +621,7 @@ impl crate::Task for MilTask<'_> {
                     })
                     .collect();
                 let scores = Tensor::cat(pooled, 0);
-                let scores = match self.dist.as_deref_mut() {
+                let scores = match dist.as_deref_mut() {
                     None => scores,
                     Some(c) => gather_logits(scores, c)?,
                 };
@@ -650,7 +633,7 @@ impl crate::Task for MilTask<'_> {
             return Ok(v);
         }
         let model = self.model.clone();
-        let (mut g, grads) = crate::gradients::backward(value, &model, self.dist.as_deref_mut())?;
+        let (mut g, grads) = crate::gradients::backward(value, &model, dist)?;
         self.model = match &mut self.method {
             Method::Midam(loss, opt) => opt.step_split(model, loss, g, grads),
             Method::Ce(_, opt) => opt.step(model, &mut g),

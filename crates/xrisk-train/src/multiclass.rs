@@ -208,7 +208,11 @@ fn evaluate(model: &XcClassifier, test: &Dataset, device: &Device) -> Result<(f6
 /// A many-class run as a [`crate::Task`]. A checkpoint holds the weights, the optimizer's
 /// buffers and learning rate, the entropic loss's `ν` table and `γ`, and the position of the
 /// stream that draws the extra negative classes.
-pub struct ManyClassTask<'d> {
+///
+/// Data-parallel ([`crate::Trainer::with_collective`]): this process computes its shard of every
+/// batch's logits, the loss reads the gathered global batch, the model's gradients are summed over
+/// the group (`xrisk::dist`).
+pub struct ManyClassTask {
     train: Dataset,
     test: Dataset,
     validation: Option<Dataset>,
@@ -221,11 +225,10 @@ pub struct ManyClassTask<'d> {
     extra: usize,
     rng: ChaCha8Rng,
     epochs: usize,
-    dist: Option<&'d mut dyn Collective>,
     last: Option<(f64, f64, f64)>,
 }
 
-impl<'d> ManyClassTask<'d> {
+impl ManyClassTask {
     /// Reads (or generates) the data of `cfg` and builds the run.
     pub fn new(cfg: &Config) -> Result<Self> {
         let (train, test) = load(cfg)?;
@@ -309,31 +312,8 @@ impl<'d> ManyClassTask<'d> {
             loss,
             opt,
             sampler,
-            dist: None,
             last: None,
         })
-    }
-
-    /// Trains data-parallel over `dist`: this process computes its shard of every batch's
-    /// logits, the loss reads the gathered global batch, the model's gradients are summed
-    /// over the group (`xrisk::dist`).
-    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> ManyClassTask<'e> {
-        ManyClassTask {
-            train: self.train,
-            test: self.test,
-            validation: self.validation,
-            n_classes: self.n_classes,
-            device: self.device,
-            model: self.model,
-            loss: self.loss,
-            opt: self.opt,
-            sampler: self.sampler,
-            extra: self.extra,
-            rng: self.rng,
-            epochs: self.epochs,
-            dist,
-            last: self.last,
-        }
     }
 
     /// The training rows.
@@ -366,7 +346,7 @@ impl<'d> ManyClassTask<'d> {
     }
 }
 
-impl crate::Task for ManyClassTask<'_> {
+impl crate::Task for ManyClassTask {
     type Batch = Vec<usize>;
 
     fn batches_per_epoch(&self) -> usize {
@@ -385,6 +365,11 @@ impl crate::Task for ManyClassTask<'_> {
         Ok(())
     }
 
+    fn scale_lr(&mut self, ratio: f64) -> Result<()> {
+        self.opt.scale_lr(ratio);
+        Ok(())
+    }
+
     fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
         Ok(self.sampler.next_epoch())
     }
@@ -393,7 +378,7 @@ impl crate::Task for ManyClassTask<'_> {
         batch.clone()
     }
 
-    fn step(&mut self, ids: &Vec<usize>) -> Result<f64> {
+    fn step(&mut self, ids: &Vec<usize>, mut dist: Option<&mut dyn Collective>) -> Result<f64> {
         self.last = None;
         let (train, device, n_classes) = (&self.train, &self.device, self.n_classes);
         let rows = |ids: &[usize]| {
@@ -402,7 +387,7 @@ impl crate::Task for ManyClassTask<'_> {
         };
         let y: Vec<usize> = ids.iter().map(|&i| train.labels[i] as usize).collect();
         // This rank's positions of the global batch (all of them in one process).
-        let mine: Vec<usize> = match self.dist.as_deref() {
+        let mine: Vec<usize> = match dist.as_deref() {
             None => (0..ids.len()).collect(),
             Some(c) => shard(ids.len(), c.rank(), c.world_size())?,
         };
@@ -420,7 +405,7 @@ impl crate::Task for ManyClassTask<'_> {
                     classes.sort_unstable();
                 }
                 let lg = self.model.relative_logits(rows(&my_ids), &my_y, &classes)?;
-                let lg = match self.dist.as_deref_mut() {
+                let lg = match dist.as_deref_mut() {
                     None => lg,
                     Some(c) => gather_rows(lg, c)?,
                 };
@@ -428,7 +413,7 @@ impl crate::Task for ManyClassTask<'_> {
             }
             Loss::Softmax => {
                 let z = self.model.logits(rows(&my_ids));
-                let z = match self.dist.as_deref_mut() {
+                let z = match dist.as_deref_mut() {
                     None => z,
                     Some(c) => gather_rows(z, c)?,
                 };
@@ -450,7 +435,7 @@ impl crate::Task for ManyClassTask<'_> {
             return Ok(v);
         }
         let model = self.model.clone();
-        let (mut g, _) = crate::gradients::backward(value, &model, self.dist.as_deref_mut())?;
+        let (mut g, _) = crate::gradients::backward(value, &model, dist)?;
         self.model = self.opt.step(model, &mut g);
         Ok(v)
     }

@@ -302,7 +302,11 @@ enum Sampler {
 /// A multi-label run as a [`crate::Task`]. A checkpoint holds the weights, the optimizer's
 /// buffers and learning rate, and the loss's state (per-task `a`, `b`, `α`; MAP's and pAUC's
 /// per-row tables).
-pub struct MultiLabelTask<'d> {
+///
+/// Data-parallel ([`crate::Trainer::with_collective`]): this process scores its shard of every
+/// batch's rows, the loss reads the gathered global batch, the model's gradients are summed over
+/// the group (`xrisk::dist`).
+pub struct MultiLabelTask {
     train: Dataset,
     test: Dataset,
     validation: Option<Dataset>,
@@ -313,11 +317,10 @@ pub struct MultiLabelTask<'d> {
     /// `[pretrain]`'s stages (per-task CE first).
     stages: Stages<Method, Sampler>,
     seed: u64,
-    dist: Option<&'d mut dyn Collective>,
     last: Option<TaskMetrics>,
 }
 
-impl<'d> MultiLabelTask<'d> {
+impl MultiLabelTask {
     /// Reads the data of `cfg` (rows split by a seeded `test_fraction` unless `[data] test`
     /// is given) and builds the run.
     pub fn new(cfg: &Config) -> Result<Self> {
@@ -325,25 +328,6 @@ impl<'d> MultiLabelTask<'d> {
         let (train, validation) =
             crate::data::split_validation(&cfg.data, cfg.train.seed, train, false)?;
         Ok(Self::from_data(cfg, train, test)?.with_validation(validation))
-    }
-
-    /// Trains data-parallel over `dist`: this process scores its shard of every batch's rows,
-    /// the loss reads the gathered global batch, the model's gradients are summed over the
-    /// group (`xrisk::dist`).
-    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> MultiLabelTask<'e> {
-        MultiLabelTask {
-            train: self.train,
-            test: self.test,
-            validation: self.validation,
-            device: self.device,
-            model: self.model,
-            method: self.method,
-            sampler: self.sampler,
-            stages: self.stages,
-            seed: self.seed,
-            dist,
-            last: self.last,
-        }
     }
 
     /// Reports metrics on `validation` after every epoch (model selection).
@@ -406,7 +390,6 @@ impl<'d> MultiLabelTask<'d> {
         Ok(MultiLabelTask {
             stages,
             seed: cfg.train.seed,
-            dist: None,
             train,
             test,
             validation: None,
@@ -464,7 +447,7 @@ impl<'d> MultiLabelTask<'d> {
     }
 }
 
-impl crate::Task for MultiLabelTask<'_> {
+impl crate::Task for MultiLabelTask {
     type Batch = Batch;
 
     fn batches_per_epoch(&self) -> usize {
@@ -478,6 +461,14 @@ impl crate::Task for MultiLabelTask<'_> {
         match &mut self.method {
             Method::Aucm(_, o) => o.inner.update_regularizer(Some(factor)),
             Method::Map(_, o) | Method::PAuc(_, o) | Method::Ce(o) => o.update_lr(factor),
+        }
+        Ok(())
+    }
+
+    fn scale_lr(&mut self, ratio: f64) -> Result<()> {
+        match &mut self.method {
+            Method::Aucm(_, o) => o.inner.scale_lr(ratio),
+            Method::Map(_, o) | Method::PAuc(_, o) | Method::Ce(o) => o.scale_lr(ratio),
         }
         Ok(())
     }
@@ -523,7 +514,7 @@ impl crate::Task for MultiLabelTask<'_> {
         v
     }
 
-    fn step(&mut self, (ids, tasks): &Batch) -> Result<f64> {
+    fn step(&mut self, (ids, tasks): &Batch, mut dist: Option<&mut dyn Collective>) -> Result<f64> {
         self.last = None;
         let (train, device) = (&self.train, &self.device);
         let t = train.n_tasks;
@@ -535,7 +526,7 @@ impl crate::Task for MultiLabelTask<'_> {
             .iter()
             .flat_map(|&i| train.labels[i * t..(i + 1) * t].to_vec())
             .collect();
-        let z = match self.dist.as_deref_mut() {
+        let z = match dist.as_deref_mut() {
             None => self.model.forward_all(rows(ids)),
             Some(c) => {
                 // This rank's rows of the global batch; the loss sees all of them.
@@ -566,7 +557,7 @@ impl crate::Task for MultiLabelTask<'_> {
             return Ok(v);
         }
         let model = self.model.clone();
-        let (mut g, grads) = crate::gradients::backward(value, &model, self.dist.as_deref_mut())?;
+        let (mut g, grads) = crate::gradients::backward(value, &model, dist)?;
         self.model = match &mut self.method {
             Method::Aucm(loss, o) => o.step_multilabel_split(model, loss, g, grads),
             Method::Map(_, o) | Method::PAuc(_, o) | Method::Ce(o) => o.step(model, &mut g),

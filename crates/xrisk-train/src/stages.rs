@@ -110,11 +110,7 @@ pub fn head_seed(seed: u64) -> u64 {
 }
 
 /// The schedule of a two-stage run: the first stage's epochs, then `[train] epochs` with the
-/// decays of `base` counted from the start of fine-tuning.
-pub fn schedule(cfg: &Config, mut base: crate::Schedule) -> crate::Schedule {
-    if let Some(p) = &cfg.pretrain {
-        base.epochs += p.epochs;
-        base.decay_epochs.iter_mut().for_each(|e| *e += p.epochs);
-    }
-    base
+/// decays, warm-up and cosine of `base` counted from the start of fine-tuning.
+pub fn schedule(cfg: &Config, base: crate::Schedule) -> crate::Schedule {
+    base.after(cfg.pretrain.as_ref().map_or(0, |p| p.epochs))
 }

@@ -7,10 +7,11 @@
 //! A family plugs in as a [`Task`]; progress leaves through an [`Observer`].
 
 use crate::checkpoint::Persistence;
-use crate::config::TrainConfig;
+use crate::config::{LrSchedule, TrainConfig};
 use crate::observer::{EpochRecord, Observer};
 use anyhow::{Result, bail};
 use std::time::Instant;
+use xrisk::dist::Collective;
 use xrisk_data::snapshot::Snapshot;
 
 /// One family's training, as the [`Trainer`] drives it.
@@ -38,6 +39,10 @@ pub trait Task {
     /// Divides the learning rate by `factor` (and whatever else the method decays).
     fn decay(&mut self, factor: f64) -> Result<()>;
 
+    /// Multiplies the learning rate by `ratio` and changes nothing else: one step of a cosine
+    /// or warm-up schedule (the learning rates that [`Task::decay`] divides).
+    fn scale_lr(&mut self, ratio: f64) -> Result<()>;
+
     /// The next epoch's batches; advances the sampler.
     fn next_epoch(&mut self) -> Result<Vec<Self::Batch>>;
 
@@ -52,8 +57,10 @@ pub trait Task {
     /// The ids of a batch, for the fingerprint of an epoch.
     fn batch_ids(batch: &Self::Batch) -> Vec<usize>;
 
-    /// One optimisation step; returns the loss value.
-    fn step(&mut self, batch: &Self::Batch) -> Result<f64>;
+    /// One optimisation step; returns the loss value. With `dist` (the trainer's data-parallel
+    /// group), this process computes its shard of the batch, the loss reads the gathered
+    /// global batch, and the model's gradients are summed over the group (`xrisk::dist`).
+    fn step(&mut self, batch: &Self::Batch, dist: Option<&mut dyn Collective>) -> Result<f64>;
 
     /// Evaluates the model after epoch `epoch` (counting from 1) whose mean training loss
     /// was `train_loss`: the epoch's `metrics.jsonl` line and its summary.
@@ -79,6 +86,14 @@ pub trait Task {
 }
 
 /// When the learning rate decays, and how long a run is.
+///
+/// The step schedule divides the learning rate by `decay_factor` at the start of every epoch
+/// in `decay_epochs`. The cosine and warm-up schedules scale it every step: step `g` of the
+/// `T` scheduled steps (counted from `start_epoch`) trains at `lr·m(g)` with
+/// `m(g) = (g + 1)/W` during a warm-up of `W` steps, then `½(1 + cos(π·(g − W)/(T − W)))`
+/// for [`LrSchedule::Cosine`] or 1. The trainer applies it as the ratio `m(g)/m(g − 1)`
+/// ([`Task::scale_lr`]), so the learning rate lives in the task's optimizer and its
+/// checkpoint alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     /// Epochs to train.
@@ -89,32 +104,71 @@ pub struct Schedule {
     pub decay_factor: f64,
     /// At most this many steps per epoch.
     pub max_steps_per_epoch: Option<usize>,
+    /// The shape of the learning rate over the scheduled steps.
+    pub lr_schedule: LrSchedule,
+    /// Steps of linear warm-up at the start of the scheduled part.
+    pub warmup_steps: usize,
+    /// The first scheduled epoch: epochs before it (a two-stage run's first stage, ranking's
+    /// ListwiseCE warm-up) train at their own optimizer's constant learning rate.
+    pub start_epoch: usize,
 }
 
 impl Schedule {
-    /// The schedule of `[train]`: decays at `decay_epochs`, by default at 50 % and 75 % of
-    /// the epochs.
+    /// The schedule of `[train]`, the same for every family: `lr_schedule` (default `step`,
+    /// decaying at `decay_epochs`, by default at 50 % and 75 % of the epochs) after
+    /// `lr_warmup_steps` of warm-up.
     pub fn of(t: &TrainConfig) -> Self {
         Schedule {
             epochs: t.epochs,
             decay_epochs: t.decay_epochs(),
             decay_factor: t.decay_factor,
             max_steps_per_epoch: t.max_steps_per_epoch,
+            lr_schedule: t.lr_schedule,
+            warmup_steps: t.lr_warmup_steps,
+            start_epoch: 0,
         }
     }
 
-    /// The schedule of `[train]` for the families whose learning rate decays only at
-    /// `decay_epochs` when they are given (language models, contrastive runs, ranking).
-    pub fn without_default_decay(t: &TrainConfig) -> Self {
-        Schedule {
-            decay_epochs: t.decay_epochs.clone().unwrap_or_default(),
-            ..Schedule::of(t)
-        }
+    /// This schedule after `first` epochs of a first stage: the run grows by them, and the
+    /// decays, the warm-up and the cosine count from the end of that stage.
+    pub fn after(mut self, first: usize) -> Self {
+        self.epochs += first;
+        self.decay_epochs.iter_mut().for_each(|e| *e += first);
+        self.start_epoch += first;
+        self
     }
 
     /// Steps per epoch of a task with `batches` batches per epoch.
     pub fn steps_per_epoch(&self, batches: usize) -> usize {
         self.max_steps_per_epoch.map_or(batches, |c| c.min(batches))
+    }
+
+    /// The multiplier `m(g)` of scheduled step `g` of `total` (see the type's docs); 1 for a
+    /// step schedule without warm-up.
+    pub fn multiplier(&self, g: usize, total: usize) -> f64 {
+        let w = self.warmup_steps;
+        if g < w {
+            return (g + 1) as f64 / w as f64;
+        }
+        match self.lr_schedule {
+            LrSchedule::Cosine => {
+                let p = ((g - w) as f64 / total.saturating_sub(w).max(1) as f64).min(1.0);
+                0.5 * (1.0 + (std::f64::consts::PI * p).cos())
+            }
+            LrSchedule::Step | LrSchedule::Constant => 1.0,
+        }
+    }
+
+    /// The factor that takes the learning rate of scheduled step `g − 1` (the optimizer's own
+    /// before step 0) to that of step `g`; `None` when it does not change.
+    fn ratio(&self, g: usize, total: usize) -> Option<f64> {
+        let now = self.multiplier(g, total);
+        let before = if g == 0 {
+            1.0
+        } else {
+            self.multiplier(g - 1, total)
+        };
+        (now != before && before > 0.0).then(|| now / before)
     }
 }
 
@@ -159,6 +213,11 @@ struct Kept {
 }
 
 /// Drives a [`Task`] through its epochs.
+///
+/// The strategy: alone on the task's device (the default), or as one member of a
+/// data-parallel group ([`Trainer::with_collective`]) — peers over the network
+/// (`xrisk-dist`, one process each) or peers on several devices of one process
+/// ([`crate::peers::on_devices`] with an in-process `xrisk::dist::LocalGroup`).
 pub struct Trainer<'a> {
     /// The schedule.
     pub schedule: Schedule,
@@ -166,6 +225,8 @@ pub struct Trainer<'a> {
     pub persist: Option<&'a Persistence>,
     /// Model selection on the validation rows; `None` keeps the last epoch.
     pub select: Option<Selection>,
+    /// The data-parallel group this trainer's steps run in; `None` trains alone.
+    collective: Option<&'a mut dyn Collective>,
 }
 
 impl<'a> Trainer<'a> {
@@ -175,7 +236,21 @@ impl<'a> Trainer<'a> {
             schedule,
             persist: None,
             select: None,
+            collective: None,
         }
+    }
+
+    /// Trains as one member of the data-parallel group `collective` (when given): every
+    /// member runs the same schedule on its shard of every batch ([`Task::step`]).
+    pub fn with_collective<'c: 'a>(
+        mut self,
+        collective: Option<&'a mut (dyn Collective + 'c)>,
+    ) -> Self {
+        self.collective = collective.map(|c| {
+            let c: &'a mut (dyn Collective + 'a) = c;
+            c
+        });
+        self
     }
 
     /// Keeps the epoch with the best validation metric of `select` (when given): after the
@@ -191,9 +266,24 @@ impl<'a> Trainer<'a> {
         self
     }
 
+    /// The group, borrowed for one step.
+    fn member(&mut self) -> Option<&mut dyn Collective> {
+        match &mut self.collective {
+            Some(c) => {
+                let c: &mut dyn Collective = &mut **c;
+                Some(c)
+            }
+            None => None,
+        }
+    }
+
     /// Trains `task` for the schedule's epochs, reporting to `observer`. With a selection,
     /// returns the kept epoch (the task then holds its state); else `None`.
-    pub fn fit<T: Task>(&self, task: &mut T, observer: &mut dyn Observer) -> Result<Option<Best>> {
+    pub fn fit<T: Task>(
+        &mut self,
+        task: &mut T,
+        observer: &mut dyn Observer,
+    ) -> Result<Option<Best>> {
         let result = self.run(task, observer);
         observer.end();
         result
@@ -227,8 +317,9 @@ impl<'a> Trainer<'a> {
         p.write(s)
     }
 
-    fn run<T: Task>(&self, task: &mut T, observer: &mut dyn Observer) -> Result<Option<Best>> {
-        let sched = &self.schedule;
+    fn run<T: Task>(&mut self, task: &mut T, observer: &mut dyn Observer) -> Result<Option<Best>> {
+        let sched = self.schedule.clone();
+        let sched = &sched;
         let mut kept: Option<Kept> = None;
         let per_epoch = sched.steps_per_epoch(task.batches_per_epoch());
         // Where to start: epoch, step within it, and the running loss sum of that epoch.
@@ -262,6 +353,7 @@ impl<'a> Trainer<'a> {
             (first_epoch * per_epoch + first_step) as u64,
         );
         let every = self.persist.and_then(|p| p.every_steps).unwrap_or(0) as usize;
+        let scheduled = per_epoch * sched.epochs.saturating_sub(sched.start_epoch);
         for epoch in first_epoch..sched.epochs {
             let resumed_mid_epoch = epoch == first_epoch && first_step > 0;
             task.begin_epoch(epoch)?;
@@ -292,7 +384,13 @@ impl<'a> Trainer<'a> {
                 (0, 0.0)
             };
             for (step, batch) in batches.iter().enumerate().skip(skip) {
-                let value = task.step(batch)?;
+                if epoch >= sched.start_epoch {
+                    let g = (epoch - sched.start_epoch) * per_epoch + step;
+                    if let Some(r) = sched.ratio(g, scheduled) {
+                        task.scale_lr(r)?;
+                    }
+                }
+                let value = task.step(batch, self.member())?;
                 if !value.is_finite() {
                     bail!(
                         "epoch {} step {}: the loss is {value}; training diverged — lower the learning rate",
@@ -400,6 +498,10 @@ mod tests {
             self.lr /= factor;
             Ok(())
         }
+        fn scale_lr(&mut self, ratio: f64) -> Result<()> {
+            self.lr *= ratio;
+            Ok(())
+        }
         fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
             self.epoch_pos += 1;
             let e = self.epoch_pos;
@@ -408,7 +510,7 @@ mod tests {
         fn batch_ids(batch: &Vec<usize>) -> Vec<usize> {
             batch.clone()
         }
-        fn step(&mut self, batch: &Vec<usize>) -> Result<f64> {
+        fn step(&mut self, batch: &Vec<usize>, _: Option<&mut dyn Collective>) -> Result<f64> {
             self.steps += 1;
             if self.fail_at == Some(self.steps) {
                 bail!("killed");
@@ -450,11 +552,99 @@ mod tests {
             decay_epochs: vec![2],
             decay_factor: 10.0,
             max_steps_per_epoch: None,
+            lr_schedule: LrSchedule::Step,
+            warmup_steps: 0,
+            start_epoch: 0,
         }
+    }
+
+    /// Cosine after 3 warm-up steps, from the end of a 1-epoch first stage.
+    fn cosine() -> Schedule {
+        Schedule {
+            epochs: 3,
+            decay_epochs: vec![],
+            lr_schedule: LrSchedule::Cosine,
+            warmup_steps: 3,
+            ..schedule()
+        }
+        .after(1)
+    }
+
+    /// The learning rate of every step of `task` under `schedule`.
+    fn lrs(schedule: Schedule, fail_at: Option<usize>) -> (Vec<f64>, Result<Option<Best>>) {
+        struct Lrs(Counting, Vec<f64>);
+        impl Task for Lrs {
+            type Batch = Vec<usize>;
+            fn batches_per_epoch(&self) -> usize {
+                4
+            }
+            fn decay(&mut self, f: f64) -> Result<()> {
+                self.0.decay(f)
+            }
+            fn scale_lr(&mut self, r: f64) -> Result<()> {
+                self.0.scale_lr(r)
+            }
+            fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
+                self.0.next_epoch()
+            }
+            fn batch_ids(b: &Vec<usize>) -> Vec<usize> {
+                b.clone()
+            }
+            fn step(&mut self, b: &Vec<usize>, d: Option<&mut dyn Collective>) -> Result<f64> {
+                self.1.push(self.0.lr);
+                self.0.step(b, d)
+            }
+            fn evaluate(&mut self, e: usize, l: f64) -> Result<(serde_json::Value, String)> {
+                self.0.evaluate(e, l)
+            }
+            fn save(&self, s: &mut Snapshot) -> Result<()> {
+                self.0.save(s)
+            }
+            fn restore(&mut self, s: &Snapshot) -> Result<()> {
+                self.0.restore(s)
+            }
+        }
+        let mut t = Lrs(counting(fail_at), Vec::new());
+        let r = Trainer::new(schedule).fit(&mut t, &mut Records::default());
+        (t.1, r)
+    }
+
+    #[test]
+    fn warm_up_then_cosine_scales_the_learning_rate_of_every_step_after_the_first_stage() {
+        let (seen, r) = lrs(cosine(), None);
+        r.unwrap();
+        let pi = std::f64::consts::PI;
+        // 4 steps of the first stage at the optimizer's rate; 12 scheduled steps: 3 of
+        // warm-up, then cosine over the other 9.
+        let mut expected = vec![1.0; 4];
+        expected.extend([1.0 / 3.0, 2.0 / 3.0, 1.0]);
+        expected.extend((0..9).map(|k| 0.5 * (1.0 + (pi * k as f64 / 9.0).cos())));
+        assert_eq!(seen.len(), expected.len());
+        for (g, (a, b)) in seen.iter().zip(&expected).enumerate() {
+            assert!((a - b).abs() < 1e-12, "step {g}: lr {a}, expected {b}");
+        }
+        // The step schedule without warm-up never touches the rate between its decays.
+        let (seen, _) = lrs(schedule(), None);
+        assert_eq!(seen, [vec![1.0; 8], vec![0.1; 8]].concat());
+        // Warm-up with the step schedule: the decay divides the warmed-up rate.
+        let warm = Schedule {
+            warmup_steps: 2,
+            ..schedule()
+        };
+        let (seen, _) = lrs(warm, None);
+        assert_eq!(seen[..3], [0.5, 1.0, 1.0]);
+        assert!(seen[8..].iter().all(|&x| (x - 0.1).abs() < 1e-15));
     }
 
     #[test]
     fn a_run_stopped_mid_epoch_resumes_to_the_same_records() {
+        for sched in [schedule(), cosine()] {
+            resumes_to_the_same_records(sched);
+        }
+    }
+
+    fn resumes_to_the_same_records(sched: Schedule) {
+        let schedule = || sched.clone();
         let whole = {
             let mut r = Records::default();
             Trainer::new(schedule())
@@ -471,7 +661,7 @@ mod tests {
             meta: Snapshot::new(),
             resume: None,
         };
-        // Dies at the 11th step: epoch 3 (the decayed one), step 3.
+        // Dies at the 11th step: epoch 3 (the decayed one; mid-cosine in the other), step 3.
         let mut first = Records::default();
         let died = Trainer::new(schedule())
             .with_checkpoints(Some(&p))
@@ -507,13 +697,16 @@ mod tests {
             fn decay(&mut self, f: f64) -> Result<()> {
                 self.0.decay(f)
             }
+            fn scale_lr(&mut self, r: f64) -> Result<()> {
+                self.0.scale_lr(r)
+            }
             fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
                 self.0.next_epoch()
             }
             fn batch_ids(b: &Vec<usize>) -> Vec<usize> {
                 b.clone()
             }
-            fn step(&mut self, b: &Vec<usize>) -> Result<f64> {
+            fn step(&mut self, b: &Vec<usize>, _: Option<&mut dyn Collective>) -> Result<f64> {
                 Ok(if b[0] == 22 { f64::NAN } else { 1.0 })
             }
             fn evaluate(&mut self, e: usize, l: f64) -> Result<(serde_json::Value, String)> {

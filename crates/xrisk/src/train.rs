@@ -262,6 +262,17 @@ impl Optimizer {
         }
     }
 
+    /// Multiplies the learning rate by `ratio` (one step of a cosine or warm-up schedule;
+    /// PDSCA's cross-entropy learning rate too). Unlike [`Optimizer::decay`], PESG's reference
+    /// point stays where it is.
+    pub fn scale_lr(&mut self, ratio: f64) {
+        match self {
+            Optimizer::Pesg(o) => o.inner.scale_lr(ratio),
+            Optimizer::Pdsca(o) => o.scale_lr(ratio),
+            Optimizer::Plain(o) => o.scale_lr(ratio),
+        }
+    }
+
     /// The current learning rate.
     pub fn lr(&self) -> f64 {
         match self {

@@ -27,7 +27,11 @@ fn step_seed(seed: u64, step: u64) -> u64 {
 }
 
 /// A bimodal contrastive run as a [`crate::Task`].
-pub struct BimodalTask<'d> {
+///
+/// Data-parallel ([`crate::Trainer::with_collective`]): this process encodes its shard of every
+/// batch's pairs, the loss reads the gathered embeddings (`gather_rows`), the towers' gradients
+/// are summed.
+pub struct BimodalTask {
     train: Pairs,
     test: Pairs,
     buckets: usize,
@@ -42,10 +46,9 @@ pub struct BimodalTask<'d> {
     stream: Stream,
     seed: u64,
     steps_done: u64,
-    dist: Option<&'d mut dyn Collective>,
 }
 
-impl<'d> BimodalTask<'d> {
+impl BimodalTask {
     /// Reads and hashes the pairs of `cfg` and builds the run (the device seeded, the towers
     /// and TempNets drawn).
     pub fn new(cfg: &Config) -> Result<Self> {
@@ -114,31 +117,7 @@ impl<'d> BimodalTask<'d> {
             stream: Stream::new(cfg.train.seed),
             seed: cfg.train.seed,
             steps_done: 0,
-            dist: None,
         })
-    }
-
-    /// Trains data-parallel over `dist`: this process encodes its shard of every batch's
-    /// pairs, the loss reads the gathered embeddings (`gather_rows`), the towers' gradients
-    /// are summed.
-    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> BimodalTask<'e> {
-        BimodalTask {
-            train: self.train,
-            test: self.test,
-            buckets: self.buckets,
-            out: self.out,
-            batch: self.batch,
-            device: self.device,
-            towers: self.towers,
-            nets: self.nets,
-            loss: self.loss,
-            opt: self.opt,
-            net_opt: self.net_opt,
-            stream: self.stream,
-            seed: self.seed,
-            steps_done: self.steps_done,
-            dist,
-        }
     }
 
     /// A line for the log: training and held-out pairs, hash slots.
@@ -221,7 +200,7 @@ impl<'d> BimodalTask<'d> {
     }
 }
 
-impl crate::Task for BimodalTask<'_> {
+impl crate::Task for BimodalTask {
     type Batch = Vec<usize>;
 
     fn batches_per_epoch(&self) -> usize {
@@ -241,6 +220,11 @@ impl crate::Task for BimodalTask<'_> {
         Ok(())
     }
 
+    fn scale_lr(&mut self, ratio: f64) -> Result<()> {
+        self.opt.scale_lr(ratio);
+        Ok(())
+    }
+
     fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
         Ok(self.stream.plan(self.train.subject.len(), self.batch))
     }
@@ -253,14 +237,14 @@ impl crate::Task for BimodalTask<'_> {
         batch.clone()
     }
 
-    fn step(&mut self, ids: &Vec<usize>) -> Result<f64> {
+    fn step(&mut self, ids: &Vec<usize>, mut dist: Option<&mut dyn Collective>) -> Result<f64> {
         if self.nets.is_some() {
             self.device.seed(step_seed(self.seed, self.steps_done));
         }
         self.steps_done += 1;
         let device = &self.device;
         // This rank's rows of the global batch (all of them in one process).
-        let mine: Vec<usize> = match self.dist.as_deref() {
+        let mine: Vec<usize> = match dist.as_deref() {
             None => ids.clone(),
             Some(c) => shard(ids.len(), c.rank(), c.world_size())?
                 .into_iter()
@@ -276,7 +260,7 @@ impl crate::Task for BimodalTask<'_> {
         let (_, zs) = self.towers.subject.forward(ss, sw);
         let (_, zb) = self.towers.body.forward(bs, bw);
         // The loss (and TempNet) read the gathered global batch.
-        let (zs, zb) = match self.dist.as_deref_mut() {
+        let (zs, zb) = match dist.as_deref_mut() {
             None => (zs, zb),
             Some(c) => (gather_rows(zs, c)?, gather_rows(zb, c)?),
         };
@@ -295,8 +279,7 @@ impl crate::Task for BimodalTask<'_> {
         }
         let towers = self.towers.clone();
         // TempNet's gradients are complete on every process (it reads every row).
-        let (mut g_enc, mut grads) =
-            crate::gradients::backward(value, &towers, self.dist.as_deref_mut())?;
+        let (mut g_enc, mut grads) = crate::gradients::backward(value, &towers, dist)?;
         if let Some(t) = self.nets.take() {
             let mut g_net = GradientsParams::from_module(&mut grads, &t);
             self.nets = Some(self.net_opt.step(t, &mut g_net));

@@ -72,7 +72,7 @@
 //! )?;
 //! let mut task = BimodalTask::new(&cfg)?;
 //! let mut records = Records::default();
-//! Trainer::new(Schedule::without_default_decay(&cfg.train)).fit(&mut task, &mut records)?;
+//! Trainer::new(Schedule::of(&cfg.train)).fit(&mut task, &mut records)?;
 //! let r = task.final_evaluation()?;
 //! let r10 = r["subject_to_body"]["r10"].as_f64().unwrap_or(0.0);
 //! assert!(r10 > 10.0 / 60.0, "R@10 {r10} on 60 held-out pairs"); // chance: 10 / 60

@@ -22,7 +22,11 @@ use xrisk_data::augment::Augment;
 use xrisk_data::snapshot::Snapshot;
 
 /// A unimodal contrastive run as a [`crate::Task`].
-pub struct UnimodalTask<'d> {
+///
+/// Data-parallel ([`crate::Trainer::with_collective`]): this process encodes its shard of every
+/// batch, the loss reads the gathered embeddings (`gather_rows`), the encoder's gradients are
+/// summed.
+pub struct UnimodalTask {
     train: Dataset,
     test: Dataset,
     k: usize,
@@ -36,10 +40,9 @@ pub struct UnimodalTask<'d> {
     aug: Augment,
     stream: Stream,
     seed: u64,
-    dist: Option<&'d mut dyn Collective>,
 }
 
-impl<'d> UnimodalTask<'d> {
+impl UnimodalTask {
     /// Reads the images of `cfg` and builds the run (the device seeded, the encoder drawn).
     pub fn new(cfg: &Config) -> Result<Self> {
         let s = super::scheme(cfg)?;
@@ -99,29 +102,7 @@ impl<'d> UnimodalTask<'d> {
             aug: Augment::default(),
             stream: Stream::new(cfg.train.seed),
             seed: cfg.train.seed,
-            dist: None,
         })
-    }
-
-    /// Trains data-parallel over `dist`: this process encodes its shard of every batch, the
-    /// loss reads the gathered embeddings (`gather_rows`), the encoder's gradients are summed.
-    pub fn with_dist<'e>(self, dist: Option<&'e mut dyn Collective>) -> UnimodalTask<'e> {
-        UnimodalTask {
-            train: self.train,
-            test: self.test,
-            k: self.k,
-            counts: self.counts,
-            width: self.width,
-            batch: self.batch,
-            device: self.device,
-            enc: self.enc,
-            loss: self.loss,
-            opt: self.opt,
-            aug: self.aug,
-            stream: self.stream,
-            seed: self.seed,
-            dist,
-        }
     }
 
     /// A line for the log: the training images per class and the test images.
@@ -199,7 +180,7 @@ impl<'d> UnimodalTask<'d> {
     }
 }
 
-impl crate::Task for UnimodalTask<'_> {
+impl crate::Task for UnimodalTask {
     type Batch = Vec<usize>;
 
     fn batches_per_epoch(&self) -> usize {
@@ -218,6 +199,11 @@ impl crate::Task for UnimodalTask<'_> {
         Ok(())
     }
 
+    fn scale_lr(&mut self, ratio: f64) -> Result<()> {
+        self.opt.scale_lr(ratio);
+        Ok(())
+    }
+
     fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
         Ok(self.stream.plan(self.train.len(), self.batch))
     }
@@ -230,10 +216,10 @@ impl crate::Task for UnimodalTask<'_> {
         batch.clone()
     }
 
-    fn step(&mut self, ids: &Vec<usize>) -> Result<f64> {
+    fn step(&mut self, ids: &Vec<usize>, mut dist: Option<&mut dyn Collective>) -> Result<f64> {
         let (train, aug, device) = (&self.train, &self.aug, &self.device);
         // This rank's positions of the global batch (all of them in one process).
-        let mine: Vec<usize> = match self.dist.as_deref() {
+        let mine: Vec<usize> = match dist.as_deref() {
             None => (0..ids.len()).collect(),
             Some(c) => shard(ids.len(), c.rank(), c.world_size())?,
         };
@@ -251,7 +237,7 @@ impl crate::Task for UnimodalTask<'_> {
         let (v1, v2) = (views(), views());
         let (_, z1) = self.enc.forward(v1);
         let (_, z2) = self.enc.forward(v2);
-        let (z1, z2) = match self.dist.as_deref_mut() {
+        let (z1, z2) = match dist.as_deref_mut() {
             None => (z1, z2),
             Some(c) => (gather_rows(z1, c)?, gather_rows(z2, c)?),
         };
@@ -264,7 +250,7 @@ impl crate::Task for UnimodalTask<'_> {
             return Ok(v);
         }
         let enc = self.enc.clone();
-        let (mut grads, _) = crate::gradients::backward(value, &enc, self.dist.as_deref_mut())?;
+        let (mut grads, _) = crate::gradients::backward(value, &enc, dist)?;
         self.enc = self.opt.step(enc, &mut grads);
         Ok(v)
     }

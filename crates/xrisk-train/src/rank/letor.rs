@@ -57,6 +57,7 @@ pub struct Letor {
     num_pos: usize,
     num_neg: usize,
     rng: ChaCha8Rng,
+    summary: String,
 }
 
 impl Letor {
@@ -112,8 +113,8 @@ impl Letor {
         for r in &relevant {
             offsets.push(offsets.last().copied().unwrap_or(0) + r.len());
         }
-        eprintln!(
-            "data: {} training queries ({} with a relevant document), {} test queries, {} features",
+        let summary = format!(
+            "{} training queries ({} with a relevant document), {} test queries, {} features",
             train.rows.len(),
             relevant.iter().filter(|r| !r.is_empty()).count(),
             test.rows.len(),
@@ -122,6 +123,7 @@ impl Letor {
         let hidden = cfg.model.dense_hidden();
         crate::data::check_dense_memory(cfg, "[model] hidden", train.data.dim, &hidden, 1)?;
         Ok(Letor {
+            summary,
             per_batch: cfg.sampler.batch_size,
             num_pos: cfg.sampler.num_pos.unwrap_or(5),
             num_neg: cfg.sampler.num_neg.unwrap_or(20),
@@ -270,6 +272,10 @@ impl RankData for Letor {
             map10,
             p10,
         })
+    }
+
+    fn describe(&self) -> String {
+        self.summary.clone()
     }
 
     fn kth_scores(&self, model: &Mlp, k: usize, device: &Device) -> Vec<f32> {

@@ -1,10 +1,11 @@
 //! The ranking family (`[loss] kind = "listwise_ce" | "ndcg"`): recommendation (NeuMF on
 //! MovieLens-style interactions, [`movielens`]) and learning to rank (an MLP on LETOR feature
 //! rows, [`letor`]) on one [`RankingTask`]. It runs the SONG optimizer, an optional ListwiseCE
-//! warm-up (`[train] warmup_epochs`, then the prediction layer is re-initialised and, for
-//! K-SONG, each λ_q starts at the warm-up model's K-th score of its query), and reports
-//! NDCG@{5,10,20}, MAP@10 and P@10 on the test queries every epoch. With a [`Collective`],
-//! each peer scores its shard of every batch's queries (`xrisk::dist`).
+//! warm-up (`[train] warmup_epochs`, then the prediction layer is re-initialised and, for K-SONG,
+//! each λ_q starts at the warm-up model's K-th score of its query), and reports NDCG@{5,10,20},
+//! MAP@10 and P@10 on the test queries every epoch. In a group
+//! ([`crate::Trainer::with_collective`]), each peer scores its shard of every batch's queries
+//! (`xrisk::dist`).
 //!
 //! The device RNG (dropout, the warm-up hand-off's re-initialisation) is seeded at the start
 //! of every epoch from `[train] seed` and the epoch, so a run resumed at an epoch boundary
@@ -57,7 +58,7 @@
 //!     "#,
 //!     &dir.join("run.toml"), // relative paths are read next to the config
 //! )?;
-//! let mut task = RankingTask::new(&cfg, Letor::load(&cfg)?, None)?;
+//! let mut task = RankingTask::new(&cfg, Letor::load(&cfg)?)?;
 //! let mut records = Records::default();
 //! Trainer::new(RankingTask::<Letor>::schedule(&cfg)).fit(&mut task, &mut records)?;
 //! let first = records.0[0].line["test"]["ndcg@10"].as_f64().unwrap_or(1.0);
@@ -168,6 +169,8 @@ pub trait RankData {
     fn evaluate(&self, model: &Self::Model, device: &Device) -> Result<RankMetrics>;
     /// Each query's K-th largest score over its candidates.
     fn kth_scores(&self, model: &Self::Model, k: usize, device: &Device) -> Vec<f32>;
+    /// One line on the data (queries, items, pairs), for the caller to show.
+    fn describe(&self) -> String;
 }
 
 /// The SONG optimizer (spec §3.3): LibAUC's skeleton, mode `sgd` (momentum 0.9) or `adam`,
@@ -266,7 +269,7 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 /// A ranking run as a [`crate::Task`]: the data set's scorer, ListwiseCE (warm-up or the
 /// whole run) then SONG / K-SONG's NDCG loss, the SONG optimizer. A checkpoint holds the
 /// scorer, the optimizer's buffers, the loss's per-pair and per-query state and the phase.
-pub struct RankingTask<'d, T: RankData> {
+pub struct RankingTask<T: RankData> {
     data: T,
     cfg: Config,
     device: Device,
@@ -276,14 +279,13 @@ pub struct RankingTask<'d, T: RankData> {
     ndcg_config: NdcgConfig,
     warmup: usize,
     epoch: usize,
-    dist: Option<&'d mut dyn Collective>,
     last: Option<RankMetrics>,
 }
 
-impl<'d, T: RankData> RankingTask<'d, T> {
+impl<T: RankData> RankingTask<T> {
     /// Builds the run of `cfg` on `data` (the device seeded, the scorer drawn); with `dist`,
     /// steps are data-parallel over that group.
-    pub fn new(cfg: &Config, data: T, dist: Option<&'d mut dyn Collective>) -> Result<Self> {
+    pub fn new(cfg: &Config, data: T) -> Result<Self> {
         let device = cfg.train.device()?;
         device.seed(cfg.train.seed);
         let model = data.init(cfg, &device);
@@ -332,19 +334,25 @@ impl<'d, T: RankData> RankingTask<'d, T> {
             ndcg_config,
             warmup,
             epoch: 0,
-            dist,
             last: None,
         })
     }
 
-    /// The schedule of a ranking run: the warm-up epochs then `[train] epochs`; the learning
-    /// rate decays only at `[train] decay_epochs` (counted over both) when they are given.
+    /// The schedule of a ranking run: the ListwiseCE warm-up epochs (a first stage at the
+    /// SONG optimizer's learning rate) then `[train] epochs` with `[train]`'s schedule,
+    /// counted from the end of the warm-up (as a two-stage run's fine-tuning).
     pub fn schedule(cfg: &Config) -> crate::Schedule {
-        let mut s = crate::Schedule::without_default_decay(&cfg.train);
-        if cfg.loss.kind == "ndcg" {
-            s.epochs += cfg.train.warmup_epochs;
-        }
-        s
+        let warmup = if cfg.loss.kind == "ndcg" {
+            cfg.train.warmup_epochs
+        } else {
+            0
+        };
+        crate::Schedule::of(&cfg.train).after(warmup)
+    }
+
+    /// One line on the data (queries, items, pairs).
+    pub fn describe(&self) -> String {
+        self.data.describe()
     }
 
     /// The warm-up epochs of this run.
@@ -370,7 +378,7 @@ impl<'d, T: RankData> RankingTask<'d, T> {
     }
 }
 
-impl<T: RankData> crate::Task for RankingTask<'_, T> {
+impl<T: RankData> crate::Task for RankingTask<T> {
     type Batch = RankBatch;
 
     fn batches_per_epoch(&self) -> usize {
@@ -399,6 +407,11 @@ impl<T: RankData> crate::Task for RankingTask<'_, T> {
         Ok(())
     }
 
+    fn scale_lr(&mut self, ratio: f64) -> Result<()> {
+        self.optimizer.scale_lr(ratio);
+        Ok(())
+    }
+
     fn next_epoch(&mut self) -> Result<Vec<RankBatch>> {
         self.data.next_epoch()
     }
@@ -409,9 +422,9 @@ impl<T: RankData> crate::Task for RankingTask<'_, T> {
         v
     }
 
-    fn step(&mut self, b: &RankBatch) -> Result<f64> {
+    fn step(&mut self, b: &RankBatch, mut dist: Option<&mut dyn Collective>) -> Result<f64> {
         self.last = None;
-        let scores = match self.dist.as_deref_mut() {
+        let scores = match dist.as_deref_mut() {
             None => self.data.scores(&self.model, b, &self.device),
             Some(c) => {
                 let mine = shard(b.queries.len(), c.rank(), c.world_size())?;
@@ -440,7 +453,7 @@ impl<T: RankData> crate::Task for RankingTask<'_, T> {
             return Ok(v);
         }
         let model = self.model.clone();
-        let (mut g, _) = crate::gradients::backward(value, &model, self.dist.as_deref_mut())?;
+        let (mut g, _) = crate::gradients::backward(value, &model, dist)?;
         self.model = self.optimizer.step(model, &mut g);
         Ok(v)
     }

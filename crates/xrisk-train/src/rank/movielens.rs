@@ -24,6 +24,7 @@ pub struct Movielens {
     sampler: TriSampler,
     num_pos: usize,
     width: usize,
+    summary: String,
 }
 
 fn int1(v: &[usize], device: &Device) -> Tensor<1, Int> {
@@ -79,8 +80,8 @@ impl Movielens {
                 ..LeaveLastOut::default()
             },
         )?;
-        eprintln!(
-            "data: {} users, {} items, {} training pairs, {} test users (1 held-out item + {negatives} sampled negatives each)",
+        let summary = format!(
+            "{} users, {} items, {} training pairs, {} test users (1 held-out item + {negatives} sampled negatives each)",
             split.n_users,
             split.n_items,
             split.n_pairs(),
@@ -116,6 +117,7 @@ impl Movielens {
             ratings.push(r);
         }
         Ok(Movielens {
+            summary,
             offsets: split.pair_offsets(),
             split,
             items,
@@ -263,6 +265,10 @@ impl RankData for Movielens {
             map10,
             p10,
         })
+    }
+
+    fn describe(&self) -> String {
+        self.summary.clone()
     }
 
     fn kth_scores(&self, model: &NeuMf, k: usize, device: &Device) -> Vec<f32> {

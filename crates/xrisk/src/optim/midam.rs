@@ -96,4 +96,9 @@ impl Midam {
     pub fn update_lr(&mut self, decay_factor: f64) {
         self.inner.update_lr(decay_factor);
     }
+
+    /// Multiplies the learning rate by `ratio` (one step of a cosine or warm-up schedule).
+    pub fn scale_lr(&mut self, ratio: f64) {
+        self.inner.scale_lr(ratio);
+    }
 }

@@ -268,6 +268,11 @@ impl ProximalOptimizer {
         self.config.lr /= decay_factor;
     }
 
+    /// `lr ← lr · ratio`: one step of a cosine or warm-up schedule (nothing else changes).
+    pub fn scale_lr(&mut self, ratio: f64) {
+        self.config.lr *= ratio;
+    }
+
     /// Divides the learning rate by `decay_factor` (if given) and resets every reference
     /// point to the average of the iterates since the last reset (LibAUC's
     /// `update_regularizer`; a no-op for the references when `epoch_decay` is 0).

@@ -103,6 +103,12 @@ impl Pdsca {
         }
     }
 
+    /// Multiplies `lr` and `lr0` by `ratio` (one step of a cosine or warm-up schedule).
+    pub fn scale_lr(&mut self, ratio: f64) {
+        self.inner.scale_lr(ratio);
+        self.lr0 *= ratio;
+    }
+
     /// One step after `loss.forward`, on `model` and the loss's `a`, `b` (and `α` after an
     /// AUC step).
     pub fn step<M: Module>(
