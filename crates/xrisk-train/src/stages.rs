@@ -1,5 +1,5 @@
 //! The bookkeeping of two-stage training (`[pretrain]`), shared by the tasks that offer it
-//! (binary, multi-label, MIL): which stage runs, the fine-tuning stage's method waiting for
+//! (binary, multi-label, MIL; ranking's ListwiseCE warm-up too): which stage runs, the fine-tuning stage's method waiting for
 //! the switch, each stage's sampler (epochs are drawn, and replayed on resume, from the
 //! sampler of their stage), and the seeded re-draw of the output layer.
 
@@ -40,6 +40,19 @@ impl<M, S> Stages<M, S> {
             pre_sampler: Some(pre_sampler),
             pre_epochs: p.map_or(0, |p| p.epochs),
             reset_head: p.is_some_and(|p| p.reset_last_layer),
+            epochs_drawn: 0,
+        }
+    }
+
+    /// Two stages whose first runs `epochs` epochs from the caller's own sampler (ranking's
+    /// ListwiseCE warm-up, `[train] warmup_epochs`): `fine` waits for the switch, which
+    /// re-draws the output layer when `reset_head`.
+    pub fn first_epochs(epochs: usize, fine: M, reset_head: bool) -> Self {
+        Stages {
+            fine: (epochs > 0).then_some(fine),
+            pre_sampler: None,
+            pre_epochs: epochs,
+            reset_head,
             epochs_drawn: 0,
         }
     }

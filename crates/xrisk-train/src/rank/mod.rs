@@ -70,6 +70,7 @@
 //! ```
 
 use crate::config::Config;
+use crate::stages::Stages;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -274,11 +275,11 @@ pub struct RankingTask<T: RankData> {
     cfg: Config,
     device: Device,
     model: T::Model,
-    loss: RankLoss,
-    optimizer: ProximalOptimizer,
-    ndcg_config: NdcgConfig,
+    /// The loss and the SONG optimizer of the current stage.
+    method: (RankLoss, ProximalOptimizer),
+    /// The ListwiseCE warm-up, then SONG / K-SONG with a fresh optimizer and prediction layer.
+    stages: Stages<(RankLoss, ProximalOptimizer), ()>,
     warmup: usize,
-    epoch: usize,
     last: Option<RankMetrics>,
 }
 
@@ -313,27 +314,36 @@ impl<T: RankData> RankingTask<T> {
         } else {
             0
         };
-        let loss = if warmup > 0 || l.kind == "listwise_ce" {
-            RankLoss::Listwise(ListwiseCeLoss::new(
+        let listwise = || -> Result<RankLoss> {
+            Ok(RankLoss::Listwise(ListwiseCeLoss::new(
                 ListwiseCeConfig {
                     gamma: l.gamma.unwrap_or(0.1),
                     ..ListwiseCeConfig::new(data.n_pairs(), num_pos)
                 },
                 &device,
-            )?)
+            )?))
+        };
+        let ndcg =
+            || -> Result<RankLoss> { Ok(RankLoss::Ndcg(NdcgLoss::new(ndcg_config, &device)?)) };
+        let (method, stages) = if l.kind == "listwise_ce" {
+            ((listwise()?, song(cfg)?), Stages::single())
+        } else if warmup > 0 {
+            let fine = (ndcg()?, song(cfg)?);
+            (
+                (listwise()?, song(cfg)?),
+                Stages::first_epochs(warmup, fine, true),
+            )
         } else {
-            RankLoss::Ndcg(NdcgLoss::new(ndcg_config, &device)?)
+            ((ndcg()?, song(cfg)?), Stages::single())
         };
         Ok(RankingTask {
-            optimizer: song(cfg)?,
             data,
             cfg: cfg.clone(),
             device,
             model,
-            loss,
-            ndcg_config,
+            method,
+            stages,
             warmup,
-            epoch: 0,
             last: None,
         })
     }
@@ -370,7 +380,7 @@ impl<T: RankData> RankingTask<T> {
     }
 
     fn phase(&self) -> &str {
-        if self.epoch < self.warmup {
+        if self.stages.pretraining() {
             "warm-up"
         } else {
             self.cfg.loss.kind.as_str()
@@ -386,29 +396,25 @@ impl<T: RankData> crate::Task for RankingTask<T> {
     }
 
     fn begin_epoch(&mut self, epoch: usize) -> Result<()> {
-        self.epoch = epoch;
         self.device.seed(epoch_seed(self.cfg.train.seed, epoch));
-        if epoch == self.warmup && self.warmup > 0 {
+        if self.stages.begin_epoch(epoch, &mut self.method) == Some(true) {
             self.model = self.data.reset(&self.cfg, self.model.clone(), &self.device);
-            self.optimizer = song(&self.cfg)?;
-            let mut n = NdcgLoss::new(self.ndcg_config, &self.device)?;
-            if let Some(k) = self.cfg.loss.topk {
+            if let (Some(k), RankLoss::Ndcg(n)) = (self.cfg.loss.topk, &mut self.method.0) {
                 let thresholds = self.data.kth_scores(&self.model, k, &self.device);
                 let all: Vec<usize> = (0..thresholds.len()).collect();
                 n.set_thresholds(&all, &thresholds)?;
             }
-            self.loss = RankLoss::Ndcg(n);
         }
         Ok(())
     }
 
     fn decay(&mut self, factor: f64) -> Result<()> {
-        self.optimizer.update_lr(factor);
+        self.method.1.update_lr(factor);
         Ok(())
     }
 
     fn scale_lr(&mut self, ratio: f64) -> Result<()> {
-        self.optimizer.scale_lr(ratio);
+        self.method.1.scale_lr(ratio);
         Ok(())
     }
 
@@ -434,7 +440,7 @@ impl<T: RankData> crate::Task for RankingTask<T> {
                 )?
             }
         };
-        let value = match &mut self.loss {
+        let value = match &mut self.method.0 {
             RankLoss::Listwise(lw) => lw.forward(scores, &b.pair_ids)?,
             RankLoss::Ndcg(n) => n.forward(
                 scores,
@@ -454,7 +460,7 @@ impl<T: RankData> crate::Task for RankingTask<T> {
         }
         let model = self.model.clone();
         let (mut g, _) = crate::gradients::backward(value, &model, dist)?;
-        self.model = self.optimizer.step(model, &mut g);
+        self.model = self.method.1.step(model, &mut g);
         Ok(v)
     }
 
@@ -474,9 +480,11 @@ impl<T: RankData> crate::Task for RankingTask<T> {
 
     fn save(&self, s: &mut Snapshot) -> Result<()> {
         xrisk::persist::save_module(&self.model, "model", s);
-        self.optimizer
+        self.method
+            .1
             .save_state("optimizer", &xrisk::persist::param_ids(&self.model), s)?;
-        let ndcg_phase = match &self.loss {
+        self.stages.save(s);
+        let ndcg_phase = match &self.method.0 {
             RankLoss::Listwise(lw) => {
                 lw.save("loss", s);
                 0.0
@@ -492,15 +500,14 @@ impl<T: RankData> crate::Task for RankingTask<T> {
 
     fn restore(&mut self, s: &Snapshot) -> Result<()> {
         self.model = xrisk::persist::restore_module(self.model.clone(), "model", s)?;
-        if s.count("rank.ndcg_phase")? == 1 {
-            self.loss = RankLoss::Ndcg(NdcgLoss::new(self.ndcg_config, &self.device)?);
-        }
-        match &mut self.loss {
+        self.stages.restore(s, &mut self.method)?;
+        match &mut self.method.0 {
             RankLoss::Listwise(lw) => lw.restore("loss", s)?,
             RankLoss::Ndcg(n) => n.restore("loss", s)?,
         }
         let ids = xrisk::persist::param_ids(&self.model);
-        self.optimizer
+        self.method
+            .1
             .restore_state("optimizer", &ids, s, &self.device)?;
         self.last = None;
         Ok(())
