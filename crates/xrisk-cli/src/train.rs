@@ -245,7 +245,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 || crate::charlm::is_lm(&cfg))
         {
             bail!(
-                "[train] devices (peers within one process) covers the binary runs; train ranking, MIL, multi-label, many-class, contrastive and language-model runs data-parallel with --world-size (one process per peer)"
+                "[train] devices (peers within one process) covers the binary runs, whose models are drawn under one lock (xrisk_train::peers::seeded); the other families draw weights and dropout masks from the CPU backend's process-wide random stream as they train, so peers on threads of one process would not start from one model — train ranking, MIL, multi-label, many-class, contrastive and language-model runs data-parallel with --world-size (one process per peer)"
             );
         }
     }

@@ -271,6 +271,27 @@ fn two_processes_match_one_for_every_other_family() {
 }
 
 #[test]
+fn two_peers_in_one_process_match_one_across_a_reset_output_layer() {
+    // The switch to fine-tuning re-draws the output layer from the process-wide CPU RNG:
+    // both peers must draw the head the single process draws.
+    let dir = tmp("local-reset");
+    let text = config("ap", "soap", 1).replace(
+        "[loss]",
+        "[pretrain]\nloss = \"ce\"\nepochs = 1\nreset_last_layer = true\noptimizer = { kind = \"adam\", lr = 0.01 }\n\n[loss]",
+    );
+    let cfg = write_config(&dir, &text);
+    let peers = write_config(
+        &dir,
+        &text.replace("threads = 1", "threads = 1\ndevices = [\"flex\", \"flex\"]"),
+    );
+    let single = train_single(&cfg, &dir);
+    let local = train_single(&peers, &dir);
+    let d = checkpoint_diff(&single, &local);
+    assert!(d < 1e-4, "2 local peers differ from 1 by {d}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn two_peers_in_one_process_match_one_for_ap_soap() {
     let dir = tmp("local");
     let text = config("ap", "soap", 1);

@@ -87,26 +87,8 @@ impl<'a, M: Scorer> BinaryTask<'a, M> {
         build: impl FnOnce(&Device) -> Result<M>,
     ) -> Result<Self> {
         let device = cfg.train.device()?;
-        // The CPU backend's RNG is process-wide: peers in one process (`[train] devices`) build
-        // their models one at a time so that each starts from the seed's weights.
-        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let model = {
-            let _one_at_a_time = INIT.lock().unwrap_or_else(|p| p.into_inner());
-            device.seed(cfg.train.seed);
-            let model = build(&device)?;
-            // burn initialises parameters lazily, at first use: draw them now, under the lock.
-            struct Touch;
-            impl burn::module::ModuleVisitor for Touch {
-                fn visit_float<const D: usize>(
-                    &mut self,
-                    p: &burn::module::Param<burn::tensor::Tensor<D>>,
-                ) {
-                    let _ = p.val();
-                }
-            }
-            model.visit(&mut Touch);
-            model
-        };
+        // Peers in one process (`[train] devices`) draw their weights one at a time.
+        let model = crate::peers::seeded(&device, cfg.train.seed, || build(&device))?;
         // `keys`: how the error names the optimizer and loss keys of the stage.
         let stage = |c: &Config, keys: (&str, &str)| -> Result<(Objective, Optimizer, Sampler)> {
             let objective = build_objective(&c.loss, train.len(), &device)?;
@@ -193,10 +175,10 @@ impl<M: Scorer> crate::Task for BinaryTask<'_, M> {
         if self.stages.begin_epoch(epoch, &mut self.method) == Some(true) {
             // Seeded here (peers in one process one at a time), so a run resumed at this
             // epoch draws the head the uninterrupted run drew.
-            static RESET: std::sync::Mutex<()> = std::sync::Mutex::new(());
-            let _one_at_a_time = RESET.lock().unwrap_or_else(|p| p.into_inner());
-            self.device.seed(crate::stages::head_seed(self.seed));
-            self.model = self.model.clone().reset_head(&self.device);
+            let (model, device) = (self.model.clone(), &self.device);
+            self.model = crate::peers::seeded(device, crate::stages::head_seed(self.seed), || {
+                Ok(model.reset_head(device))
+            })?;
         }
         Ok(())
     }

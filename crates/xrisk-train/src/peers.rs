@@ -8,8 +8,33 @@
 //! (`xrisk-dist`), whose member is handed to the trainer the same way.
 
 use anyhow::{Result, bail};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Device, Tensor};
 use std::time::Duration;
 use xrisk::dist::{Collective, LocalGroup};
+
+/// Builds a module from `device`'s random stream seeded with `seed`, its parameters drawn at
+/// once, while no other peer of this process draws: the CPU backend's random stream is
+/// process-wide, and burn draws parameters lazily, at first use — without this, peers on
+/// threads of one process would interleave their draws and start from different weights.
+pub fn seeded<M: Module>(
+    device: &Device,
+    seed: u64,
+    build: impl FnOnce() -> Result<M>,
+) -> Result<M> {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = RNG.lock().unwrap_or_else(|p| p.into_inner());
+    device.seed(seed);
+    let model = build()?;
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+            let _ = p.val();
+        }
+    }
+    model.visit(&mut Touch);
+    Ok(model)
+}
 
 /// How long a peer waits for the others at one exchange before the group gives up.
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(600);
