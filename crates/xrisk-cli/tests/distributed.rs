@@ -270,6 +270,20 @@ fn two_processes_match_one_for_every_other_family() {
     }
 }
 
+/// Trains `text` in one process and as two peers in one process (`[train] devices`); the
+/// final checkpoints agree within 1e-4.
+fn local_peers_match_one(dir: &Path, text: &str) {
+    let cfg = write_config(dir, text);
+    let peers = write_config(
+        dir,
+        &text.replace("threads = 1", "threads = 1\ndevices = [\"flex\", \"flex\"]"),
+    );
+    let single = train_single(&cfg, dir);
+    let local = train_single(&peers, dir);
+    let d = checkpoint_diff(&single, &local);
+    assert!(d < 1e-4, "2 local peers differ from 1 by {d}");
+}
+
 #[test]
 fn two_peers_in_one_process_match_one_across_a_reset_output_layer() {
     // The switch to fine-tuning re-draws the output layer from the process-wide CPU RNG:
@@ -279,15 +293,7 @@ fn two_peers_in_one_process_match_one_across_a_reset_output_layer() {
         "[loss]",
         "[pretrain]\nloss = \"ce\"\nepochs = 1\nreset_last_layer = true\noptimizer = { kind = \"adam\", lr = 0.01 }\n\n[loss]",
     );
-    let cfg = write_config(&dir, &text);
-    let peers = write_config(
-        &dir,
-        &text.replace("threads = 1", "threads = 1\ndevices = [\"flex\", \"flex\"]"),
-    );
-    let single = train_single(&cfg, &dir);
-    let local = train_single(&peers, &dir);
-    let d = checkpoint_diff(&single, &local);
-    assert!(d < 1e-4, "2 local peers differ from 1 by {d}");
+    local_peers_match_one(&dir, &text);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -295,15 +301,7 @@ fn two_peers_in_one_process_match_one_across_a_reset_output_layer() {
 fn two_peers_in_one_process_match_one_for_ap_soap() {
     let dir = tmp("local");
     let text = config("ap", "soap", 1);
-    let cfg = write_config(&dir, &text);
-    let peers = write_config(
-        &dir,
-        &text.replace("threads = 1", "threads = 1\ndevices = [\"flex\", \"flex\"]"),
-    );
-    let single = train_single(&cfg, &dir);
-    let local = train_single(&peers, &dir);
-    let d = checkpoint_diff(&single, &local);
-    assert!(d < 1e-4, "2 local peers differ from 1 by {d}");
+    local_peers_match_one(&dir, &text);
     let gpu = write_config(
         &dir,
         &text.replace(

@@ -487,6 +487,8 @@ mod tests {
         lr: f64,
         fail_at: Option<usize>,
         steps: usize,
+        /// The learning rate of every step.
+        lrs: Vec<f64>,
     }
 
     impl Task for Counting {
@@ -512,6 +514,7 @@ mod tests {
         }
         fn step(&mut self, batch: &Vec<usize>, _: Option<&mut dyn Collective>) -> Result<f64> {
             self.steps += 1;
+            self.lrs.push(self.lr);
             if self.fail_at == Some(self.steps) {
                 bail!("killed");
             }
@@ -543,6 +546,7 @@ mod tests {
             lr: 1.0,
             fail_at,
             steps: 0,
+            lrs: Vec::new(),
         }
     }
 
@@ -570,49 +574,18 @@ mod tests {
         .after(1)
     }
 
-    /// The learning rate of every step of `task` under `schedule`.
-    fn lrs(schedule: Schedule, fail_at: Option<usize>) -> (Vec<f64>, Result<Option<Best>>) {
-        struct Lrs(Counting, Vec<f64>);
-        impl Task for Lrs {
-            type Batch = Vec<usize>;
-            fn batches_per_epoch(&self) -> usize {
-                4
-            }
-            fn decay(&mut self, f: f64) -> Result<()> {
-                self.0.decay(f)
-            }
-            fn scale_lr(&mut self, r: f64) -> Result<()> {
-                self.0.scale_lr(r)
-            }
-            fn next_epoch(&mut self) -> Result<Vec<Vec<usize>>> {
-                self.0.next_epoch()
-            }
-            fn batch_ids(b: &Vec<usize>) -> Vec<usize> {
-                b.clone()
-            }
-            fn step(&mut self, b: &Vec<usize>, d: Option<&mut dyn Collective>) -> Result<f64> {
-                self.1.push(self.0.lr);
-                self.0.step(b, d)
-            }
-            fn evaluate(&mut self, e: usize, l: f64) -> Result<(serde_json::Value, String)> {
-                self.0.evaluate(e, l)
-            }
-            fn save(&self, s: &mut Snapshot) -> Result<()> {
-                self.0.save(s)
-            }
-            fn restore(&mut self, s: &Snapshot) -> Result<()> {
-                self.0.restore(s)
-            }
-        }
-        let mut t = Lrs(counting(fail_at), Vec::new());
-        let r = Trainer::new(schedule).fit(&mut t, &mut Records::default());
-        (t.1, r)
+    /// The learning rate of every step of a counting task under `schedule`.
+    fn lrs(schedule: Schedule) -> Vec<f64> {
+        let mut t = counting(None);
+        Trainer::new(schedule)
+            .fit(&mut t, &mut Records::default())
+            .unwrap();
+        t.lrs
     }
 
     #[test]
     fn warm_up_then_cosine_scales_the_learning_rate_of_every_step_after_the_first_stage() {
-        let (seen, r) = lrs(cosine(), None);
-        r.unwrap();
+        let seen = lrs(cosine());
         let pi = std::f64::consts::PI;
         // 4 steps of the first stage at the optimizer's rate; 12 scheduled steps: 3 of
         // warm-up, then cosine over the other 9.
@@ -624,14 +597,14 @@ mod tests {
             assert!((a - b).abs() < 1e-12, "step {g}: lr {a}, expected {b}");
         }
         // The step schedule without warm-up never touches the rate between its decays.
-        let (seen, _) = lrs(schedule(), None);
+        let seen = lrs(schedule());
         assert_eq!(seen, [vec![1.0; 8], vec![0.1; 8]].concat());
         // Warm-up with the step schedule: the decay divides the warmed-up rate.
         let warm = Schedule {
             warmup_steps: 2,
             ..schedule()
         };
-        let (seen, _) = lrs(warm, None);
+        let seen = lrs(warm);
         assert_eq!(seen[..3], [0.5, 1.0, 1.0]);
         assert!(seen[8..].iter().all(|&x| (x - 0.1).abs() < 1e-15));
     }
