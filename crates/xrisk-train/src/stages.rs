@@ -98,10 +98,18 @@ impl<M, S> Stages<M, S> {
 
     /// Switches to the checkpoint's stage before its state is restored into `active`.
     pub fn restore(&mut self, s: &Snapshot, active: &mut M) -> anyhow::Result<()> {
-        if self.pre_epochs > 0 && s.count("pretrain.stage")? == 2 {
-            self.switch(active);
+        if self.pre_epochs > 0 {
+            self.restore_stage(s.count("pretrain.stage")? == 2, active);
         }
         Ok(())
+    }
+
+    /// Switches to the second stage when `second` (a checkpoint that records its stage
+    /// otherwise).
+    pub fn restore_stage(&mut self, second: bool, active: &mut M) {
+        if second {
+            self.switch(active);
+        }
     }
 
     /// The stage's name for epoch lines (`None` for one-stage runs).

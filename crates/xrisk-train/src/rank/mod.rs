@@ -500,7 +500,12 @@ impl<T: RankData> crate::Task for RankingTask<T> {
 
     fn restore(&mut self, s: &Snapshot) -> Result<()> {
         self.model = xrisk::persist::restore_module(self.model.clone(), "model", s)?;
-        self.stages.restore(s, &mut self.method)?;
+        // Checkpoints written before the warm-up ran on `Stages` record the phase only.
+        let second = match s.count("pretrain.stage") {
+            Ok(stage) => stage == 2,
+            Err(_) => s.count("rank.ndcg_phase")? == 1,
+        };
+        self.stages.restore_stage(second, &mut self.method);
         match &mut self.method.0 {
             RankLoss::Listwise(lw) => lw.restore("loss", s)?,
             RankLoss::Ndcg(n) => n.restore("loss", s)?,
