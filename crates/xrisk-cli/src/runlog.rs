@@ -171,20 +171,25 @@ impl RunOutput<'_> {
                 .and_then(|s| s.count("run.checkpoint_every").ok())
                 .filter(|&n| n > 0)
         });
-        let persist = self.dir.map(|dir| {
-            let mut meta =
-                xrisk_train::checkpoint::run_meta(cfg, self.config_text, self.config_path);
-            for name in data.scalar_names() {
-                meta.put_scalar(name, data.scalar(name).unwrap_or(f64::NAN));
+        let persist = match (self.dir, self.resume) {
+            (Some(dir), resume) => {
+                let mut meta =
+                    xrisk_train::checkpoint::run_meta(cfg, self.config_text, self.config_path);
+                for name in data.scalar_names() {
+                    meta.put_scalar(name, data.scalar(name).unwrap_or(f64::NAN));
+                }
+                meta.put_scalar("run.checkpoint_every", every_steps.unwrap_or(0) as f64);
+                Some(Persistence::new(
+                    dir.to_path_buf(),
+                    every_steps,
+                    meta,
+                    resume,
+                ))
             }
-            meta.put_scalar("run.checkpoint_every", every_steps.unwrap_or(0) as f64);
-            Persistence {
-                dir: dir.to_path_buf(),
-                every_steps,
-                meta,
-                resume: self.resume,
-            }
-        });
+            // A data-parallel rank other than 0: resumes from rank 0's checkpoint.
+            (None, Some(resume)) => Some(Persistence::resume_only(resume)),
+            (None, None) => None,
+        };
         Ok((
             CliObserver {
                 bar: progress(0, "steps"),

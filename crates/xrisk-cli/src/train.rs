@@ -101,7 +101,7 @@ pub fn fit_configured(
             .with_selection(Selection::of(&cfg.train))
             .fit(&mut task, observer)?;
         let (model, scores) = task.into_parts();
-        if let Some(p) = persist {
+        if let Some(p) = persist.filter(|p| p.writes) {
             let dir = &p.dir;
             model.save_file(dir.join("model")).map_err(|e| {
                 anyhow::anyhow!("cannot save the model into {}: {e:?}", dir.display())
@@ -162,7 +162,10 @@ fn fit_local_peers(
         devices,
         |member| fit_configured(&on(&devices[0]), data, observer, persist, Some(member)),
         |_, name, member| {
-            fit_configured(&on(name), data, &mut Silent, None, Some(member)).map(|_| ())
+            // Peer 0 writes the checkpoints; the others resume from them.
+            let resume = persist.and_then(|p| p.resume.clone());
+            let reader = resume.map(Persistence::resume_only);
+            fit_configured(&on(name), data, &mut Silent, reader.as_ref(), Some(member)).map(|_| ())
         },
     )
 }
@@ -182,6 +185,12 @@ fn data_counts(train: &Dataset, validation: Option<&Dataset>, test: &Dataset) ->
         m.put_scalar("data.validation_len", v.len() as f64);
     }
     m
+}
+
+/// `--checkpoint-every` of this process: rank 0 writes a data-parallel run's checkpoints, the
+/// other ranks resume from them (`Persistence::resume_only`).
+fn checkpoint_every_of(peer: Option<&impl Collective>, every: Option<u64>) -> Option<u64> {
+    every.filter(|_| peer.is_none_or(|p| p.rank() == 0))
 }
 
 /// Runs `xrisk train`.
@@ -230,24 +239,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "give either --world-size (one peer per process) or [train] devices (one peer per device in this process), not both"
         );
     }
-    if args.dist.enabled() || local_peers.is_some() {
-        if resume.is_some() || args.checkpoint_every.is_some() {
-            bail!(
-                "data-parallel runs do not checkpoint yet: drop --resume / --checkpoint-every, or train in one process"
-            );
-        }
-        if local_peers.is_some()
-            && (crate::rank::is_ranking(&cfg)
-                || cfg.is_multilabel()
-                || cfg.is_many_class()
-                || cfg.is_mil()
-                || crate::contrastive::is_contrastive(&cfg)
-                || crate::charlm::is_lm(&cfg))
-        {
-            bail!(
-                "[train] devices (peers within one process) covers the binary runs, whose models are drawn under one lock (xrisk_train::peers::seeded); the other families draw weights and dropout masks from the CPU backend's process-wide random stream as they train, so peers on threads of one process would not start from one model — train ranking, MIL, multi-label, many-class, contrastive and language-model runs data-parallel with --world-size (one process per peer)"
-            );
-        }
+    if local_peers.is_some()
+        && (crate::rank::is_ranking(&cfg)
+            || cfg.is_multilabel()
+            || cfg.is_many_class()
+            || cfg.is_mil()
+            || crate::contrastive::is_contrastive(&cfg)
+            || crate::charlm::is_lm(&cfg))
+    {
+        bail!(
+            "[train] devices (peers within one process) covers the binary runs, whose models are drawn under one lock (xrisk_train::peers::seeded); the other families draw weights and dropout masks from the CPU backend's process-wide random stream as they train, so peers on threads of one process would not start from one model — train ranking, MIL, multi-label, many-class, contrastive and language-model runs data-parallel with --world-size (one process per peer)"
+        );
     }
     if let Some(t) = cfg.train.threads {
         rayon::ThreadPoolBuilder::new()
@@ -288,7 +290,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             config_text: &config_text,
             config_path: &config_path,
             resume,
-            checkpoint_every: args.checkpoint_every,
+            checkpoint_every: checkpoint_every_of(peer.as_ref(), args.checkpoint_every),
         };
         return run(
             &cfg,
@@ -325,7 +327,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         config_text: &config_text,
         config_path: &config_path,
         resume,
-        checkpoint_every: args.checkpoint_every,
+        checkpoint_every: checkpoint_every_of(peer.as_ref(), args.checkpoint_every),
     }
     .open(&cfg, data_counts(&train, validation.as_ref(), &test))?;
     let max_fpr = cfg.train.max_fpr;

@@ -457,3 +457,103 @@ fn in_process_peers_are_refused_outside_the_binary_runs_with_the_way_out() {
     assert!(!o.status.success());
     assert!(err.contains("data-parallel with --world-size"), "{err}");
 }
+
+/// `xrisk train ARGS` as rank `rank` of a group of two on `port`; with `abort_at`, the process
+/// aborts right after its `abort_at`-th step (`XRISK_FAULT_ABORT_AT_STEP`).
+fn spawn_rank(args: &[&str], rank: usize, port: u16, abort_at: Option<usize>) -> Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xrisk"));
+    c.arg("train")
+        .args(args)
+        .args(["--world-size", "2", "--rank", &rank.to_string()])
+        .args(["--coordinator", &format!("127.0.0.1:{port}")])
+        // A rank whose partner is gone (a broken resume) fails within a minute, not ten.
+        .args(["--dist-timeout", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(n) = abort_at {
+        c.env("XRISK_FAULT_ABORT_AT_STEP", n.to_string());
+    }
+    c.spawn().expect("start xrisk")
+}
+
+/// Runs both ranks of `args` (rank 0 writing `out`) to the end, or to their abort.
+fn run_pair(args: &[&str], out: &Path, abort_at: Option<usize>) -> (bool, String) {
+    let port = free_port();
+    let mut first: Vec<&str> = args.to_vec();
+    if !args.contains(&"--resume") {
+        first.extend(["--out", out.to_str().unwrap()]);
+    }
+    let r0 = spawn_rank(&first, 0, port, abort_at);
+    let r1 = spawn_rank(args, 1, port, abort_at);
+    let (ok1, e1) = finish(r1);
+    let (ok0, e0) = finish(r0);
+    (ok0 && ok1, format!("rank 0: {e0}\nrank 1: {e1}"))
+}
+
+/// A two-process run killed mid-epoch (both ranks at the same step, one step after rank 0's
+/// mid-epoch checkpoint) and resumed by both ranks from rank 0's run folder ends with the
+/// uninterrupted two-process run's `metrics.jsonl` and final checkpoint, byte for byte.
+fn data_parallel_kill_and_resume(dir: &Path, name: &str, text: &str, per_epoch: usize) {
+    let cfg = write_config(dir, text);
+    let (a, b) = (dir.join(format!("{name}-a")), dir.join(format!("{name}-b")));
+    let every = "4";
+    let args = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "--checkpoint-every",
+        every,
+    ];
+    let (ok, err) = run_pair(&args, &a, None);
+    assert!(ok, "{name}: {err}");
+    // Third epoch (after the first decay), step 5: the last checkpoint is at its step 4.
+    let (ok, _) = run_pair(&args, &b, Some(2 * per_epoch + 5));
+    assert!(!ok, "{name}: the run was not stopped");
+    let s = Snapshot::read(&b.join("checkpoint.bin")).unwrap();
+    assert_eq!(
+        (s.count("run.epoch").unwrap(), s.count("run.step").unwrap()),
+        (2, 4),
+        "{name}: not stopped where it was told to"
+    );
+    let (ok, err) = run_pair(&["--resume", b.to_str().unwrap()], &b, None);
+    assert!(ok, "{name}: {err}");
+    assert!(err.matches("resuming").count() == 2, "{name}: {err}");
+    assert_eq!(
+        std::fs::read_to_string(a.join("metrics.jsonl")).unwrap(),
+        std::fs::read_to_string(b.join("metrics.jsonl")).unwrap(),
+        "{name}"
+    );
+    assert!(
+        std::fs::read(a.join("checkpoint.bin")).unwrap()
+            == std::fs::read(b.join("checkpoint.bin")).unwrap(),
+        "{name}: the final checkpoints differ"
+    );
+}
+
+#[test]
+fn data_parallel_runs_resume_bit_for_bit() {
+    let dir = tmp("dp-resume");
+    let binary =
+        config("ap", "soap", 3).replace("max_steps_per_epoch = 80", "max_steps_per_epoch = 10");
+    assert!(binary.contains("max_steps_per_epoch = 10"), "{binary}");
+    data_parallel_kill_and_resume(&dir, "ap-soap", &binary, 10);
+    common::write_bags(&dir);
+    let midam = "[data]\nformat = \"mil\"\ntrain = \"bags.csv\"\nnormalize = \"standard\"\n\
+                 [model]\nkind = \"ffnn_att\"\nhidden = [16]\n[loss]\nkind = \"midam\"\n\
+                 [optimizer]\nkind = \"midam\"\nlr = 0.05\nmomentum = 0.1\n[sampler]\nbatch_size = 16\n\
+                 instances = 3\n[train]\nepochs = 3\nthreads = 1\nmax_steps_per_epoch = 8\n";
+    data_parallel_kill_and_resume(&dir, "midam", midam, 8);
+    // Batches and augmentations from one checkpointed stream (no sampler replay).
+    let unimodal = "[data]\nformat = \"embedded-fashion-mnist\"\ntest_fraction = 0.3\nmax_per_class = 40\n\
+                    [model]\nkind = \"conv\"\nhidden = [8]\nemb_size = 8\n[loss]\nkind = \"gcl\"\n\
+                    [optimizer]\nkind = \"sgd\"\nlr = 0.05\n[sampler]\nbatch_size = 32\n[train]\n\
+                    epochs = 3\nthreads = 1\nmax_steps_per_epoch = 6\n";
+    data_parallel_kill_and_resume(&dir, "sogclr", unimodal, 6);
+    // Windows drawn inside the steps; TempNet's dropout seeded per step.
+    std::fs::write(dir.join("t.txt"), "the whale swims. ".repeat(200)).unwrap();
+    let lm = "[data]\nformat = \"text\"\ntrain = \"t.txt\"\nseq_len = 16\n[model]\nkind = \"char_gru\"\n\
+              hidden = [16]\nemb_size = 8\n[loss]\nkind = \"robust_lm\"\ntemperature = \"tempnet\"\nrho = 1.5\n\
+              [optimizer]\nkind = \"adam\"\nlr = 0.01\n[sampler]\nbatch_size = 8\n[train]\nepochs = 3\n\
+              max_steps_per_epoch = 6\nthreads = 1\n";
+    data_parallel_kill_and_resume(&dir, "lm-tempnet", lm, 6);
+    std::fs::remove_dir_all(&dir).ok();
+}

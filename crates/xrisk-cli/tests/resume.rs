@@ -306,3 +306,16 @@ fn a_run_with_model_selection_resumes_with_its_kept_epoch() {
     assert!(s.array_names("best/model.").next().is_some());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn in_process_peers_resume_bit_for_bit() {
+    // `[train] devices`: peer 0 writes the checkpoints, the other peer resumes from them.
+    let dir = tmp("peers");
+    let text = "[data]\nformat = \"embedded-fashion-mnist\"\npositive_class = 6\nimratio = 0.05\n\
+                test_fraction = 0.3\n[model]\nkind = \"mlp\"\nhidden = [16]\n[loss]\nkind = \"ap\"\n\
+                [optimizer]\nkind = \"soap\"\n[sampler]\nbatch_size = 32\nsampling_rate = 0.5\n\
+                [train]\nepochs = 4\nthreads = 1\nmax_steps_per_epoch = 10\n\
+                devices = [\"flex\", \"flex\"]\n";
+    kill_and_resume(&dir, "ap-soap-peers", text, 4);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -23,6 +23,9 @@ pub struct Persistence {
     pub meta: Snapshot,
     /// The checkpoint to continue from.
     pub resume: Option<Snapshot>,
+    /// Whether this process writes the checkpoints (`false`: it only resumes, see
+    /// [`Persistence::resume_only`]).
+    pub writes: bool,
 }
 
 /// The checkpoint file of a run folder.
@@ -51,8 +54,41 @@ fn disk_full_now() -> bool {
 }
 
 impl Persistence {
+    /// Checkpoints into `dir` (and resumes from `resume`, when given).
+    pub fn new(
+        dir: PathBuf,
+        every_steps: Option<u64>,
+        meta: Snapshot,
+        resume: Option<Snapshot>,
+    ) -> Self {
+        Persistence {
+            dir,
+            every_steps,
+            meta,
+            resume,
+            writes: true,
+        }
+    }
+
+    /// Resumes from `resume` and writes nothing: a member of a data-parallel group other than
+    /// rank 0 (peer 0 in one process). Rank 0's checkpoint holds every member's state — every
+    /// member applies the same summed update to the same model and computes the loss, its
+    /// state tables and the random streams on the same global batch — so every member resumes
+    /// from it.
+    pub fn resume_only(resume: Snapshot) -> Self {
+        Persistence {
+            resume: Some(resume),
+            writes: false,
+            ..Persistence::new(PathBuf::new(), None, Snapshot::new(), None)
+        }
+    }
+
     /// Writes a checkpoint atomically; the one it replaces becomes `checkpoint.prev.bin`.
+    /// Nothing when this process does not write ([`Persistence::resume_only`]).
     pub fn write(&self, mut state: Snapshot) -> Result<()> {
+        if !self.writes {
+            return Ok(());
+        }
         for name in self.meta.scalar_names() {
             state.put_scalar(name, self.meta.scalar(name)?);
         }

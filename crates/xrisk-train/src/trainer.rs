@@ -299,7 +299,7 @@ impl<'a> Trainer<'a> {
         fingerprint: &str,
         kept: Option<&Kept>,
     ) -> Result<()> {
-        let Some(p) = self.persist else {
+        let Some(p) = self.persist.filter(|p| p.writes) else {
             return Ok(());
         };
         let mut s = Snapshot::new();
@@ -628,12 +628,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xrisk-train-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut p = Persistence {
-            dir: dir.clone(),
-            every_steps: Some(1),
-            meta: Snapshot::new(),
-            resume: None,
-        };
+        let mut p = Persistence::new(dir.clone(), Some(1), Snapshot::new(), None);
         // Dies at the 11th step: epoch 3 (the decayed one; mid-cosine in the other), step 3.
         let mut first = Records::default();
         let died = Trainer::new(schedule())
