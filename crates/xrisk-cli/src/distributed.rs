@@ -1,6 +1,7 @@
 //! `xrisk train --world-size N --rank R --coordinator HOST:PORT`: joins the data-parallel
 //! group of a training run (see `xrisk::dist` for what a step exchanges and
-//! `xrisk_dist` for the transport). Covers the binary AUC-family, CE and focal runs.
+//! `xrisk_dist` for the transport). Covers every family of `xrisk train`; rank 0 writes the
+//! run folder and its checkpoints, from which every rank resumes (`--resume DIR`).
 
 use anyhow::{Result, bail};
 use clap::Args;
@@ -13,7 +14,8 @@ pub struct DistArgs {
     /// Number of training processes (data-parallel); each trains on 1/N of every batch.
     #[arg(long, value_name = "N", requires_all = ["rank", "coordinator"])]
     pub world_size: Option<usize>,
-    /// This process's rank, 0..N; rank 0 hosts the coordinator and writes --out.
+    /// This process's rank, 0..N; rank 0 hosts the coordinator and writes --out (and the
+    /// checkpoints that every rank resumes from with --resume DIR).
     #[arg(long, value_name = "R", requires = "world_size")]
     pub rank: Option<usize>,
     /// HOST:PORT of rank 0's machine (rank 0 listens on PORT on every interface).
