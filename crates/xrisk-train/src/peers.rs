@@ -43,6 +43,12 @@ pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(600);
 /// device (`other(k, device, member)`) as one data-parallel group; returns peer 0's result.
 /// A peer that fails leaves the group, which stops the others at their next exchange; the
 /// error names the peer and its device.
+///
+/// Every peer must start from the same weights and draw the same random numbers: a task whose
+/// model is drawn under [`seeded`] (the binary family's [`crate::binary::BinaryTask`]) does;
+/// the other families draw their weights lazily, and dropout masks as they train, from the CPU
+/// backend's process-wide random stream, so on threads of one process they do not — train
+/// them as processes (`xrisk-dist`, one [`crate::Trainer::with_collective`] member each).
 pub fn on_devices<R>(
     devices: &[String],
     first: impl FnOnce(&mut dyn Collective) -> Result<R>,
