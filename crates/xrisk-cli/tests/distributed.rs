@@ -517,16 +517,7 @@ fn data_parallel_kill_and_resume(dir: &Path, name: &str, text: &str, per_epoch: 
     let (ok, err) = run_pair(&["--resume", b.to_str().unwrap()], &b, None);
     assert!(ok, "{name}: {err}");
     assert!(err.matches("resuming").count() == 2, "{name}: {err}");
-    assert_eq!(
-        std::fs::read_to_string(a.join("metrics.jsonl")).unwrap(),
-        std::fs::read_to_string(b.join("metrics.jsonl")).unwrap(),
-        "{name}"
-    );
-    assert!(
-        std::fs::read(a.join("checkpoint.bin")).unwrap()
-            == std::fs::read(b.join("checkpoint.bin")).unwrap(),
-        "{name}: the final checkpoints differ"
-    );
+    common::assert_same_end(&a, &b, name);
 }
 
 #[test]

@@ -48,16 +48,7 @@ fn abort_resume_equal(dir: &Path, name: &str, cfg: &Path, every: usize, abort_at
     assert!(!run(&b, Some(abort_at)), "{name}: not stopped");
     let o = common::xrisk(&["train", "--resume", b.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(
-        std::fs::read_to_string(a.join("metrics.jsonl")).unwrap(),
-        std::fs::read_to_string(b.join("metrics.jsonl")).unwrap(),
-        "{name}"
-    );
-    assert!(
-        std::fs::read(a.join("checkpoint.bin")).unwrap()
-            == std::fs::read(b.join("checkpoint.bin")).unwrap(),
-        "{name}: the final checkpoints differ"
-    );
+    common::assert_same_end(&a, &b, name);
 }
 
 fn lines(dir: &Path) -> Vec<Value> {

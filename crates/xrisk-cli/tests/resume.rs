@@ -75,15 +75,7 @@ fn kill_and_resume(dir: &Path, name: &str, text: &str, every: usize) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{name}: {err}");
     assert!(err.contains("resuming"), "{name}: {err}");
-    assert_eq!(
-        String::from_utf8(read(&a.join("metrics.jsonl"))).unwrap(),
-        String::from_utf8(read(&b.join("metrics.jsonl"))).unwrap(),
-        "{name}"
-    );
-    assert!(
-        read(&a.join("checkpoint.bin")) == read(&b.join("checkpoint.bin")),
-        "{name}: the final checkpoints differ"
-    );
+    common::assert_same_end(&a, &b, name);
 }
 
 #[test]

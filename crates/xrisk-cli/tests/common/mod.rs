@@ -11,6 +11,22 @@ pub fn repo() -> PathBuf {
 }
 
 /// Runs the built `xrisk` binary.
+/// Asserts that the run folders `a` (uninterrupted) and `b` (interrupted and resumed) end
+/// alike: the same `metrics.jsonl` and the same final checkpoint, byte for byte.
+#[allow(dead_code)] // not every test binary resumes runs
+pub fn assert_same_end(a: &Path, b: &Path, name: &str) {
+    let read = |p: PathBuf| std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    assert_eq!(
+        String::from_utf8_lossy(&read(a.join("metrics.jsonl"))),
+        String::from_utf8_lossy(&read(b.join("metrics.jsonl"))),
+        "{name}"
+    );
+    assert!(
+        read(a.join("checkpoint.bin")) == read(b.join("checkpoint.bin")),
+        "{name}: the final checkpoints differ"
+    );
+}
+
 pub fn xrisk(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xrisk"))
         .args(args)
