@@ -490,28 +490,34 @@ fn run_pair(args: &[&str], out: &Path, abort_at: Option<usize>) -> (bool, String
     (ok0 && ok1, format!("rank 0: {e0}\nrank 1: {e1}"))
 }
 
-/// A two-process run killed mid-epoch (both ranks at the same step, one step after rank 0's
-/// mid-epoch checkpoint) and resumed by both ranks from rank 0's run folder ends with the
-/// uninterrupted two-process run's `metrics.jsonl` and final checkpoint, byte for byte.
-fn data_parallel_kill_and_resume(dir: &Path, name: &str, text: &str, per_epoch: usize) {
+/// A two-process run killed in its third epoch (both ranks at the same step, one step after
+/// rank 0's last checkpoint: at step 4 with `--checkpoint-every 4` when `mid_epoch`, else at
+/// the end of the second epoch) and resumed by both ranks from rank 0's run folder ends with
+/// the uninterrupted two-process run's `metrics.jsonl` and final checkpoint, byte for byte.
+fn data_parallel_kill_and_resume(
+    dir: &Path,
+    name: &str,
+    text: &str,
+    per_epoch: usize,
+    mid_epoch: bool,
+) {
     let cfg = write_config(dir, text);
     let (a, b) = (dir.join(format!("{name}-a")), dir.join(format!("{name}-b")));
-    let every = "4";
-    let args = [
-        "--config",
-        cfg.to_str().unwrap(),
-        "--checkpoint-every",
-        every,
-    ];
+    let mut args = vec!["--config", cfg.to_str().unwrap()];
+    let at = if mid_epoch {
+        args.extend(["--checkpoint-every", "4"]);
+        4
+    } else {
+        0
+    };
     let (ok, err) = run_pair(&args, &a, None);
     assert!(ok, "{name}: {err}");
-    // Third epoch (after the first decay), step 5: the last checkpoint is at its step 4.
-    let (ok, _) = run_pair(&args, &b, Some(2 * per_epoch + 5));
+    let (ok, _) = run_pair(&args, &b, Some(2 * per_epoch + at + 1));
     assert!(!ok, "{name}: the run was not stopped");
     let s = Snapshot::read(&b.join("checkpoint.bin")).unwrap();
     assert_eq!(
         (s.count("run.epoch").unwrap(), s.count("run.step").unwrap()),
-        (2, 4),
+        (2, at as u64),
         "{name}: not stopped where it was told to"
     );
     let (ok, err) = run_pair(&["--resume", b.to_str().unwrap()], &b, None);
@@ -526,25 +532,34 @@ fn data_parallel_runs_resume_bit_for_bit() {
     let binary =
         config("ap", "soap", 3).replace("max_steps_per_epoch = 80", "max_steps_per_epoch = 10");
     assert!(binary.contains("max_steps_per_epoch = 10"), "{binary}");
-    data_parallel_kill_and_resume(&dir, "ap-soap", &binary, 10);
+    data_parallel_kill_and_resume(&dir, "ap-soap", &binary, 10, true);
     common::write_bags(&dir);
     let midam = "[data]\nformat = \"mil\"\ntrain = \"bags.csv\"\nnormalize = \"standard\"\n\
                  [model]\nkind = \"ffnn_att\"\nhidden = [16]\n[loss]\nkind = \"midam\"\n\
                  [optimizer]\nkind = \"midam\"\nlr = 0.05\nmomentum = 0.1\n[sampler]\nbatch_size = 16\n\
                  instances = 3\n[train]\nepochs = 3\nthreads = 1\nmax_steps_per_epoch = 8\n";
-    data_parallel_kill_and_resume(&dir, "midam", midam, 8);
+    data_parallel_kill_and_resume(&dir, "midam", midam, 8, true);
     // Batches and augmentations from one checkpointed stream (no sampler replay).
     let unimodal = "[data]\nformat = \"embedded-fashion-mnist\"\ntest_fraction = 0.3\nmax_per_class = 40\n\
                     [model]\nkind = \"conv\"\nhidden = [8]\nemb_size = 8\n[loss]\nkind = \"gcl\"\n\
                     [optimizer]\nkind = \"sgd\"\nlr = 0.05\n[sampler]\nbatch_size = 32\n[train]\n\
                     epochs = 3\nthreads = 1\nmax_steps_per_epoch = 6\n";
-    data_parallel_kill_and_resume(&dir, "sogclr", unimodal, 6);
+    data_parallel_kill_and_resume(&dir, "sogclr", unimodal, 6, true);
     // Windows drawn inside the steps; TempNet's dropout seeded per step.
     std::fs::write(dir.join("t.txt"), "the whale swims. ".repeat(200)).unwrap();
     let lm = "[data]\nformat = \"text\"\ntrain = \"t.txt\"\nseq_len = 16\n[model]\nkind = \"char_gru\"\n\
               hidden = [16]\nemb_size = 8\n[loss]\nkind = \"robust_lm\"\ntemperature = \"tempnet\"\nrho = 1.5\n\
               [optimizer]\nkind = \"adam\"\nlr = 0.01\n[sampler]\nbatch_size = 8\n[train]\nepochs = 3\n\
               max_steps_per_epoch = 6\nthreads = 1\n";
-    data_parallel_kill_and_resume(&dir, "lm-tempnet", lm, 6);
+    data_parallel_kill_and_resume(&dir, "lm-tempnet", lm, 6, true);
+    // Ranking checkpoints at epoch ends; a ListwiseCE warm-up epoch first.
+    common::write_letor(&dir.join("train.txt"), 24, 1);
+    common::write_letor(&dir.join("test.txt"), 10, 2);
+    let ksong = "[data]\nformat = \"svmlight\"\ntrain = \"train.txt\"\ntest = \"test.txt\"\n\
+                 [model]\nkind = \"mlp\"\nhidden = [8]\n[loss]\nkind = \"ndcg\"\ngamma0 = 0.3\ntopk = 3\n\
+                 [optimizer]\nkind = \"song\"\nmode = \"sgd\"\nlr = 0.05\n\
+                 [sampler]\nbatch_size = 6\nnum_pos = 2\nnum_neg = 5\n[train]\nepochs = 3\n\
+                 warmup_epochs = 1\nthreads = 1\n";
+    data_parallel_kill_and_resume(&dir, "ksong", ksong, 4, false);
     std::fs::remove_dir_all(&dir).ok();
 }
