@@ -1,7 +1,8 @@
 //! The bookkeeping of two-stage training (`[pretrain]`), shared by the tasks that offer it
-//! (binary, multi-label, MIL; ranking's ListwiseCE warm-up too): which stage runs, the fine-tuning stage's method waiting for
-//! the switch, each stage's sampler (epochs are drawn, and replayed on resume, from the
-//! sampler of their stage), and the seeded re-draw of the output layer.
+//! (binary, multi-label, MIL; ranking's ListwiseCE warm-up too): which stage runs, the
+//! fine-tuning stage's method waiting for the switch, each stage's sampler (epochs are drawn,
+//! and replayed on resume, from the sampler of their stage), and the seeded re-draw of the
+//! output layer.
 
 use crate::config::Config;
 use xrisk_data::snapshot::Snapshot;
@@ -35,12 +36,10 @@ impl<M, S> Stages<M, S> {
     /// with its own method and `pre_sampler`.
     pub fn two(cfg: &Config, fine: M, pre_sampler: S) -> Self {
         let p = cfg.pretrain.as_ref();
+        let (epochs, reset_head) = p.map_or((0, false), |p| (p.epochs, p.reset_last_layer));
         Stages {
-            fine: Some(fine),
             pre_sampler: Some(pre_sampler),
-            pre_epochs: p.map_or(0, |p| p.epochs),
-            reset_head: p.is_some_and(|p| p.reset_last_layer),
-            epochs_drawn: 0,
+            ..Stages::first_epochs(epochs, fine, reset_head)
         }
     }
 

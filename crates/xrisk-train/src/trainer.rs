@@ -266,9 +266,11 @@ impl<'a> Trainer<'a> {
         self
     }
 
-    /// The group, borrowed for one step.
-    fn member(&mut self) -> Option<&mut dyn Collective> {
-        match &mut self.collective {
+    /// The group `collective` (a trainer's), borrowed for one step.
+    fn member<'s>(
+        collective: &'s mut Option<&'a mut dyn Collective>,
+    ) -> Option<&'s mut dyn Collective> {
+        match collective {
             Some(c) => {
                 let c: &mut dyn Collective = &mut **c;
                 Some(c)
@@ -318,8 +320,7 @@ impl<'a> Trainer<'a> {
     }
 
     fn run<T: Task>(&mut self, task: &mut T, observer: &mut dyn Observer) -> Result<Option<Best>> {
-        let sched = self.schedule.clone();
-        let sched = &sched;
+        let sched = &self.schedule;
         let mut kept: Option<Kept> = None;
         let per_epoch = sched.steps_per_epoch(task.batches_per_epoch());
         // Where to start: epoch, step within it, and the running loss sum of that epoch.
@@ -390,7 +391,7 @@ impl<'a> Trainer<'a> {
                         task.scale_lr(r)?;
                     }
                 }
-                let value = task.step(batch, self.member())?;
+                let value = task.step(batch, Self::member(&mut self.collective))?;
                 if !value.is_finite() {
                     bail!(
                         "epoch {} step {}: the loss is {value}; training diverged — lower the learning rate",
